@@ -1,0 +1,134 @@
+"""Typed exceptions raised by akida_nb.
+
+Every error a user can trigger derives from :class:`AkidaNbError`, names what it is
+about (the spec path, the layer, the field) and carries those as attributes, so a
+notebook can catch one family and a program can inspect the details.
+
+Examples
+--------
+>>> import akida_nb as ak
+>>> try:
+...     ak.Model.from_dict({"input": {"shape": [8, 8, 1]}, "layers": []})
+... except ak.SpecError as e:
+...     print(e.path)
+layers
+"""
+from __future__ import annotations
+
+__all__ = [
+    "AkidaNbError",
+    "SpecError",
+    "UnknownTargetError",
+    "SimulationError",
+    "ModelImportError",
+    "FixError",
+]
+
+
+class AkidaNbError(Exception):
+    """Base class of every error akida_nb raises on purpose."""
+
+
+class SpecError(AkidaNbError, ValueError):
+    """A model description is malformed.
+
+    Parameters
+    ----------
+    path : str
+        Where in the spec the problem is, e.g. ``"layers[2].kernel_size"``.
+    problem : str
+        What is wrong, in words.
+    """
+
+    def __init__(self, path: str, problem: str):
+        self.path = path
+        self.problem = problem
+        super().__init__(f"{path}: {problem}" if path else problem)
+
+
+class UnknownTargetError(AkidaNbError, LookupError):
+    """A target name is not registered.
+
+    Parameters
+    ----------
+    name : str
+        The name that was asked for.
+    known : sequence of str
+        The registered names, listed in the message.
+    """
+
+    def __init__(self, name: str, known):
+        self.name = name
+        self.known = tuple(known)
+        super().__init__(f"unknown target {name!r}; known targets: {', '.join(self.known)}")
+
+    def __str__(self) -> str:  # LookupError would quote the message like a KeyError
+        return self.args[0]
+
+
+class SimulationError(AkidaNbError, ValueError):
+    """The simulator was given something it cannot run.
+
+    Parameters
+    ----------
+    layer : str or None
+        Name of the layer concerned (``None`` for the model input).
+    variable : str or None
+        The variable or field concerned (``"weights"``, ``"act_step"``, ``"input"`` …).
+    problem : str
+        What is wrong.
+    """
+
+    def __init__(self, layer, variable, problem: str):
+        self.layer = layer
+        self.variable = variable
+        self.problem = problem
+        where = []
+        if layer is not None:
+            where.append(f"layer {layer!r}")
+        if variable is not None:
+            where.append(str(variable))
+        prefix = ", ".join(where)
+        super().__init__(f"{prefix}: {problem}" if prefix else problem)
+
+
+class ModelImportError(AkidaNbError, ValueError):
+    """A foreign model (Keras config, ``akida.Model``, file) cannot be read or mapped.
+
+    Parameters
+    ----------
+    layer : str or None
+        Name of the foreign layer concerned, if any.
+    layer_class : str or None
+        Its class name (e.g. ``"Lambda"``).
+    problem : str
+        Why it cannot be mapped.
+    """
+
+    def __init__(self, layer, layer_class, problem: str):
+        self.layer = layer
+        self.layer_class = layer_class
+        self.problem = problem
+        if layer is not None:
+            prefix = f"layer {layer!r}" + (f" ({layer_class})" if layer_class else "")
+            msg = f"{prefix}: {problem}"
+        else:
+            msg = problem
+        super().__init__(msg)
+
+
+class FixError(AkidaNbError, ValueError):
+    """A fix was asked for that does not exist or cannot be applied as asked.
+
+    Parameters
+    ----------
+    fix : str
+        The fix's name.
+    problem : str
+        What is wrong.
+    """
+
+    def __init__(self, fix: str, problem: str):
+        self.fix = fix
+        self.problem = problem
+        super().__init__(f"fix {fix!r}: {problem}")

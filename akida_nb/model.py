@@ -1,0 +1,553 @@
+"""The native model format: :class:`Model` and :class:`Layer`, validation and shape inference.
+
+A model is an input (shape ``[d0, d1, c]`` and bit width) and a sequence of Akida
+layers. Shapes are arrays exactly as numpy holds them (see design notes §2: d0 is
+what Keras calls the height, d1 the width).
+
+Examples
+--------
+>>> from akida_nb import Model
+>>> m = Model.from_dict({
+...     "input": {"shape": [32, 32, 3], "bits": 8},
+...     "layers": [
+...         {"type": "InputConvolutional", "kernel_size": 3, "filters": 16, "kernel_stride": 2},
+...         {"type": "Convolutional", "kernel_size": 3, "filters": 32, "pool_type": "average"},
+...         {"type": "FullyConnected", "units": 10, "activation": False},
+...     ]})
+>>> [layer.output_shape for layer in m.layers]
+[(16, 16, 16), (1, 1, 32), (1, 1, 10)]
+"""
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Iterable, Mapping
+
+from .errors import SpecError
+
+__all__ = ["Layer", "Model", "LAYER_TYPES", "load_model", "conv_output_size", "pool_output_size"]
+
+LAYER_TYPES = ("InputConvolutional", "Convolutional", "SeparableConvolutional", "FullyConnected")
+CONV_TYPES = LAYER_TYPES[:3]
+PADDINGS = ("same", "valid")
+POOL_TYPES = ("none", "max", "average")
+
+_COMMON_KEYS = ("type", "name", "weights_bits", "act_bits", "activation")
+_CONV_KEYS = _COMMON_KEYS + (
+    "kernel_size", "filters", "kernel_stride", "padding", "pool_type", "pool_size", "pool_stride")
+KEYS_BY_TYPE = {
+    "InputConvolutional": _CONV_KEYS + ("padding_value",),
+    "Convolutional": _CONV_KEYS,
+    "SeparableConvolutional": _CONV_KEYS,
+    "FullyConnected": _COMMON_KEYS + ("units",),
+}
+_MODEL_KEYS = ("name", "input", "layers")
+_INPUT_KEYS = ("shape", "bits")
+
+
+def conv_output_size(n: int, kernel: int, stride: int, padding: str) -> int:
+    """Output length of a convolution along one axis (TensorFlow's rule).
+
+    ``same``: ``ceil(n / stride)``; ``valid``: ``(n - kernel) // stride + 1`` (may be ≤ 0,
+    which means the output is empty).
+
+    Examples
+    --------
+    >>> conv_output_size(49, 5, 2, "same"), conv_output_size(10, 3, 1, "valid")
+    (25, 8)
+    """
+    if padding == "same":
+        return -(-n // stride)
+    return (n - kernel) // stride + 1
+
+
+def pool_output_size(n: int, size: int, stride: int, padding: str) -> int:
+    """Output length of max pooling along one axis: same ``ceil(n/stride)``, valid ``(n-size)//stride+1``.
+
+    Examples
+    --------
+    >>> pool_output_size(7, 2, 2, "same"), pool_output_size(7, 2, 2, "valid")
+    (4, 3)
+    """
+    return conv_output_size(n, size, stride, padding)
+
+
+def _is_int(v) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _pair(value, path: str) -> tuple[int, int]:
+    if _is_int(value):
+        value = (value, value)
+    if not isinstance(value, (list, tuple)) or len(value) != 2 or not all(_is_int(v) for v in value):
+        raise SpecError(path, f"expected an int or a pair of ints, got {value!r}")
+    if any(v <= 0 for v in value):
+        raise SpecError(path, f"sizes must be positive, got {list(value)}")
+    return (int(value[0]), int(value[1]))
+
+
+def _positive_int(value, path: str) -> int:
+    if not _is_int(value):
+        raise SpecError(path, f"expected an int, got {value!r}")
+    if value <= 0:
+        raise SpecError(path, f"must be positive, got {value}")
+    return int(value)
+
+
+def _bits(value, path: str) -> int:
+    if not _is_int(value):
+        raise SpecError(path, f"expected an int bit width, got {value!r}")
+    if not 1 <= value <= 8:
+        raise SpecError(path, f"bit widths are 1 to 8, got {value}")
+    return int(value)
+
+
+def _choice(value, options, path: str) -> str:
+    if not isinstance(value, str) or value not in options:
+        raise SpecError(path, f"expected one of {', '.join(map(repr, options))}, got {value!r}")
+    return value
+
+
+def _bool(value, path: str) -> bool:
+    if not isinstance(value, bool):
+        raise SpecError(path, f"expected true or false, got {value!r}")
+    return value
+
+
+@dataclass(frozen=True)
+class Layer:
+    """One Akida layer, with every field explicit and the shapes inferred by its :class:`Model`.
+
+    Build layers through :meth:`Model.from_dict`; ``input_shape``, ``output_shape``,
+    ``input_bits`` and ``index`` are filled in by the model.
+
+    Examples
+    --------
+    >>> from akida_nb import example
+    >>> layer = example("ds_cnn_kws").layers[0]
+    >>> layer.type, layer.kernel_size, layer.output_shape
+    ('InputConvolutional', (5, 5), (25, 5, 64))
+    """
+
+    type: str
+    name: str
+    weights_bits: int
+    act_bits: int
+    activation: bool = True
+    kernel_size: tuple[int, int] | None = None
+    filters: int | None = None
+    kernel_stride: tuple[int, int] | None = None
+    padding: str | None = None
+    pool_type: str | None = None
+    pool_size: tuple[int, int] | None = None
+    pool_stride: tuple[int, int] | None = None
+    padding_value: int | None = None
+    units: int | None = None
+    # filled in by Model
+    index: int = -1
+    input_shape: tuple[int, int, int] | None = field(default=None, compare=False)
+    output_shape: tuple[int, int, int] | None = field(default=None, compare=False)
+    conv_shape: tuple[int, int, int] | None = field(default=None, compare=False)
+    input_bits: int | None = field(default=None, compare=False)
+
+    @property
+    def is_conv(self) -> bool:
+        """True for the three convolutional layer types."""
+        return self.type in CONV_TYPES
+
+    @property
+    def outputs(self) -> int:
+        """Number of output channels (filters or units)."""
+        return self.units if self.type == "FullyConnected" else self.filters
+
+    def to_dict(self) -> dict[str, Any]:
+        """Every field of the native format, defaults filled in (JSON-ready lists, not tuples).
+
+        Examples
+        --------
+        >>> from akida_nb import example
+        >>> example("ds_cnn_kws").layers[-1].to_dict()["units"]
+        33
+        """
+        out: dict[str, Any] = {}
+        for key in KEYS_BY_TYPE[self.type]:
+            value = getattr(self, key)
+            if key in ("pool_size", "pool_stride") and self.pool_type != "max":
+                continue
+            out[key] = list(value) if isinstance(value, tuple) else value
+        return out
+
+
+def _parse_layer(raw, i: int, previous_activation: bool | None) -> Layer:
+    path = f"layers[{i}]"
+    if not isinstance(raw, Mapping):
+        raise SpecError(path, f"a layer must be a mapping, got {type(raw).__name__}")
+    if "type" not in raw:
+        raise SpecError(f"{path}.type", "missing (one of " + ", ".join(LAYER_TYPES) + ")")
+    ltype = _choice(raw["type"], LAYER_TYPES, f"{path}.type")
+    allowed = KEYS_BY_TYPE[ltype]
+    for key in raw:
+        if key not in allowed:
+            raise SpecError(f"{path}.{key}", f"unknown key for a {ltype} layer (allowed: {', '.join(allowed)})")
+    if previous_activation is False:
+        raise SpecError(f"layers[{i - 1}].activation",
+                        "activation off is only allowed on the last layer")
+    name = raw.get("name", f"L{i}_{ltype}")
+    if not isinstance(name, str) or not name:
+        raise SpecError(f"{path}.name", f"expected a non-empty string, got {name!r}")
+    kw: dict[str, Any] = dict(
+        type=ltype, name=name, index=i,
+        weights_bits=_bits(raw.get("weights_bits", 2 if ltype == "SeparableConvolutional" else 1),
+                           f"{path}.weights_bits"),
+        act_bits=_bits(raw.get("act_bits", 1), f"{path}.act_bits"),
+        activation=_bool(raw.get("activation", True), f"{path}.activation"),
+    )
+    if ltype == "FullyConnected":
+        if "units" not in raw:
+            raise SpecError(f"{path}.units", "missing (required for FullyConnected)")
+        kw["units"] = _positive_int(raw["units"], f"{path}.units")
+        return Layer(**kw)
+    for key in ("kernel_size", "filters"):
+        if key not in raw:
+            raise SpecError(f"{path}.{key}", f"missing (required for {ltype})")
+    kw["kernel_size"] = _pair(raw["kernel_size"], f"{path}.kernel_size")
+    kw["filters"] = _positive_int(raw["filters"], f"{path}.filters")
+    kw["kernel_stride"] = _pair(raw.get("kernel_stride", 1), f"{path}.kernel_stride")
+    kw["padding"] = _choice(raw.get("padding", "same"), PADDINGS, f"{path}.padding")
+    pool_type = _choice(raw.get("pool_type", "none"), POOL_TYPES, f"{path}.pool_type")
+    kw["pool_type"] = pool_type
+    if pool_type == "max":
+        if "pool_size" not in raw:
+            raise SpecError(f"{path}.pool_size", "missing (required when pool_type is 'max')")
+        kw["pool_size"] = _pair(raw["pool_size"], f"{path}.pool_size")
+        kw["pool_stride"] = _pair(raw.get("pool_stride", kw["pool_size"]), f"{path}.pool_stride")
+    else:
+        for key in ("pool_size", "pool_stride"):
+            if key in raw and raw[key] not in (None, -1, [-1, -1]):
+                raise SpecError(f"{path}.{key}", f"only meaningful when pool_type is 'max' (it is {pool_type!r})")
+    if ltype == "InputConvolutional":
+        pv = raw.get("padding_value", 0)
+        if not _is_int(pv):
+            raise SpecError(f"{path}.padding_value", f"expected an int, got {pv!r}")
+        kw["padding_value"] = int(pv)
+    return Layer(**kw)
+
+
+def _infer(layer: Layer, in_shape: tuple[int, int, int], in_bits: int, path: str) -> Layer:
+    d0, d1, c = in_shape
+    if layer.type == "FullyConnected":
+        return replace(layer, input_shape=in_shape, input_bits=in_bits,
+                       conv_shape=(1, 1, layer.units), output_shape=(1, 1, layer.units))
+    (k0, k1), (s0, s1) = layer.kernel_size, layer.kernel_stride
+    o0 = conv_output_size(d0, k0, s0, layer.padding)
+    o1 = conv_output_size(d1, k1, s1, layer.padding)
+    if o0 <= 0 or o1 <= 0:
+        raise SpecError(f"{path}.kernel_size",
+                        f"empty output: a {k0}×{k1} kernel with 'valid' padding does not fit the "
+                        f"{d0}×{d1} input")
+    conv_shape = (o0, o1, layer.filters)
+    if layer.pool_type == "average":
+        out = (1, 1, layer.filters)
+    elif layer.pool_type == "max":
+        (p0, p1), (t0, t1) = layer.pool_size, layer.pool_stride
+        q0 = pool_output_size(o0, p0, t0, layer.padding)
+        q1 = pool_output_size(o1, p1, t1, layer.padding)
+        if q0 <= 0 or q1 <= 0:
+            raise SpecError(f"{path}.pool_size",
+                            f"empty output: a {p0}×{p1} 'valid' pool does not fit the {o0}×{o1} "
+                            "convolution output")
+        out = (q0, q1, layer.filters)
+    else:
+        out = conv_shape
+    return replace(layer, input_shape=in_shape, input_bits=in_bits, conv_shape=conv_shape, output_shape=out)
+
+
+@dataclass(frozen=True)
+class Model:
+    """An Akida model in the native format: an input and a sequence of :class:`Layer`.
+
+    Construct with :meth:`from_dict`, :meth:`from_json`, :meth:`from_yaml`,
+    :func:`akida_nb.load_model` or :func:`akida_nb.example`. Models are immutable;
+    fixes return new models.
+
+    Examples
+    --------
+    >>> import akida_nb as ak
+    >>> m = ak.example("ds_cnn_kws")
+    >>> m.input_shape, len(m.layers), m.layers[-1].output_shape
+    ((49, 10, 1), 6, (1, 1, 33))
+    """
+
+    name: str
+    input_shape: tuple[int, int, int]
+    input_bits: int
+    layers: tuple[Layer, ...]
+    unmapped: tuple = field(default=(), compare=False)
+    source: str | None = field(default=None, compare=False)
+
+    # ------------------------------------------------------------------ construction
+    @classmethod
+    def from_dict(cls, spec: Mapping[str, Any], *, source: str | None = None) -> "Model":
+        """Validate a native-format dict and infer every layer's shapes and input bits.
+
+        Raises
+        ------
+        SpecError
+            Naming the path (``layers[2].kernel_size``) and the problem.
+
+        Examples
+        --------
+        >>> Model.from_dict({"input": {"shape": [8, 8, 2]},
+        ...                  "layers": [{"type": "FullyConnected", "units": 4}]}).layers[0].input_bits
+        4
+        """
+        if not isinstance(spec, Mapping):
+            raise SpecError("", f"a model spec must be a mapping, got {type(spec).__name__}")
+        for key in spec:
+            if key not in _MODEL_KEYS:
+                raise SpecError(str(key), f"unknown key (allowed: {', '.join(_MODEL_KEYS)})")
+        if "input" not in spec:
+            raise SpecError("input", "missing (a mapping with 'shape' and 'bits')")
+        raw_input = spec["input"]
+        if not isinstance(raw_input, Mapping):
+            raise SpecError("input", f"expected a mapping, got {type(raw_input).__name__}")
+        for key in raw_input:
+            if key not in _INPUT_KEYS:
+                raise SpecError(f"input.{key}", f"unknown key (allowed: {', '.join(_INPUT_KEYS)})")
+        if "shape" not in raw_input:
+            raise SpecError("input.shape", "missing ([d0, d1, channels])")
+        shape = raw_input["shape"]
+        if not isinstance(shape, (list, tuple)) or len(shape) != 3 or not all(_is_int(v) for v in shape):
+            raise SpecError("input.shape", f"expected [d0, d1, channels] as ints, got {shape!r}")
+        if any(v <= 0 for v in shape):
+            raise SpecError("input.shape", f"sizes must be positive, got {list(shape)}")
+        raw_layers = spec.get("layers")
+        if raw_layers is None:
+            raise SpecError("layers", "missing (a non-empty list of layers)")
+        if not isinstance(raw_layers, (list, tuple)):
+            raise SpecError("layers", f"expected a list, got {type(raw_layers).__name__}")
+        if not raw_layers:
+            raise SpecError("layers", "a model needs at least one layer")
+        name = spec.get("name", "model")
+        if not isinstance(name, str):
+            raise SpecError("name", f"expected a string, got {name!r}")
+        first_is_input_conv = isinstance(raw_layers[0], Mapping) and raw_layers[0].get("type") == "InputConvolutional"
+        bits = _bits(raw_input.get("bits", 8 if first_is_input_conv else 4), "input.bits")
+
+        layers = []
+        in_shape, in_bits, prev_act = tuple(int(v) for v in shape), bits, None
+        names = set()
+        for i, raw in enumerate(raw_layers):
+            layer = _parse_layer(raw, i, prev_act)
+            if layer.name in names:
+                raise SpecError(f"layers[{i}].name", f"duplicate layer name {layer.name!r}")
+            names.add(layer.name)
+            layer = _infer(layer, in_shape, in_bits, f"layers[{i}]")
+            layers.append(layer)
+            in_shape, in_bits, prev_act = layer.output_shape, layer.act_bits, layer.activation
+        return cls(name=name, input_shape=tuple(int(v) for v in shape), input_bits=bits,
+                   layers=tuple(layers), source=source)
+
+    @classmethod
+    def from_json(cls, text: str, *, source: str | None = None) -> "Model":
+        """Parse a JSON string in the native format.
+
+        Examples
+        --------
+        >>> Model.from_json('{"input": {"shape": [4, 4, 8]}, "layers": [{"type": "FullyConnected", "units": 2}]}').name
+        'model'
+        """
+        try:
+            spec = json.loads(text)
+        except json.JSONDecodeError as e:
+            raise SpecError("", f"not valid JSON: {e.msg} at line {e.lineno}, column {e.colno}") from None
+        return cls.from_dict(spec, source=source)
+
+    @classmethod
+    def from_yaml(cls, text: str, *, source: str | None = None) -> "Model":
+        """Parse a YAML string in the native format (safe loader: no object construction).
+
+        Examples
+        --------
+        >>> Model.from_yaml("input: {shape: [4, 4, 8]}\\nlayers:\\n- {type: FullyConnected, units: 2}").layers[0].units
+        2
+        """
+        import yaml
+
+        try:
+            spec = yaml.safe_load(text)
+        except yaml.YAMLError as e:
+            raise SpecError("", f"not valid YAML: {e}") from None
+        return cls.from_dict(spec, source=source)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The native-format dict with every default written out; ``from_dict(to_dict())`` is the identity.
+
+        Examples
+        --------
+        >>> import akida_nb as ak
+        >>> m = ak.example("vgg_utk_face")
+        >>> ak.Model.from_dict(m.to_dict()) == m
+        True
+        """
+        return {
+            "name": self.name,
+            "input": {"shape": list(self.input_shape), "bits": self.input_bits},
+            "layers": [layer.to_dict() for layer in self.layers],
+        }
+
+    def to_json(self, indent: int | None = 1) -> str:
+        """The native format as a JSON string (see :meth:`to_dict`).
+
+        Examples
+        --------
+        >>> import akida_nb as ak
+        >>> ak.Model.from_json(ak.example("gxnor_mnist").to_json()) == ak.example("gxnor_mnist")
+        True
+        """
+        return json.dumps(self.to_dict(), indent=indent)
+
+    def replace_layers(self, layers: Iterable[Mapping[str, Any] | Layer], name: str | None = None) -> "Model":
+        """A new model with other layers (dicts or :class:`Layer`), shapes re-inferred.
+
+        Examples
+        --------
+        >>> import akida_nb as ak
+        >>> m = ak.example("ds_cnn_kws")
+        >>> len(m.replace_layers(m.layers[:-1]).layers)
+        5
+        """
+        spec = self.to_dict()
+        spec["layers"] = [l.to_dict() if isinstance(l, Layer) else dict(l) for l in layers]
+        if name is not None:
+            spec["name"] = name
+        return Model.from_dict(spec, source=self.source)
+
+    # ------------------------------------------------------------------ views
+    @property
+    def output_shape(self) -> tuple[int, int, int]:
+        """Shape of the last layer's output."""
+        return self.layers[-1].output_shape
+
+    def layer(self, key: int | str) -> Layer:
+        """A layer by index or by name.
+
+        Examples
+        --------
+        >>> import akida_nb as ak
+        >>> ak.example("ds_cnn_kws").layer("dense_5").units
+        33
+        """
+        if isinstance(key, int):
+            return self.layers[key]
+        for layer in self.layers:
+            if layer.name == key:
+                return layer
+        raise SpecError("layers", f"no layer named {key!r} (layers: {', '.join(l.name for l in self.layers)})")
+
+    def summary(self):
+        """Per-layer DataFrame: index, name, type, shapes, bits, kernel/stride/padding/pool.
+
+        Examples
+        --------
+        >>> import akida_nb as ak
+        >>> ak.example("ds_cnn_kws").summary().loc[0, "output_shape"]
+        '25×5×64'
+        """
+        import pandas as pd
+
+        rows = []
+        for l in self.layers:
+            rows.append({
+                "name": l.name, "type": l.type,
+                "input_shape": fmt_shape(l.input_shape), "output_shape": fmt_shape(l.output_shape),
+                "kernel": fmt_pair(l.kernel_size), "stride": fmt_pair(l.kernel_stride),
+                "padding": l.padding or "", "pool": _fmt_pool(l),
+                "outputs": l.outputs, "input_bits": l.input_bits, "weights_bits": l.weights_bits,
+                "act_bits": l.act_bits if l.activation else None, "activation": l.activation,
+            })
+        df = pd.DataFrame(rows)
+        df.index.name = "layer"
+        df["act_bits"] = df["act_bits"].astype("Int64")
+        return df
+
+    def __repr__(self) -> str:
+        lines = [f"Model {self.name!r}: input {fmt_shape(self.input_shape)} ({self.input_bits}-bit), "
+                 f"{len(self.layers)} layers, output {fmt_shape(self.output_shape)}"]
+        for l in self.layers:
+            act = f"a{l.act_bits}" if l.activation else "no activation"
+            extra = "" if l.type == "FullyConnected" else f" k{fmt_pair(l.kernel_size)} s{fmt_pair(l.kernel_stride)} {l.padding}{' ' + _fmt_pool(l) if l.pool_type != 'none' else ''}"
+            lines.append(f"  [{l.index}] {l.name} {l.type}{extra}: {fmt_shape(l.input_shape)} → "
+                         f"{fmt_shape(l.output_shape)}, i{l.input_bits} w{l.weights_bits} {act}")
+        if self.unmapped:
+            lines.append(f"  unmapped: {', '.join(str(u) for u in self.unmapped)}")
+        return "\n".join(lines)
+
+
+def fmt_shape(shape) -> str:
+    """``(25, 5, 64)`` → ``'25×5×64'``."""
+    return "" if shape is None else "×".join(str(v) for v in shape)
+
+
+def fmt_pair(pair) -> str:
+    """``(3, 3)`` → ``'3×3'``; ``None`` → ``''``."""
+    return "" if pair is None else "×".join(str(v) for v in pair)
+
+
+def _fmt_pool(l: Layer) -> str:
+    if l.pool_type == "max":
+        return f"max {fmt_pair(l.pool_size)}/{fmt_pair(l.pool_stride)}"
+    if l.pool_type == "average":
+        return "global average"
+    return ""
+
+
+def load_model(path, *, strict: bool = True, **kwargs) -> Model:
+    """Load a model file: native ``.json``/``.yaml``/``.yml``, or a Keras config (``.json``/``.keras``).
+
+    A ``.json`` file is read as a Keras ``model.to_json()`` config when it has
+    Keras's ``class_name``/``config`` keys, otherwise as the native format.
+
+    Parameters
+    ----------
+    path : str or Path
+    strict : bool
+        For Keras files: raise on layers that cannot be mapped (``True``) or list
+        them in ``model.unmapped`` (``False``).
+    **kwargs
+        Passed to :func:`akida_nb.from_keras_config` (bit widths for float models).
+
+    Examples
+    --------
+    >>> import akida_nb as ak
+    >>> from akida_nb.resources import model_path
+    >>> ak.load_model(model_path("ds_cnn_kws")).name
+    'ds_cnn_kws_v1'
+    """
+    path = Path(path)
+    if not path.exists():
+        raise SpecError("", f"no such file: {path}")
+    suffix = path.suffix.lower()
+    if suffix == ".keras":
+        from .io.keras import load_keras_archive
+
+        return load_keras_archive(path, strict=strict, **kwargs)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        raise SpecError("", f"cannot read {path}: {e}") from None
+    if suffix in (".yaml", ".yml"):
+        return Model.from_yaml(text, source=str(path))
+    if suffix == ".json":
+        try:
+            spec = json.loads(text)
+        except json.JSONDecodeError as e:
+            raise SpecError("", f"{path}: not valid JSON: {e.msg} at line {e.lineno}") from None
+        if isinstance(spec, Mapping) and "class_name" in spec and "config" in spec:
+            from .io.keras import from_keras_config
+
+            return from_keras_config(spec, strict=strict, **kwargs)
+        return Model.from_dict(spec, source=str(path))
+    raise SpecError("", f"unsupported file type {suffix!r} (expected .json, .yaml, .yml or .keras)")
