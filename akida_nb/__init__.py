@@ -1,6 +1,30 @@
-"""akida_nb: explore, check and teach BrainChip Akida NSoC hardware constraints in Jupyter."""
+"""akida_nb: explore, check and teach BrainChip Akida NSoC hardware constraints in Jupyter.
+
+Examples
+--------
+>>> import akida_nb as ak
+>>> ak.check(ak.example("ds_cnn_kws"), "nsoc_v2").ok
+True
+"""
+from .check import check, compare
 from .errors import AkidaNbError, ModelImportError, SimulationError, SpecError, UnknownTargetError
 from .model import Layer, Model, load_model
+from .report import CompatibilityReport, Comparison
 from .resources import example, examples
+from .targets import (
+    compare_constraints,
+    constraints,
+    get_target,
+    register_target,
+    style_differences,
+    targets,
+)
 
 __version__ = "0.1.0"
+
+__all__ = [
+    "AkidaNbError", "CompatibilityReport", "Comparison", "Layer", "Model", "ModelImportError",
+    "SimulationError", "SpecError", "UnknownTargetError", "check", "compare", "compare_constraints",
+    "constraints", "example", "examples", "get_target", "load_model", "register_target",
+    "style_differences", "targets",
+]

@@ -1,0 +1,148 @@
+"""``check(model, target)`` and ``compare(model, targets)``: run every rule, collect every violation.
+
+Examples
+--------
+>>> import akida_nb as ak
+>>> rep = ak.check(ak.example("ds_cnn_kws"), "nsoc_v1")
+>>> rep.ok, len(rep.violations) > 0
+(False, True)
+>>> ak.compare(ak.example("ds_cnn_kws"), ["nsoc_v1", "nsoc_v2"]).ok
+{'nsoc_v1': False, 'nsoc_v2': True}
+"""
+from __future__ import annotations
+
+from typing import Iterable, Mapping
+
+import numpy as np
+
+from .errors import SpecError
+from .model import Model
+from .report import CompatibilityReport, Comparison, LayerVerdict, Violation
+from .rules import layer_context
+from .targets import get_target
+
+__all__ = ["check", "compare"]
+
+
+def _variable_ranges(model: Model, variables) -> list[dict[str, tuple]]:
+    """Per layer, (min, max) of each variable; accepts what the Simulator accepts (list, dict by name, Simulator)."""
+    if hasattr(variables, "variables") and not isinstance(variables, (list, tuple, Mapping)):
+        variables = variables.variables
+    if isinstance(variables, Mapping):
+        unknown = set(variables) - {l.name for l in model.layers}
+        if unknown:
+            raise SpecError("variables", f"no layers named {', '.join(sorted(map(repr, unknown)))}")
+        variables = [variables.get(l.name, {}) for l in model.layers]
+    if not isinstance(variables, (list, tuple)) or len(variables) != len(model.layers):
+        raise SpecError("variables", f"expected one mapping per layer ({len(model.layers)} layers)")
+    out = []
+    for i, v in enumerate(variables):
+        if not isinstance(v, Mapping):
+            raise SpecError(f"variables[{i}]", "expected a mapping of variable name → array")
+        ranges = {}
+        for key, arr in v.items():
+            arr = np.asarray(arr)
+            if arr.size:
+                ranges[key] = (arr.min().item(), arr.max().item())
+        out.append(ranges)
+    return out
+
+
+def check(model: Model, target="nsoc_v2", variables=None) -> CompatibilityReport:
+    """Check every layer of ``model`` against every rule of ``target``.
+
+    Parameters
+    ----------
+    model : Model
+    target : str or Target
+    variables : list of dict, dict by layer name, or Simulator, optional
+        When given, value-range rules (threshold, act_step …) of the target are
+        judged too; otherwise the report notes that they were not checked.
+
+    Returns
+    -------
+    CompatibilityReport
+        Every violation (not only the first), in layer then table order.
+
+    Examples
+    --------
+    >>> import akida_nb as ak
+    >>> rep = ak.check(ak.example("broken"), "nsoc_v2")
+    >>> sorted(set(rep.violations["rule"]))[:3]
+    ['conv.kernel_size', 'conv.stride2_kernel', 'fc.input_bits']
+    """
+    if not isinstance(model, Model):
+        raise SpecError("model", f"expected an akida_nb.Model, got {type(model).__name__} "
+                                 "(load one with ak.load_model or ak.Model.from_dict)")
+    t = get_target(target)
+    ranges = _variable_ranges(model, variables) if variables is not None else None
+    violations: list[Violation] = []
+    verdicts: list[LayerVerdict] = []
+    unchecked: set[str] = set()
+    for i, layer in enumerate(model.layers):
+        ctx = layer_context(model, i)
+        count = 0
+        if not t.supports(layer.type) and not t.rules_for(layer.type):
+            violations.append(Violation(
+                layer_index=i, layer=layer.name, layer_type=layer.type, rule="layer_type", parameter="type",
+                value=layer.type, allowed="[" + ", ".join(t.layer_types) + "]",
+                message=f"Layer {layer.name!r} ({layer.type}): the {layer.type} layer type is not in the "
+                        f"{t.title} table.",
+                fix="Replace the layer with a supported type.", note="The target's table lists no such layer.",
+                source=f"{t.name} layer types"))
+            count += 1
+        for rule in t.rules_for(layer.type):
+            if rule.kind == "variable_range":
+                if ranges is None:
+                    unchecked.add(rule.field)
+                    continue
+                ctx[rule.field] = ranges[i].get(rule.field)
+            if not rule.applies(ctx):
+                continue
+            value = rule.judge(ctx)
+            if value is None:
+                continue
+            count += 1
+            violations.append(Violation(
+                layer_index=i, layer=layer.name, layer_type=layer.type, rule=rule.id,
+                parameter=rule.field, value=value, allowed=rule.allowed_text() + (
+                    f" {rule.condition_text()}" if rule.when else ""),
+                message=rule.message_for(ctx, value), fix=rule.fix + (
+                    f" (automatic fix: {', '.join(rule.fixes)})" if rule.fixes else ""),
+                note=rule.note, source=rule.source))
+        verdicts.append(LayerVerdict(index=i, name=layer.name, type=layer.type,
+                                     input_shape=layer.input_shape, output_shape=layer.output_shape,
+                                     violations=count))
+    notes = []
+    if unchecked:
+        notes.append(f"Not checked (no variables given): the value ranges of {', '.join(sorted(unchecked))}. "
+                     "Pass variables= (as the Simulator takes them) to check them.")
+    notes.extend(_extra_notes(model, t, violations))
+    return CompatibilityReport(model_name=model.name, target=t.name, target_title=t.title,
+                               layer_verdicts=tuple(verdicts), entries=tuple(violations), notes=tuple(notes),
+                               unmapped=tuple(str(u) for u in model.unmapped))
+
+
+def _extra_notes(model: Model, target, violations) -> list[str]:
+    """Notes contributed by targets that know more than their table (e.g. doc-vs-engine differences)."""
+    from .notes import notes_for
+
+    return notes_for(model, target, violations)
+
+
+def compare(model: Model, targets: Iterable = ("nsoc_v1", "nsoc_v2"), variables=None) -> Comparison:
+    """Check one model against several targets at once.
+
+    Examples
+    --------
+    >>> import akida_nb as ak
+    >>> cmp = ak.compare(ak.example("vgg_utk_face"), ["nsoc_v1", "nsoc_v2"])
+    >>> cmp.verdicts.columns.tolist()[-2:]
+    ['nsoc_v1', 'nsoc_v2']
+    """
+    if isinstance(targets, str):
+        targets = [targets]
+    reports = tuple(check(model, t, variables=variables) for t in targets)
+    if not reports:
+        raise SpecError("targets", "compare needs at least one target")
+    return Comparison(model_name=model.name, reports=reports)
