@@ -1,0 +1,421 @@
+"""Pure functions computing one step of an Akida layer, bit-exact with BrainChip's engine.
+
+Every function here follows design notes §7. Tensors are numpy arrays ``(N, d0, d1, C)``;
+potentials are whole numbers held in a floating array (float32 or float64), so that
+convolutions run as BLAS matrix products. That is exact as long as every partial sum stays
+below 2**24 (float32) or 2**53 (float64): :func:`sum_bound` bounds it, and the convolutions
+compute in the floating dtype of their weights. Integer weights are computed in float64.
+
+Examples
+--------
+>>> import numpy as np
+>>> from akida_nb.sim import kernels as K
+>>> x = np.arange(9, dtype=np.uint8).reshape(1, 3, 3, 1)
+>>> w = np.zeros((3, 3, 1, 1), np.float32); w[0, 0, 0, 0] = 1   # a true convolution flips w
+>>> K.conv2d(x, w, (1, 1), "same")[0, :, :, 0]
+array([[4., 5., 0.],
+       [7., 8., 0.],
+       [0., 0., 0.]], dtype=float32)
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..model import conv_output_size
+
+__all__ = [
+    "INT20_MIN", "INT20_MAX", "STEP_MODULUS", "weight_range", "same_pads", "pad_spatial", "sum_bound",
+    "conv2d", "depthwise_conv2d", "pointwise_conv2d", "separable_conv2d", "max_pool", "global_sum_pool",
+    "fully_connected", "flatten_fortran", "saturate20", "step_register", "activation", "predict",
+]
+
+INT20_MIN = -(1 << 19)
+"""Lowest value of a 20-bit signed potential (pooling and FullyConnected saturate to it)."""
+INT20_MAX = (1 << 19) - 1
+"""Highest value of a 20-bit signed potential."""
+STEP_MODULUS = 1 << 28
+"""The engine's activation arithmetic is modulo 2**28 (design notes §7.9)."""
+_IDENTITY_BOUND = 1 << 62  # clip bounds of a no-op step in global_sum_pool
+
+Pair = tuple[int, int]
+
+
+def _floating(w: np.ndarray) -> np.dtype:
+    return w.dtype if np.issubdtype(w.dtype, np.floating) else np.dtype(np.float64)
+
+
+def weight_range(bits: int) -> tuple[int, int]:
+    """Inclusive range of weight values for a bit width (design notes §7.11).
+
+    1 bit is unsigned ``[0, 1]``; 2 to 7 bits are symmetric ``±(2**(b-1) - 1)``; 8 bits are int8.
+
+    Examples
+    --------
+    >>> [weight_range(b) for b in (1, 2, 4, 8)]
+    [(0, 1), (-1, 1), (-7, 7), (-128, 127)]
+    """
+    if bits == 1:
+        return 0, 1
+    if bits == 8:
+        return -128, 127
+    top = (1 << (bits - 1)) - 1
+    return -top, top
+
+
+def same_pads(n: int, k: int, s: int) -> Pair:
+    """TensorFlow's "same" padding along one axis: ``(before, after)``, the extra cell at the end.
+
+    Examples
+    --------
+    >>> same_pads(49, 5, 2), same_pads(10, 2, 2)
+    ((2, 2), (0, 0))
+    """
+    out = -(-n // s)
+    total = max((out - 1) * s + k - n, 0)
+    return total // 2, total - total // 2
+
+
+def _pads(shape: tuple[int, ...], kernel: Pair, stride: Pair, padding: str) -> tuple[Pair, Pair]:
+    if padding == "same":
+        return same_pads(shape[1], kernel[0], stride[0]), same_pads(shape[2], kernel[1], stride[1])
+    return (0, 0), (0, 0)
+
+
+def pad_spatial(x: np.ndarray, pads: tuple[Pair, Pair], value: float, dtype) -> np.ndarray:
+    """Copy ``x`` (N, d0, d1, C) into a new ``dtype`` array padded on d0 and d1 with ``value``.
+
+    Examples
+    --------
+    >>> pad_spatial(np.ones((1, 1, 2, 1), np.uint8), ((1, 0), (0, 1)), 7, np.float32)[0, :, :, 0]
+    array([[7., 7., 7.],
+           [1., 1., 7.]], dtype=float32)
+    """
+    (b0, a0), (b1, a1) = pads
+    n, d0, d1, c = x.shape
+    out = np.full((n, d0 + b0 + a0, d1 + b1 + a1, c), value, dtype=dtype)
+    out[:, b0:b0 + d0, b1:b1 + d1] = x
+    return out
+
+
+def sum_bound(weights: np.ndarray, x_max: int) -> int:
+    """Largest ``|Σ w·x|`` over inputs in ``[0, x_max]``: ``max_f Σ|w[..., f]| · x_max``.
+
+    It bounds every partial sum too, whatever the order of accumulation. ``weights`` has its
+    output channel on the last axis.
+
+    Examples
+    --------
+    >>> sum_bound(np.array([[1, -3], [2, 2]]), 15)
+    75
+    """
+    w = np.abs(np.asarray(weights, dtype=np.int64)).reshape(-1, weights.shape[-1])
+    return int(w.sum(axis=0).max(initial=0)) * int(x_max)
+
+
+def _windows(x: np.ndarray, offsets: Pair, stride: Pair, out: Pair) -> np.ndarray:
+    (a, b), (s0, s1), (o0, o1) = offsets, stride, out
+    return x[:, a:a + s0 * (o0 - 1) + 1:s0, b:b + s1 * (o1 - 1) + 1:s1]
+
+
+def conv2d(x: np.ndarray, weights: np.ndarray, stride: Pair, padding: str, *, flip: bool = True,
+           pad_value: int = 0) -> np.ndarray:
+    """Convolution potentials (design notes §7.1, §7.2, §7.4) as one matrix product (im2col).
+
+    Parameters
+    ----------
+    x : ndarray (N, d0, d1, C)
+        Integer inputs (any dtype holding whole numbers).
+    weights : ndarray (k0, k1, C, F)
+        Whole numbers; the product runs in their floating dtype (float64 for integers).
+    stride : (int, int)
+    padding : {"same", "valid"}
+    flip : bool
+        True for a true convolution (Convolutional), False for cross-correlation (InputConvolutional).
+    pad_value : int
+        Value of the padding cells (InputConvolutional's ``padding_value``).
+
+    Returns
+    -------
+    ndarray (N, o0, o1, F)
+        Exact potentials, in the floating dtype of the computation.
+
+    Examples
+    --------
+    >>> x = np.ones((1, 4, 4, 2), np.uint8)
+    >>> conv2d(x, np.ones((3, 3, 2, 1), np.float32), (2, 2), "same")[0, :, :, 0]
+    array([[18., 12.],
+           [12.,  8.]], dtype=float32)
+    """
+    dtype = _floating(weights)
+    k0, k1, c, f = weights.shape
+    pads = _pads(x.shape, (k0, k1), stride, padding)
+    o0 = conv_output_size(x.shape[1], k0, stride[0], padding)
+    o1 = conv_output_size(x.shape[2], k1, stride[1], padding)
+    if pads != ((0, 0), (0, 0)):
+        x = pad_spatial(x, pads, pad_value, dtype)
+    if flip:
+        weights = weights[::-1, ::-1]
+    n = x.shape[0]
+    cols = np.empty((n, o0, o1, k0, k1, c), dtype=dtype)
+    for a in range(k0):
+        for b in range(k1):
+            cols[:, :, :, a, b] = _windows(x, (a, b), stride, (o0, o1))
+    out = cols.reshape(n * o0 * o1, k0 * k1 * c) @ np.ascontiguousarray(weights, dtype=dtype).reshape(-1, f)
+    return out.reshape(n, o0, o1, f)
+
+
+def depthwise_conv2d(x: np.ndarray, weights: np.ndarray, stride: Pair, padding: str) -> np.ndarray:
+    """Per-channel true convolution (the first half of a SeparableConvolutional, §7.3).
+
+    Parameters
+    ----------
+    x : ndarray (N, d0, d1, C)
+    weights : ndarray (k0, k1, C)
+        One kernel per channel, flipped on both spatial axes as in :func:`conv2d`.
+    stride : (int, int)
+    padding : {"same", "valid"}
+
+    Examples
+    --------
+    >>> x = np.arange(4, dtype=np.uint8).reshape(1, 2, 2, 1)
+    >>> depthwise_conv2d(x, np.ones((2, 2, 1), np.float32), (1, 1), "valid")[0, :, :, 0]
+    array([[6.]], dtype=float32)
+    """
+    dtype = _floating(weights)
+    k0, k1, c = weights.shape
+    pads = _pads(x.shape, (k0, k1), stride, padding)
+    o0 = conv_output_size(x.shape[1], k0, stride[0], padding)
+    o1 = conv_output_size(x.shape[2], k1, stride[1], padding)
+    x = pad_spatial(x, pads, 0, dtype)
+    weights = weights[::-1, ::-1].astype(dtype, copy=False)
+    acc = np.zeros((x.shape[0], o0, o1, c), dtype=dtype)
+    term = np.empty_like(acc)
+    for a in range(k0):
+        for b in range(k1):
+            np.multiply(_windows(x, (a, b), stride, (o0, o1)), weights[a, b], out=term)
+            acc += term
+    return acc
+
+
+def pointwise_conv2d(x: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """1×1 convolution: ``Σ_c x[..., c] · weights[c, f]`` (the second half of a SeparableConvolutional).
+
+    Examples
+    --------
+    >>> pointwise_conv2d(np.ones((1, 1, 2, 3), np.float32), np.eye(3, 2, dtype=np.float32))[0, 0]
+    array([[1., 1.],
+           [1., 1.]], dtype=float32)
+    """
+    return x @ weights.astype(_floating(weights), copy=False)
+
+
+def separable_conv2d(x: np.ndarray, depthwise: np.ndarray, pointwise: np.ndarray, stride: Pair,
+                     padding: str) -> np.ndarray:
+    """SeparableConvolutional potentials: depthwise then pointwise, no rounding between (§7.3).
+
+    Parameters
+    ----------
+    x : ndarray (N, d0, d1, C)
+    depthwise : ndarray (k0, k1, C, 1)
+        The layer's ``weights``.
+    pointwise : ndarray (1, 1, C, F)
+        The layer's ``weights_pw``; the computation runs in its floating dtype.
+    stride : (int, int)
+    padding : {"same", "valid"}
+
+    Examples
+    --------
+    >>> x = np.ones((1, 3, 3, 2), np.uint8)
+    >>> dw, pw = np.ones((3, 3, 2, 1), np.float32), np.ones((1, 1, 2, 1), np.float32)
+    >>> separable_conv2d(x, dw, pw, (1, 1), "valid").ravel()
+    array([18.], dtype=float32)
+    """
+    dtype = _floating(pointwise)
+    dw = depthwise[..., 0].astype(dtype, copy=False)
+    return pointwise_conv2d(depthwise_conv2d(x, dw, stride, padding), pointwise[0, 0].astype(dtype, copy=False))
+
+
+def saturate20(p: np.ndarray) -> np.ndarray:
+    """Clip potentials to the 20-bit signed range ``[-2**19, 2**19 - 1]``.
+
+    Examples
+    --------
+    >>> saturate20(np.array([-10**6, 3, 10**6]))
+    array([-524288,       3,  524287])
+    """
+    return np.clip(p, INT20_MIN, INT20_MAX)
+
+
+def max_pool(p: np.ndarray, size: Pair, stride: Pair, padding: str) -> np.ndarray:
+    """Max pooling of potentials (§7.5): TF alignment, padded cells ignored, 20-bit clip unless 1×1.
+
+    Examples
+    --------
+    >>> p = np.arange(9, dtype=np.float32).reshape(1, 3, 3, 1) * 10**5
+    >>> max_pool(p, (2, 2), (2, 2), "same")[0, :, :, 0]
+    array([[400000., 500000.],
+           [524287., 524287.]], dtype=float32)
+    """
+    if padding == "same":
+        fill = -np.inf if np.issubdtype(p.dtype, np.floating) else np.iinfo(p.dtype).min
+        o0, o1 = -(-p.shape[1] // stride[0]), -(-p.shape[2] // stride[1])
+        p = pad_spatial(p, _pads(p.shape, size, stride, padding), fill, p.dtype)
+    else:
+        o0 = (p.shape[1] - size[0]) // stride[0] + 1
+        o1 = (p.shape[2] - size[1]) // stride[1] + 1
+    out = _windows(p, (0, 0), stride, (o0, o1)).copy()
+    for a in range(size[0]):
+        for b in range(size[1]):
+            np.maximum(out, _windows(p, (a, b), stride, (o0, o1)), out=out)
+    return out if size == (1, 1) else saturate20(out)
+
+
+def global_sum_pool(p: np.ndarray) -> np.ndarray:
+    """Global "average" pooling as the engine does it: a saturating sum (§7.6).
+
+    The sum runs in C order over (d0, d1) and clips to 20 bits after every addition. Each
+    step ``s -> clip(s + a, lo, hi)`` composes with the next into one of the same form, so the
+    sequence reduces pairwise in ``log2(d0·d1)`` vectorised steps (skipped when the running sum
+    never leaves the range).
+
+    Parameters
+    ----------
+    p : ndarray (N, d0, d1, F)
+
+    Returns
+    -------
+    ndarray (N, 1, 1, F), dtype of ``p``
+
+    Examples
+    --------
+    >>> p = np.array([400000, 400000, -400000]).reshape(1, 3, 1, 1)
+    >>> int(global_sum_pool(p)[0, 0, 0, 0])    # saturates at 524287, then subtracts
+    124287
+    """
+    n, f = p.shape[0], p.shape[-1]
+    m = p.shape[1] * p.shape[2]
+    running = np.cumsum(p.reshape(n, m, f), axis=1, dtype=np.int64)
+    if running.min() >= INT20_MIN and running.max() <= INT20_MAX:  # saturation never acts
+        return running[:, -1].astype(p.dtype).reshape(n, 1, 1, f)
+    size = 1 << (m - 1).bit_length()          # pad to a power of two with identity steps
+    a = np.zeros((n, size, f), np.int64)
+    a[:, :m] = p.reshape(n, m, f)
+    lo = np.full((n, size, f), -_IDENTITY_BOUND, np.int64)
+    hi = np.full((n, size, f), _IDENTITY_BOUND, np.int64)
+    lo[:, :m], hi[:, :m] = INT20_MIN, INT20_MAX
+    while a.shape[1] > 1:                      # s -> clip(s + a1, lo1, hi1), then clip(· + a2, lo2, hi2)
+        a2, lo2, hi2 = a[:, 1::2], lo[:, 1::2], hi[:, 1::2]
+        lo = np.minimum(np.maximum(lo[:, ::2] + a2, lo2), hi2)
+        hi = np.minimum(np.maximum(hi[:, ::2] + a2, lo2), hi2)
+        a = a[:, ::2] + a2
+    return np.minimum(np.maximum(a, lo), hi).astype(p.dtype).reshape(n, 1, 1, f)
+
+
+def flatten_fortran(x: np.ndarray) -> np.ndarray:
+    """Flatten (N, D0, D1, C) as the engine does: index ``d0 + D0·d1 + D0·D1·c`` (§7.7).
+
+    Examples
+    --------
+    >>> flatten_fortran(np.arange(8).reshape(1, 2, 2, 2))
+    array([[0, 2, 4, 6, 1, 3, 5, 7]])
+    """
+    return x.transpose(0, 3, 2, 1).reshape(x.shape[0], -1)
+
+
+def fully_connected(x: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """FullyConnected potentials: Fortran-order flatten, exact dot product, 20-bit clip (§7.7).
+
+    Parameters
+    ----------
+    x : ndarray (N, D0, D1, C)
+    weights : ndarray (1, 1, D0·D1·C, U)
+
+    Returns
+    -------
+    ndarray (N, 1, 1, U)
+
+    Examples
+    --------
+    >>> fully_connected(np.full((1, 1, 1, 4), 255, np.uint8), np.full((1, 1, 4, 1), 600.0))[0, 0, 0]
+    array([524287.])
+    """
+    dtype = _floating(weights)
+    k, u = weights.shape[2:]
+    out = flatten_fortran(x).astype(dtype, copy=False) @ weights.reshape(k, u).astype(dtype, copy=False)
+    return saturate20(out).reshape(x.shape[0], 1, 1, u)
+
+
+def step_register(act_step: np.ndarray) -> np.ndarray:
+    """The engine's integer step ``S = floor(float32(act_step) · 16) mod 2**28`` (int64).
+
+    Examples
+    --------
+    >>> step_register(np.array([0.0625, 2.3, 2.0**24], np.float32))
+    array([ 1, 36,  0])
+    """
+    scaled = np.floor(np.asarray(act_step, dtype=np.float32).astype(np.float64) * 16)
+    return np.fmod(scaled, STEP_MODULUS).astype(np.int64)
+
+
+def _wrap32(d: np.ndarray) -> np.ndarray:
+    return (d + (1 << 31)) % (1 << 32) - (1 << 31)
+
+
+def activation(p: np.ndarray, threshold: np.ndarray, act_step: np.ndarray, bits: int) -> np.ndarray:
+    """Quantised activation (§7.9): ``clip(ceil((p - threshold)·2**b / S), 0, 2**b - 1)`` as uint8.
+
+    With ``d = p - threshold`` wrapped to int32 and ``S`` from :func:`step_register`, the engine
+    computes 0 for ``d <= 0`` and ``((d·2**b - 1) mod 2**28) // S + 1`` else, clipped. When the
+    data keep ``d·2**b <= 2**28`` without int32 wrap-around, the modulus is inert and this runs
+    as one floating division (exact: see the notes in the source); else in int64.
+
+    Parameters
+    ----------
+    p : ndarray (..., F)
+        Potentials (whole numbers, |p| < 2**31).
+    threshold : ndarray (F,) of int
+    act_step : ndarray (F,) of float32
+    bits : int
+
+    Examples
+    --------
+    >>> activation(np.array([[-5, 1, 8, 9, 100]]).T, np.array([0]), np.array([1.0], np.float32), 4).ravel()
+    array([ 0,  1,  8,  9, 15], dtype=uint8)
+    """
+    step = step_register(act_step)
+    if not step.all():
+        raise ValueError("act_step·16 is a multiple of 2**28: the engine's step would be 0")
+    threshold = np.asarray(threshold, dtype=np.int64)
+    top = (1 << bits) - 1
+    p_min, p_max = int(p.min()), int(p.max())
+    d_min, d_max = p_min - int(threshold.max()), p_max - int(threshold.min())
+    if d_min < -(1 << 31) or d_max >= 1 << 31 or d_max << bits > STEP_MODULUS:
+        d = _wrap32(p.astype(np.int64) - threshold)
+        level = ((d << bits) - 1) % STEP_MODULUS // step + 1
+        return np.where(d > 0, np.minimum(level, top), 0).astype(np.uint8)
+    # For m = d·2**b, the quotient m/S is either a whole number (exactly representable, so the
+    # correctly rounded division returns it) or at least 1/S away from one. Only quotients up to
+    # 2**b <= 256 matter (larger ones clip), where float32 rounds by less than 2**-16 and float64
+    # by less than 2**-44: ceil of the rounded quotient is exact when S < 2**16 (float32; p,
+    # threshold and d also below 2**24 there) and always for float64 (S < 2**28).
+    small = max(abs(p_min), abs(p_max), abs(d_min), abs(d_max), int(np.abs(threshold).max())) < 1 << 24
+    dtype = np.float32 if p.dtype == np.float32 and small and int(step.max()) < 1 << 16 else np.float64
+    q = p.astype(dtype, copy=False) - threshold.astype(dtype)
+    q /= (step / (1 << bits)).astype(dtype)
+    np.ceil(q, out=q)
+    np.clip(q, 0, top, out=q)
+    return q.astype(np.uint8)
+
+
+def predict(p: np.ndarray, threshold: np.ndarray, act_step: np.ndarray) -> np.ndarray:
+    """The engine's ``predict`` for a last layer without activation: ``float32(p - threshold) / act_step``.
+
+    ``p - threshold`` wraps to int32 as in :func:`activation`; the division is in float32.
+
+    Examples
+    --------
+    >>> predict(np.array([[10, -3]]), np.array([2, 1]), np.array([0.5, 4.0], np.float32))
+    array([[16., -1.]], dtype=float32)
+    """
+    d = _wrap32(np.asarray(p).astype(np.int64) - np.asarray(threshold, dtype=np.int64))
+    return d.astype(np.float32) / np.asarray(act_step, dtype=np.float32)
