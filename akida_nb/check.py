@@ -69,7 +69,7 @@ def check(model: Model, target="nsoc_v2", variables=None) -> CompatibilityReport
     >>> import akida_nb as ak
     >>> rep = ak.check(ak.example("broken"), "nsoc_v2")
     >>> sorted(set(rep.violations["rule"]))[:3]
-    ['conv.kernel_size', 'conv.stride2_kernel', 'fc.input_bits']
+    ['conv.act_bits', 'conv.input_bits', 'conv.kernel_size']
     """
     if not isinstance(model, Model):
         raise SpecError("model", f"expected an akida_nb.Model, got {type(model).__name__} "

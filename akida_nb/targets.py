@@ -256,8 +256,9 @@ def compare_constraints(*names, layer_type: str | None = None):
     --------
     >>> import akida_nb as ak
     >>> cmp = ak.compare_constraints("nsoc_v1", "nsoc_v2")
-    >>> cmp.loc[("Convolutional", "conv.weights_bits")][["nsoc_v1", "nsoc_v2", "differs"]].tolist()
-    ['[1, 2]', '[1, 2, 4]', True]
+    >>> row = cmp.loc[("Convolutional", "conv.weights_bits")]
+    >>> row["nsoc_v1"], row["nsoc_v2"], bool(row["differs"])
+    ('[1, 2]', '[1, 2, 4]', True)
     """
     import pandas as pd
 

@@ -1,0 +1,132 @@
+"""check() and compare(): every violation, deterministic verdicts, typed errors only."""
+import json
+
+import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
+
+import akida_nb as ak
+
+
+def test_five_problems_report_five_rows():
+    m = ak.Model.from_dict({"input": {"shape": [8, 8, 4], "bits": 2}, "layers": [
+        {"type": "Convolutional", "name": "a", "kernel_size": 9, "filters": 8, "weights_bits": 8,   # 2
+         "act_bits": 3},                                                                            # 3
+        {"type": "Convolutional", "name": "b", "kernel_size": 3, "filters": 8, "weights_bits": 2,
+         "act_bits": 2, "padding": "valid"},                                                        # 4 (+ input bits 3: 5)
+        {"type": "FullyConnected", "name": "c", "units": 2, "weights_bits": 2, "act_bits": 2}]})
+    rep = ak.check(m, "nsoc_v2")
+    df = rep.violations
+    assert len(df) == 7  # and two more on the FC: 6×6 input is not 1×1
+    assert list(df.columns[:9]) == ["layer_index", "layer", "layer_type", "rule", "parameter", "value", "allowed",
+                                    "message", "fix"]
+    assert sorted(zip(df.layer, df.parameter)) == sorted([
+        ("a", "kernel_size"), ("a", "weights_bits"), ("a", "act_bits"), ("b", "padding"), ("b", "input_bits"),
+        ("c", "input_d0"), ("c", "input_d1")])
+    row = df[df.parameter == "weights_bits"].iloc[0]
+    assert row.value == "8" and row.allowed == "[1, 2, 4]"
+    assert row.message == "Layer 'a' (Convolutional): weights_bits must be in [1, 2, 4], currently at 8."
+    assert "clamp_bits" in row.fix
+    assert list(rep.layers["violations"]) == [3, 2, 2]
+
+
+def test_verdicts_are_deterministic():
+    m = ak.example("broken")
+    a = [ak.check(m, t).to_json() for t in ("nsoc_v1", "nsoc_v2")]
+    b = [ak.check(ak.example("broken"), t).to_json() for t in ("nsoc_v1", "nsoc_v2")]
+    assert a == b
+
+
+@pytest.mark.parametrize("target", ["nsoc_v1", "nsoc_v2"])
+def test_broken_example_violates_at_least_six_different_rules(target):
+    assert ak.check(ak.example("broken"), target).violations["rule"].nunique() >= 6
+
+
+def test_zoo_examples_pass_production_table():
+    for name in ak.examples():
+        if name == "broken":
+            continue
+        assert ak.check(ak.example(name), "nsoc_v2").ok, name
+
+
+def test_compare_runs_each_target():
+    cmp = ak.compare(ak.example("ds_cnn_kws"), ["nsoc_v1", "nsoc_v2"])
+    assert cmp.ok == {"nsoc_v1": False, "nsoc_v2": True}
+    assert cmp["nsoc_v1"] == ak.check(ak.example("ds_cnn_kws"), "nsoc_v1")
+    assert list(cmp.verdicts.columns) == ["layer", "layer_type", "nsoc_v1", "nsoc_v2"]
+    assert set(cmp.violations["target"]) == {"nsoc_v1"}
+    with pytest.raises(ak.UnknownTargetError):
+        cmp["nsoc_v9"]
+
+
+def test_unknown_target_is_typed():
+    with pytest.raises(ak.UnknownTargetError, match="known targets: nsoc_v1, nsoc_v2"):
+        ak.check(ak.example("ds_cnn_kws"), "nsoc_v3")
+    with pytest.raises(ak.SpecError, match="expected an akida_nb.Model"):
+        ak.check({"layers": []}, "nsoc_v2")
+
+
+def test_variables_argument_is_validated():
+    m = ak.example("ds_cnn_kws")
+    with pytest.raises(ak.SpecError, match="one mapping per layer"):
+        ak.check(m, "nsoc_v2", variables=[{}])
+    with pytest.raises(ak.SpecError, match="no layers named 'nope'"):
+        ak.check(m, "nsoc_v2", variables={"nope": {}})
+
+
+# ---------------------------------------------------------------------------- properties
+pairs = st.integers(1, 9).map(lambda k: [k, k]) | st.tuples(st.integers(1, 9), st.integers(1, 9)).map(list)
+
+
+@st.composite
+def layer_specs(draw, layer_type):
+    bits = st.integers(1, 8)
+    d = {"type": layer_type, "weights_bits": draw(bits), "act_bits": draw(bits)}
+    if layer_type == "FullyConnected":
+        d["units"] = draw(st.integers(1, 64))
+        return d
+    d.update(kernel_size=draw(pairs), filters=draw(st.integers(1, 64)), kernel_stride=draw(pairs),
+             padding="same", pool_type=draw(st.sampled_from(["none", "max", "average"])))
+    if d["pool_type"] == "max":
+        d.update(pool_size=draw(pairs), pool_stride=draw(pairs))
+    if layer_type == "InputConvolutional":
+        d["padding_value"] = draw(st.integers(0, 255))
+    return d
+
+
+@st.composite
+def model_specs(draw):
+    types = ["Convolutional", "SeparableConvolutional", "FullyConnected"]
+    first = draw(st.sampled_from(types + ["InputConvolutional"]))
+    rest = draw(st.lists(st.sampled_from(types), max_size=4))
+    layers = [draw(layer_specs(t)) for t in [first] + rest]
+    if draw(st.booleans()):
+        layers[-1]["activation"] = False
+    shape = [draw(st.integers(1, 300)), draw(st.integers(1, 300)), draw(st.integers(1, 8))]
+    return {"input": {"shape": shape, "bits": draw(st.integers(1, 8))}, "layers": layers}
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(spec=model_specs(), target=st.sampled_from(["nsoc_v1", "nsoc_v2"]))
+def test_check_never_raises_on_valid_specs(spec, target):
+    model = ak.Model.from_dict(spec)
+    rep = ak.check(model, target)
+    assert rep.ok == rep.violations.empty
+    assert sum(l.violations for l in rep.layer_verdicts) == len(rep.entries)
+    assert ak.CompatibilityReport.from_json(rep.to_json()) == rep
+    for v in rep.entries:
+        assert v.layer == model.layers[v.layer_index].name
+        assert v.value in v.message
+
+
+@settings(max_examples=150, deadline=None)
+@given(spec=st.recursive(st.none() | st.booleans() | st.integers(-3, 300) | st.text(max_size=5),
+                         lambda c: st.lists(c, max_size=4) | st.dictionaries(
+                             st.sampled_from(["input", "layers", "shape", "bits", "type", "kernel_size", "filters",
+                                              "units", "name", "pool_type", "pool_size", "padding"]), c, max_size=5),
+                         max_leaves=20))
+def test_arbitrary_input_raises_only_spec_errors(spec):
+    try:
+        model = ak.Model.from_dict(spec)
+    except ak.SpecError:
+        return
+    ak.check(model, "nsoc_v2")

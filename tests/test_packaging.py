@@ -1,0 +1,51 @@
+"""The package is light to import and installs as a wheel that carries its data."""
+import os
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_import_is_light():
+    code = ("import sys, akida_nb as ak; ak.check(ak.example('ds_cnn_kws'), 'nsoc_v1'); "
+            "heavy = [m for m in ('matplotlib', 'ipywidgets', 'akida', 'tensorflow', 'keras', 'pandas.io.formats.style') "
+            "if m in sys.modules]; print(heavy)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory):
+    dist = tmp_path_factory.mktemp("dist")
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(dist),
+                    str(ROOT)], check=True, capture_output=True)
+    (whl,) = dist.glob("akida_nb-*.whl")
+    return whl
+
+
+def test_wheel_carries_data_and_css(wheel):
+    names = set(zipfile.ZipFile(wheel).namelist())
+    for required in ("akida_nb/data/targets/nsoc_v1.yaml", "akida_nb/data/targets/nsoc_v2.yaml",
+                     "akida_nb/data/models/ds_cnn_kws.json", "akida_nb/data/models/broken.json",
+                     "akida_nb/static/report.css"):
+        assert required in names
+    assert not any(n.startswith(("tests/", "notebooks/")) for n in names)
+
+
+def test_installed_wheel_works_outside_the_repo(wheel, tmp_path):
+    target = tmp_path / "site"
+    subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", str(target), str(wheel)],
+                   check=True, capture_output=True)
+    code = ("import akida_nb as ak, pathlib; assert pathlib.Path(ak.__file__).is_relative_to(pathlib.Path.cwd().parent), ak.__file__; "
+            "df = ak.constraints('nsoc_v2'); print(len(df), ak.check(ak.example('ds_cnn_kws'), 'nsoc_v2').ok)")
+    env = {**os.environ, "PYTHONPATH": str(target)}
+    work = tmp_path / "elsewhere"
+    work.mkdir()
+    out = subprocess.run([sys.executable, "-c", code], cwd=work, env=env, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    n_rules = len(__import__("akida_nb").constraints("nsoc_v2"))
+    assert out.stdout.split() == [str(n_rules), "True"]
