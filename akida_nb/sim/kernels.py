@@ -317,7 +317,7 @@ def flatten_fortran(x: np.ndarray) -> np.ndarray:
     Examples
     --------
     >>> flatten_fortran(np.arange(8).reshape(1, 2, 2, 2))
-    array([[0, 2, 4, 6, 1, 3, 5, 7]])
+    array([[0, 4, 2, 6, 1, 5, 3, 7]])
     """
     return x.transpose(0, 3, 2, 1).reshape(x.shape[0], -1)
 
