@@ -49,3 +49,20 @@ def test_installed_wheel_works_outside_the_repo(wheel, tmp_path):
     assert out.returncode == 0, out.stderr
     n_rules = len(__import__("akida_nb").constraints("nsoc_v2"))
     assert out.stdout.split() == [str(n_rules), "True"]
+
+
+def _bash_blocks(text):
+    import re
+
+    return re.findall(r"```bash\n(.*?)\n```", text, re.S)
+
+
+def test_readme_commands_match_ci_and_data():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    main_job, test_cmd = _bash_blocks(readme)[:2]
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    ci_cmd = ci.split("# --- begin README test command\n")[1].split("\n# --- end README test command")[0]
+    assert ci_cmd.strip() == test_cmd.strip()
+    model = main_job.split("check ")[1].split()[0]
+    assert (ROOT / model).is_file()
+    assert "-c constraints.txt" in main_job and (ROOT / "constraints.txt").is_file()
