@@ -114,7 +114,6 @@ class _Prepared:
     variables: Mapping[str, np.ndarray]
     weights: np.ndarray
     weights_pw: np.ndarray | None
-    bound: int
 
     def potential(self, x: np.ndarray) -> np.ndarray:
         """The layer's potentials (after pooling) for inputs ``x``, exact in a floating array."""
@@ -183,7 +182,7 @@ def _prepare(layer: Layer, raw: Mapping[str, Any]) -> _Prepared:
     dtype = np.float32 if bound < 1 << 24 else np.float64
     pw = v.get("weights_pw")
     return _Prepared(layer=layer, variables=MappingProxyType(v), weights=v["weights"].astype(dtype),
-                     weights_pw=None if pw is None else pw.astype(dtype), bound=bound)
+                     weights_pw=None if pw is None else pw.astype(dtype))
 
 
 def _calibrate(p: np.ndarray, bits: int) -> tuple[np.ndarray, np.ndarray]:
