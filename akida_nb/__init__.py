@@ -1,5 +1,9 @@
 """akida_nb: explore, check and teach BrainChip Akida NSoC hardware constraints in Jupyter.
 
+``ak.plot`` (matplotlib figures) and ``ak.widgets`` (ipywidgets dashboards) are loaded on
+first access, so ``import akida_nb`` (and ``from akida_nb import *``) imports neither
+matplotlib nor ipywidgets; they are not in ``__all__``.
+
 Examples
 --------
 >>> import akida_nb as ak
@@ -28,3 +32,18 @@ __all__ = [
     "constraints", "example", "examples", "get_target", "load_model", "register_target",
     "style_differences", "targets",
 ]
+
+_LAZY_SUBMODULES = ("plot", "widgets")
+
+
+def __getattr__(name: str):
+    """Import ``ak.plot`` / ``ak.widgets`` on first access."""
+    if name in _LAZY_SUBMODULES:
+        import importlib
+
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY_SUBMODULES))

@@ -1,0 +1,426 @@
+"""Matplotlib figures for simulations, verdicts and teaching: ``ak.plot.<name>``.
+
+Every function returns a :class:`matplotlib.figure.Figure` and never calls
+``plt.show()``. Without ``ax=`` (or ``fig=`` for multi-panel figures) it draws on a new
+``Figure`` that is not registered with pyplot, so nothing is shown twice in a notebook
+and nothing leaks in scripts; Jupyter displays the returned figure. With ``ax=`` it draws
+there and returns ``ax.figure``. Works headless (Agg).
+
+This module is loaded lazily (``ak.plot``); ``import akida_nb`` does not import matplotlib.
+
+Examples
+--------
+>>> import numpy as np
+>>> import akida_nb as ak
+>>> from akida_nb.sim import Simulator
+>>> res = Simulator(ak.example("gxnor_mnist"), seed=0).run(np.zeros((2, 28, 28, 1), np.uint8))
+>>> fig = ak.plot.events(res)
+>>> fig.axes[0].get_title()
+'Events per layer: gxnor_mnist_inputw4_v1 (2 samples)'
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Sequence
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
+__all__ = ["events", "activation_histograms", "staircase", "verdict_map", "feature_maps", "np_usage",
+           "staircase_values"]
+
+_OK_COLOR = "#2e7d32"
+_BAD_COLOR = "#c62828"
+_EVENT_COLOR = "#1565c0"
+_SPARSITY_COLOR = "#ef6c00"
+
+
+def _new_figure(figsize: tuple[float, float]) -> "Figure":
+    from matplotlib.figure import Figure
+
+    return Figure(figsize=figsize, layout="constrained")
+
+
+def _axes(ax: "Axes | None", figsize: tuple[float, float]) -> tuple["Figure", "Axes"]:
+    if ax is not None:
+        return ax.figure, ax
+    fig = _new_figure(figsize)
+    return fig, fig.add_subplot()
+
+
+def _layer_index(result: Any, layer: int | str) -> int:
+    names = [l.name for l in result.model.layers]
+    if isinstance(layer, str):
+        if layer not in names:
+            raise ValueError(f"no layer named {layer!r} (layers: {', '.join(names)})")
+        return names.index(layer)
+    if not -len(names) <= layer < len(names):
+        raise ValueError(f"layer index {layer} out of range for {len(names)} layers")
+    return layer % len(names)
+
+
+# ------------------------------------------------------------------------------ simulation
+def events(result: Any, ax: "Axes | None" = None) -> "Figure":
+    """Events (non-zero activations, batch total) per layer as bars, sparsity on a second axis.
+
+    Parameters
+    ----------
+    result : SimulationResult
+        From :meth:`akida_nb.sim.Simulator.run`.
+    ax : matplotlib Axes, optional
+        Where to draw the bars; the sparsity axis is its ``twinx()``.
+
+    Returns
+    -------
+    Figure
+        ``fig.axes[0]`` holds the bars (heights = ``result.events["events"]``),
+        ``fig.axes[1]`` the sparsity line (fraction of zero outputs, 0–1).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import akida_nb as ak
+    >>> from akida_nb.sim import Simulator
+    >>> res = Simulator(ak.example("ds_cnn_kws"), seed=0).run(np.zeros((1, 49, 10, 1), np.uint8))
+    >>> fig = ak.plot.events(res)
+    >>> [int(b.get_height()) for b in fig.axes[0].patches] == res.events["events"].tolist()
+    True
+    """
+    df = result.events
+    fig, ax = _axes(ax, (max(5.0, 0.45 * len(df) + 2.5), 3.6))
+    x = np.arange(len(df))
+    ax.bar(x, df["events"].to_numpy(), color=_EVENT_COLOR, label="events")
+    ax.set_xticks(x, df["layer"].tolist(), rotation=45, ha="right", fontsize=8)
+    ax.set_xlabel("layer")
+    ax.set_ylabel("events (non-zero outputs, batch total)", color=_EVENT_COLOR)
+    ax.tick_params(axis="y", colors=_EVENT_COLOR)
+    twin = ax.twinx()
+    twin.plot(x, df["sparsity"].to_numpy(), color=_SPARSITY_COLOR, marker="o", label="sparsity")
+    twin.set_ylim(0, 1.05)
+    twin.set_ylabel("sparsity (fraction of zeros)", color=_SPARSITY_COLOR)
+    twin.tick_params(axis="y", colors=_SPARSITY_COLOR)
+    n = result.events_per_sample.shape[0]
+    ax.set_title(f"Events per layer: {result.model.name} ({n} sample{'s' if n != 1 else ''})")
+    return fig
+
+
+def activation_histograms(result: Any, fig: "Figure | None" = None, log: bool = True) -> "Figure":
+    """One small histogram per layer of its activation values, one integer bin per level 0…2^b − 1.
+
+    Layers whose activation is off output potentials, not levels, and get no panel.
+
+    Parameters
+    ----------
+    result : SimulationResult
+    fig : Figure, optional
+        Drawn into (its existing axes are kept); a new one by default.
+    log : bool
+        Logarithmic count axis (zeros usually dominate).
+
+    Returns
+    -------
+    Figure
+        One axes per activated layer, in layer order; bar ``k`` of a panel has height
+        ``np.bincount(output, minlength=2**b)[k]``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import akida_nb as ak
+    >>> from akida_nb.sim import Simulator
+    >>> res = Simulator(ak.example("gxnor_mnist"), seed=0).run(np.zeros((1, 28, 28, 1), np.uint8))
+    >>> fig = ak.plot.activation_histograms(res)
+    >>> len(fig.axes), len(fig.axes[0].patches)  # 4 activated layers; 1-bit levels 0, 1
+    (4, 2)
+    """
+    layers = [(i, l) for i, l in enumerate(result.model.layers) if l.activation]
+    if not layers:
+        raise ValueError("no layer has its activation on: nothing to histogram")
+    cols = min(4, len(layers))
+    rows = -(-len(layers) // cols)
+    if fig is None:
+        fig = _new_figure((2.8 * cols, 2.3 * rows))
+    axes = fig.subplots(rows, cols, squeeze=False).ravel()
+    for ax, (i, layer) in zip(axes, layers):
+        levels = 1 << layer.act_bits
+        counts = np.bincount(np.asarray(result.layer_outputs[i]).ravel(), minlength=levels)
+        ax.bar(np.arange(levels), counts, width=0.85, color=_EVENT_COLOR)
+        if log:
+            ax.set_yscale("log")
+        ax.set_xticks(np.arange(levels) if levels <= 16 else np.linspace(0, levels - 1, 5).round().astype(int))
+        ax.set_title(f"{layer.name} ({layer.act_bits}-bit)", fontsize=9)
+        ax.set_xlabel("activation value", fontsize=8)
+        ax.set_ylabel("count", fontsize=8)
+        ax.tick_params(labelsize=7)
+    for ax in axes[len(layers):]:
+        fig.delaxes(ax)
+    fig.suptitle(f"Activation values per layer: {result.model.name}")
+    return fig
+
+
+def feature_maps(result: Any, layer: int | str = 0, sample: int = 0, max_channels: int = 16,
+                 fig: "Figure | None" = None) -> "Figure":
+    """A layer's output for one sample: one image per channel (d0 down, d1 across).
+
+    A layer whose output is 1×1 (global average pooling, FullyConnected) is drawn as one
+    bar per channel instead.
+
+    Parameters
+    ----------
+    result : SimulationResult
+    layer : int or str
+        Layer index or name.
+    sample : int
+        Index in the batch.
+    max_channels : int
+        At most this many channels (the first ones) get a panel.
+    fig : Figure, optional
+
+    Returns
+    -------
+    Figure
+        For images, ``fig.axes[c].images[0].get_array()`` is channel ``c``; all share one
+        colour scale (0…2^b − 1 for activations).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import akida_nb as ak
+    >>> from akida_nb.sim import Simulator
+    >>> res = Simulator(ak.example("gxnor_mnist"), seed=0).run(np.zeros((1, 28, 28, 1), np.uint8))
+    >>> fig = ak.plot.feature_maps(res, layer=0, max_channels=4)
+    >>> len(fig.axes[0].images), fig.axes[0].images[0].get_array().shape
+    (1, (14, 14))
+    """
+    i = _layer_index(result, layer)
+    spec = result.model.layers[i]
+    out = np.asarray(result.layer_outputs[i])
+    if not 0 <= sample < out.shape[0]:
+        raise ValueError(f"sample {sample} out of range for a batch of {out.shape[0]}")
+    if max_channels < 1:
+        raise ValueError("max_channels must be at least 1")
+    maps = out[sample]
+    d0, d1, c = maps.shape
+    what = f"{spec.act_bits}-bit activations" if spec.activation else "potentials (activation off)"
+    title = f"{spec.name} ({spec.type}), sample {sample}: {what}"
+    if d0 == d1 == 1:
+        if fig is None:
+            fig = _new_figure((max(4.0, 0.12 * c + 2), 3.0))
+        ax = fig.add_subplot()
+        ax.bar(np.arange(c), maps[0, 0], color=_EVENT_COLOR)
+        ax.set_xlabel("channel")
+        ax.set_ylabel("value")
+        ax.set_title(title)
+        return fig
+    shown = min(c, max_channels)
+    cols = min(4, shown)
+    rows = -(-shown // cols)
+    if fig is None:
+        fig = _new_figure((2.4 * cols + 0.8, 2.2 * rows + 0.5))
+    axes = fig.subplots(rows, cols, squeeze=False).ravel()
+    vmin, vmax = (0, (1 << spec.act_bits) - 1) if spec.activation else (int(maps.min()), int(maps.max()))
+    image = None
+    for ch, ax in enumerate(axes[:shown]):
+        image = ax.imshow(maps[:, :, ch], vmin=vmin, vmax=vmax, cmap="viridis", interpolation="nearest",
+                          aspect="auto")
+        ax.set_title(f"channel {ch}", fontsize=8)
+        ax.set_xlabel("d1", fontsize=7)
+        ax.set_ylabel("d0", fontsize=7)
+        ax.tick_params(labelsize=6)
+    for ax in axes[shown:]:
+        fig.delaxes(ax)
+    fig.colorbar(image, ax=list(axes[:shown]), shrink=0.8, label="value")
+    fig.suptitle(title + (f" — first {shown} of {c} channels" if shown < c else ""), fontsize=10)
+    return fig
+
+
+# ------------------------------------------------------------------------------ teaching
+def staircase_values(potentials: Any, act_bits: int = 4, act_step: float = 1.0, threshold: int = 0) -> np.ndarray:
+    """The quantized activation of design notes §7.9 for ordinary values, as plotted by :func:`staircase`.
+
+    ``clip(ceil((p − threshold) · 2^b / S), 0, 2^b − 1)`` with ``S = floor(16 · act_step)``
+    (``act_step`` as float32, as the engine holds it).
+
+    Examples
+    --------
+    >>> staircase_values([-1, 0, 1, 2, 3, 100], act_bits=2, act_step=1.0)
+    array([0, 0, 1, 1, 1, 3])
+    """
+    step = int(np.floor(np.float64(np.float32(act_step)) * 16))
+    if step < 1:
+        raise ValueError(f"act_step must be at least 1/16 (the engine's step would be 0), got {act_step}")
+    d = np.asarray(potentials, dtype=np.int64) - int(threshold)
+    return np.clip(-((-d << act_bits) // step), 0, (1 << act_bits) - 1)
+
+
+def staircase(act_bits: int = 4, act_step: float = 1.0, threshold: int = 0, potentials: Any = None,
+              ax: "Axes | None" = None) -> "Figure":
+    """The quantized activation against the potential: a staircase of ``2^b`` levels (for teaching).
+
+    Draws :func:`staircase_values` at every integer potential, the ideal ramp
+    ``(p − threshold) · 2^b / S`` it quantizes, the threshold and the saturation level,
+    and marks where each step begins (every step up to 16 levels, fewer beyond).
+
+    Parameters
+    ----------
+    act_bits : int
+        b, 1–8.
+    act_step : float
+        The neuron's step (≥ 1/16); one output level spans ``16 · act_step / 2^b`` potential units.
+    threshold : int
+        Output is 0 up to and including this potential.
+    potentials : array-like of int, optional
+        The potentials to draw; by default from a little below the threshold to a little
+        beyond saturation.
+    ax : Axes, optional
+
+    Returns
+    -------
+    Figure
+        The line labelled ``"quantized activation"`` holds the integer potentials
+        (``get_xdata``) and the levels (``get_ydata``).
+
+    Examples
+    --------
+    >>> import akida_nb as ak
+    >>> fig = ak.plot.staircase(act_bits=2, act_step=1.0, threshold=3)
+    >>> line = next(l for l in fig.axes[0].lines if l.get_label() == "quantized activation")
+    >>> [(int(p), int(y)) for p, y in zip(line.get_xdata(), line.get_ydata()) if 2 <= p <= 8]
+    [(2, 0), (3, 0), (4, 1), (5, 1), (6, 1), (7, 1), (8, 2)]
+    """
+    if not 1 <= act_bits <= 8:
+        raise ValueError(f"act_bits must be 1 to 8, got {act_bits}")
+    step = int(np.floor(np.float64(np.float32(act_step)) * 16))
+    top = (1 << act_bits) - 1
+    if potentials is None:
+        full = -(-top * step // (1 << act_bits))  # first potential above the threshold that saturates
+        margin = max(2, -(-step // (1 << act_bits)) * 2)
+        potentials = np.arange(threshold - margin, threshold + full + margin + 1)
+    p = np.asarray(potentials, dtype=np.int64)
+    y = staircase_values(p, act_bits, act_step, threshold)
+    fig, ax = _axes(ax, (6.4, 4.0))
+    ramp = np.clip((p - threshold) * (1 << act_bits) / step, 0, top)
+    ax.plot(p, ramp, linestyle="--", color="#9e9e9e", label="ideal ramp (p − threshold)·2^b / S")
+    ax.plot(p, y, drawstyle="steps-post", color=_EVENT_COLOR, linewidth=2, label="quantized activation")
+    ax.axvline(threshold, color=_BAD_COLOR, linestyle=":", label=f"threshold = {threshold}")
+    ax.axhline(top, color=_SPARSITY_COLOR, linestyle=":", label=f"saturation = 2^b − 1 = {top}")
+    starts = [(k, threshold + (k - 1) * step // (1 << act_bits) + 1) for k in range(1, top + 1)]
+    every = max(1, len(starts) // 16)
+    for k, start in starts[::every]:
+        if p.min() <= start <= p.max():
+            ax.annotate(str(k), (start, k), textcoords="offset points", xytext=(-3, 4), fontsize=7,
+                        color=_EVENT_COLOR, ha="right")
+    if top < 16:
+        ax.set_yticks(np.arange(top + 1))
+    ax.set_xlabel("potential p")
+    ax.set_ylabel("activation (output level)")
+    ax.set_title(f"Quantized activation: b = {act_bits}, act_step = {act_step:g} (S = {step}), "
+                 f"one level per {step / (1 << act_bits):g} potential units", fontsize=9)
+    ax.legend(fontsize=7, loc="lower right")
+    return fig
+
+
+# ------------------------------------------------------------------------------ verdicts and NPs
+def verdict_map(comparison: Any, ax: "Axes | None" = None) -> "Figure":
+    """Layers × targets heatmap of violation counts, each cell annotated (``ok`` or the count).
+
+    Parameters
+    ----------
+    comparison : Comparison or CompatibilityReport
+        From :func:`akida_nb.compare` (or :func:`akida_nb.check`, one column).
+    ax : Axes, optional
+
+    Returns
+    -------
+    Figure
+        ``fig.axes[0].images[0].get_array()`` holds the counts, rows = layers, columns = targets.
+
+    Examples
+    --------
+    >>> import akida_nb as ak
+    >>> fig = ak.plot.verdict_map(ak.compare(ak.example("ds_cnn_kws")))
+    >>> fig.axes[0].images[0].get_array()[0].tolist()  # conv_0: InputConvolutional is not on nsoc_v1
+    [1, 0]
+    """
+    reports: Sequence = getattr(comparison, "reports", None) or (comparison,)
+    first = reports[0]
+    counts = np.array([[lv.violations for lv in r.layer_verdicts] for r in reports], dtype=np.int64).T
+    n_layers, n_targets = counts.shape
+    fig, ax = _axes(ax, (1.6 * n_targets + 3.2, 0.32 * n_layers + 1.6))
+    from matplotlib.colors import ListedColormap
+
+    vmax = max(1, int(counts.max()))
+    cmap = ListedColormap(["#c8e6c9"] + [f"#{r:02x}{g:02x}{b:02x}" for r, g, b in
+                                         np.linspace((255, 205, 210), (198, 40, 40), vmax + 1)[1:].astype(int)])
+    ax.imshow(counts, cmap=cmap, vmin=-0.5, vmax=vmax + 0.5, aspect="auto", interpolation="nearest")
+    for (i, j), n in np.ndenumerate(counts):
+        ax.text(j, i, "ok" if n == 0 else str(n), ha="center", va="center", fontsize=8,
+                color="#1b5e20" if n == 0 else ("#ffffff" if n > vmax / 2 else "#b71c1c"))
+    ax.set_xticks(np.arange(n_targets), [r.target for r in reports])
+    ax.set_yticks(np.arange(n_layers), [f"{lv.index} {lv.name} ({lv.type})" for lv in first.layer_verdicts],
+                  fontsize=8)
+    ax.set_xlabel("target")
+    ax.set_ylabel("layer")
+    ax.set_title(f"Violations per layer: {first.model_name}")
+    return fig
+
+
+def np_usage(np_df: Any, ax: "Axes | None" = None) -> "Figure":
+    """Bars of the neural processors (NPs) each layer takes, coloured by NP type.
+
+    Parameters
+    ----------
+    np_df : DataFrame
+        From ``ak.estimate_nps(model, "akd1000")``: columns ``layer``, ``type``, ``nps``,
+        ``np_type``, ``why``, ``refused``; ``attrs`` ``total``, ``fits``, ``available``.
+        A refused layer gets no bar but a "refused" mark.
+    ax : Axes, optional
+
+    Returns
+    -------
+    Figure
+        Bar heights are ``np_df["nps"]`` (0 where refused or missing).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> import akida_nb as ak
+    >>> df = pd.DataFrame({"layer": ["conv_0", "sep_1", "fc_2"], "type": ["InputConvolutional",
+    ...     "SeparableConvolutional", "FullyConnected"], "nps": [0, 2, 1], "np_type": ["HRC", "CNP1", "FNP3"],
+    ...     "why": ["", "", ""], "refused": [False, False, False]})
+    >>> df.attrs.update(total=3, fits=True, available=78)
+    >>> [float(b.get_height()) for b in ak.plot.np_usage(df).axes[0].patches]
+    [0.0, 2.0, 1.0]
+    """
+    fig, ax = _axes(ax, (max(5.0, 0.45 * len(np_df) + 2.5), 3.6))
+    nps = np.nan_to_num(np.asarray(np_df["nps"], dtype=float), nan=0.0)
+    refused = np.asarray(np_df["refused"], dtype=bool) if "refused" in np_df else np.zeros(len(np_df), bool)
+    nps[refused] = 0.0
+    import pandas as pd
+
+    kinds = ["?" if pd.isna(k) else str(k) for k in np_df["np_type"]]
+    palette = ["#1565c0", "#ef6c00", "#6a1b9a", "#00838f", "#558b2f", "#ad1457", "#4e342e"]
+    colors = {k: palette[i % len(palette)] for i, k in enumerate(dict.fromkeys(kinds))}
+    x = np.arange(len(np_df))
+    bars = ax.bar(x, nps, color=[colors[k] for k in kinds])
+    handles = {k: b for b, k in zip(bars, kinds)}
+    for xi, r in zip(x, refused):
+        if r:
+            ax.annotate("refused", (xi, 0), textcoords="offset points", xytext=(0, 3), rotation=90,
+                        ha="center", va="bottom", fontsize=7, color=_BAD_COLOR)
+    ax.legend(handles.values(), handles.keys(), title="NP type", fontsize=7, title_fontsize=7)
+    ax.set_xticks(x, list(np_df["layer"]), rotation=45, ha="right", fontsize=8)
+    ax.set_xlabel("layer")
+    ax.set_ylabel("neural processors")
+    attrs = getattr(np_df, "attrs", {}) or {}
+    title = "NPs per layer"
+    if "total" in attrs:
+        title += f": {attrs['total']} in total"
+        if "available" in attrs:
+            title += f" of {attrs['available']} available"
+        if "fits" in attrs:
+            title += " (fits)" if attrs["fits"] else " (does not fit)"
+    ax.set_title(title)
+    return fig

@@ -1,0 +1,198 @@
+"""ak.plot: the returned artists carry the data (bar heights, image values, line points), headless."""
+import io
+import os
+
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+from matplotlib.figure import Figure
+
+import akida_nb as ak
+from akida_nb.sim import Simulator
+
+
+@pytest.fixture(scope="module")
+def result():
+    x = np.random.default_rng(3).integers(0, 256, (3, 49, 10, 1), dtype=np.uint8)
+    return Simulator(ak.example("ds_cnn_kws"), seed=0).run(x)
+
+
+def test_import_is_lazy():
+    code = ("import sys, akida_nb as ak; from akida_nb import *; "
+            "assert 'matplotlib' not in sys.modules and 'ipywidgets' not in sys.modules; "
+            "ak.plot; assert 'akida_nb.plot' in sys.modules; "
+            "assert 'plot' not in ak.__all__ and 'widgets' not in ak.__all__; "
+            "assert 'plot' in dir(ak) and 'widgets' in dir(ak)")
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_unknown_attribute_still_raises():
+    with pytest.raises(AttributeError, match="no attribute 'nope'"):
+        ak.nope  # noqa: B018
+
+
+def test_events_bars_and_sparsity(result):
+    fig = ak.plot.events(result)
+    assert isinstance(fig, Figure)
+    bars, twin = fig.axes
+    assert [b.get_height() for b in bars.patches] == result.events["events"].tolist()
+    np.testing.assert_allclose(twin.lines[0].get_ydata(), result.events["sparsity"])
+    assert [t.get_text() for t in bars.get_xticklabels()] == [l.name for l in result.model.layers]
+    assert bars.get_xlabel() and bars.get_ylabel() and twin.get_ylabel() and bars.get_title()
+
+
+def test_events_on_given_axes(result):
+    fig = Figure()
+    ax = fig.add_subplot()
+    assert ak.plot.events(result, ax=ax) is fig
+    assert len(ax.patches) == len(result.model.layers)
+
+
+def test_activation_histograms_equal_bincount(result):
+    fig = ak.plot.activation_histograms(result)
+    activated = [i for i, l in enumerate(result.model.layers) if l.activation]
+    assert len(fig.axes) == len(activated)
+    for ax, i in zip(fig.axes, activated):
+        bits = result.model.layers[i].act_bits
+        expected = np.bincount(result.layer_outputs[i].ravel(), minlength=2 ** bits)
+        assert [b.get_height() for b in ax.patches] == expected.tolist()
+        assert [b.get_x() + b.get_width() / 2 for b in ax.patches] == pytest.approx(range(2 ** bits))
+        assert ax.get_xlabel() and ax.get_ylabel() and result.model.layers[i].name in ax.get_title()
+
+
+def test_activation_histograms_into_given_figure(result):
+    fig = Figure()
+    assert ak.plot.activation_histograms(result, fig=fig, log=False) is fig
+    assert fig.axes[0].get_yscale() == "linear"
+
+
+@pytest.mark.parametrize("bits,step,threshold", [(4, 1.0, 0), (2, 1.0, 3), (1, 0.5, -7), (4, 2.3, 10),
+                                                 (8, 100.0, 0), (3, 0.0625, 5)])
+def test_staircase_matches_formula(bits, step, threshold):
+    fig = ak.plot.staircase(act_bits=bits, act_step=step, threshold=threshold)
+    line = next(l for l in fig.axes[0].lines if l.get_label() == "quantized activation")
+    p, y = np.asarray(line.get_xdata()), np.asarray(line.get_ydata())
+    s = np.floor(np.float32(step) * np.float64(16))
+    expected = np.clip(np.ceil((p - threshold) * 2.0 ** bits / s), 0, 2 ** bits - 1)
+    np.testing.assert_array_equal(y, expected)
+    assert y.min() == 0 and y.max() == 2 ** bits - 1  # the default range shows the whole staircase
+    assert np.all(np.diff(p) == 1)
+
+
+def test_staircase_agrees_with_the_simulator_kernel():
+    from akida_nb.sim.kernels import activation
+
+    p = np.arange(-50, 400)
+    for bits, step, threshold in [(4, 1.0, 0), (2, 3.7, 11), (8, 1.5, -20)]:
+        engine = activation(p[:, None], np.array([threshold]), np.array([step], np.float32), bits).ravel()
+        np.testing.assert_array_equal(ak.plot.staircase_values(p, bits, step, threshold), engine)
+
+
+def test_staircase_annotations_and_custom_potentials():
+    fig = ak.plot.staircase(act_bits=2, act_step=1.0, threshold=0, potentials=range(-3, 20))
+    ax = fig.axes[0]
+    assert [t.get_text() for t in ax.texts] == ["1", "2", "3"]
+    # level k starts at the first potential whose output reaches k: 1, 5, 9 for S = 16, b = 2
+    assert [t.xy[0] for t in ax.texts] == [1, 5, 9]
+    assert ax.get_xlabel() == "potential p" and ax.get_ylabel()
+
+
+def test_staircase_rejects_bad_arguments():
+    with pytest.raises(ValueError, match="act_bits"):
+        ak.plot.staircase(act_bits=9)
+    with pytest.raises(ValueError, match="act_step"):
+        ak.plot.staircase(act_step=0.01)
+
+
+def test_verdict_map_values_are_counts():
+    cmp = ak.compare(ak.example("broken"), ["nsoc_v1", "nsoc_v2"])
+    fig = ak.plot.verdict_map(cmp)
+    ax = fig.axes[0]
+    expected = np.array([[lv.violations for lv in r.layer_verdicts] for r in cmp.reports]).T
+    np.testing.assert_array_equal(ax.images[0].get_array(), expected)
+    texts = {(round(t.get_position()[1]), round(t.get_position()[0])): t.get_text() for t in ax.texts}
+    for (i, j), n in np.ndenumerate(expected):
+        assert texts[(i, j)] == ("ok" if n == 0 else str(n))
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["nsoc_v1", "nsoc_v2"]
+    assert ax.get_title() and ax.get_xlabel() and ax.get_ylabel()
+
+
+def test_verdict_map_of_one_report():
+    rep = ak.check(ak.example("ds_cnn_kws"), "nsoc_v1")
+    arr = ak.plot.verdict_map(rep).axes[0].images[0].get_array()
+    assert arr.shape == (len(rep.layer_verdicts), 1)
+    assert arr[:, 0].tolist() == [lv.violations for lv in rep.layer_verdicts]
+
+
+def test_feature_maps_images_are_channels(result):
+    fig = ak.plot.feature_maps(result, layer="separable_1", sample=2, max_channels=6)
+    images = [ax.images[0] for ax in fig.axes if ax.images]
+    assert len(images) == 6
+    for c, im in enumerate(images):
+        np.testing.assert_array_equal(im.get_array(), result.layer_outputs[1][2, :, :, c])
+        assert im.get_clim() == (0, 15)
+
+
+def test_feature_maps_of_a_1x1_layer_are_bars(result):
+    fig = ak.plot.feature_maps(result, layer=-1, sample=1)
+    ax = fig.axes[0]
+    assert [b.get_height() for b in ax.patches] == result.layer_outputs[-1][1, 0, 0].tolist()
+    assert "activation off" in ax.get_title()
+
+
+def test_feature_maps_rejects_bad_arguments(result):
+    with pytest.raises(ValueError, match="no layer named"):
+        ak.plot.feature_maps(result, layer="nope")
+    with pytest.raises(ValueError, match="out of range"):
+        ak.plot.feature_maps(result, layer=0, sample=3)
+
+
+def _np_frame():
+    df = pd.DataFrame({"layer": ["conv_0", "sep_1", "sep_2", "fc_3"],
+                       "type": ["InputConvolutional", "SeparableConvolutional", "SeparableConvolutional",
+                                "FullyConnected"],
+                       "nps": [0, 3, np.nan, 1], "np_type": ["HRC", "CNP1", None, "FNP3"],
+                       "why": ["runs on the HRC", "3 pieces", "filter too big", "one FNP"],
+                       "refused": [False, False, True, False]})
+    df.attrs.update(total=4, fits=True, available=78)
+    return df
+
+
+def test_np_usage_bars():
+    fig = ak.plot.np_usage(_np_frame())
+    ax = fig.axes[0]
+    assert [b.get_height() for b in ax.patches] == [0, 3, 0, 1]
+    assert [t.get_text() for t in ax.texts] == ["refused"]
+    assert ax.get_title() == "NPs per layer: 4 in total of 78 available (fits)"
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["HRC", "CNP1", "?", "FNP3"]
+    assert ax.get_xlabel() and ax.get_ylabel()
+
+
+def test_np_usage_from_estimate_nps_when_available():
+    estimate = getattr(ak, "estimate_nps", None)
+    if estimate is None:
+        pytest.skip("ak.estimate_nps not available yet")
+    df = estimate(ak.example("ds_cnn_kws"), "akd1000")
+    heights = [b.get_height() for b in ak.plot.np_usage(df).axes[0].patches]
+    expected = np.where(df["refused"], 0, np.nan_to_num(df["nps"].astype(float)))
+    assert heights == expected.tolist()
+
+
+def test_no_pyplot_state_and_no_show(result, monkeypatch):
+    import matplotlib.pyplot as plt
+
+    monkeypatch.setattr(plt, "show", lambda *a, **k: pytest.fail("plt.show() called"))
+    before = plt.get_fignums()
+    figs = [ak.plot.events(result), ak.plot.activation_histograms(result), ak.plot.staircase(),
+            ak.plot.verdict_map(ak.compare(ak.example("ds_cnn_kws"))), ak.plot.feature_maps(result),
+            ak.plot.np_usage(_np_frame())]
+    assert plt.get_fignums() == before
+    for fig in figs:
+        buf = io.BytesIO()
+        fig.savefig(buf, format="png")
+        assert buf.getvalue()[:4] == b"\x89PNG"
