@@ -38,9 +38,9 @@ def _refinement_notes(model, target, violations) -> list[str]:
         shown = "; ".join(f"layer {v.layer!r}: {v.parameter} = {v.value} (allowed {v.allowed})"
                           for v in extra[:5])
         more = f" and {len(extra) - 5} more" if len(extra) > 5 else ""
-        verdict = "passes" if not violations else "besides the violations above,"
-        notes.append(f"{model.name!r} {verdict} the {target.title} table, but {other.title} ({other.name}) "
-                     f"refuses it: {shown}{more}. Check against {other.name!r} for details.")
+        head = "passes" if not violations else "besides the violations above, passes the other cells of"
+        notes.append(f"{model.name!r} {head} the {target.title} table but {other.refuser} refuses it: "
+                     f"{shown}{more}. Check against {other.name!r} for details.")
     return notes
 
 

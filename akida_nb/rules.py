@@ -8,11 +8,13 @@ the target's data file. Each rule reads one *field* of a layer's context (see
 ``range``        ``min`` ≤ value ≤ ``max`` (either bound may be absent)
 ``multiple_of``  value is a multiple of ``multiple``
 ``le_field``     value ≤ the field ``other`` on each axis (``input_dims`` = (d0, d1))
+``eq_field``     value equals the field ``other`` (pool stride = pool size)
 ``max_by``       value ≤ the ``max`` of the ``table`` row whose ``keys`` match (no row: not judged)
 ``next_type``    the next layer's type is in ``values`` (the last layer has none)
 ``equal_axes``   a pair whose two axes are equal (square kernels, strides, pools)
 ``odd``          every axis of the value is odd
 ``unsupported``  the layer type cannot run on the target at all
+``maps``         the field (a refusal reason) is empty: the layer fits the hardware's resources
 ``variable_range``  every element of a layer variable (threshold, act_step…) is in ``[min, max]``;
                     judged only when variables are given
 
@@ -146,6 +148,10 @@ def _le_field_text(rule):
     return f"<= {rule.other} (each axis)"
 
 
+def _eq_field_ok(rule, ctx, value):
+    return value == _get(ctx, rule.other)
+
+
 def _max_by_row(rule, ctx):
     for row in rule.table:
         if all(_norm(row[k]) == _get(ctx, k) for k in rule.keys):
@@ -201,7 +207,9 @@ RULE_KINDS: dict[str, tuple[Callable, Callable]] = {
     "next_type": (_next_ok, _next_text),
     "equal_axes": (_equal_axes_ok, lambda rule: "equal on both axes"),
     "odd": (_odd_ok, lambda rule: "odd on both axes"),
+    "eq_field": (_eq_field_ok, lambda rule: f"= {rule.other}"),
     "unsupported": (_unsupported_ok, lambda rule: "not supported"),
+    "maps": (lambda rule, ctx, value: value == "", lambda rule: "fits the hardware"),
     "variable_range": (_variable_range_ok, _range_text),
 }
 
@@ -209,7 +217,7 @@ _REQUIRED = ("id", "layer_type", "section", "parameter", "field", "kind", "note"
 _OPTIONAL = ("values", "min", "max", "multiple", "other", "keys", "table", "when", "axis", "fixes", "message")
 _KIND_NEEDS = {
     "allowed": ("values",), "next_type": ("values",), "multiple_of": ("multiple",), "le_field": ("other",),
-    "max_by": ("keys", "table"),
+    "max_by": ("keys", "table"), "eq_field": ("other",),
 }
 
 
@@ -375,6 +383,10 @@ class Rule:
                 f"must be in {self.allowed_text()}"
         elif self.kind == "multiple_of":
             phrase = f"must be a multiple of {self.multiple}"
+        elif self.kind == "eq_field":
+            phrase = f"must equal {self.other} ({format_value(_get(ctx, self.other))})"
+        elif self.kind == "maps":
+            return head + f"the layer cannot be mapped: {value}"
         elif self.kind == "le_field":
             phrase = f"cannot be greater than {self.other} ({format_value(_get(ctx, self.other))})"
         elif self.kind == "max_by":

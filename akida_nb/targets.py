@@ -30,7 +30,7 @@ __all__ = ["Target", "targets", "get_target", "constraints", "compare_constraint
 
 CONSTRAINT_COLUMNS = ["target", "layer_type", "section", "parameter", "allowed", "axis", "note", "source",
                       "rule", "field", "condition"]
-_TARGET_KEYS = ("name", "title", "description", "layer_types", "rules", "base", "replace", "order")
+_TARGET_KEYS = ("name", "title", "description", "layer_types", "rules", "base", "replace", "order", "refuser")
 
 
 @dataclass(frozen=True)
@@ -52,6 +52,11 @@ class Target:
     rules: tuple[Rule, ...]
     base: str | None = None
     order: int = 100
+    refuser: str = ""  # how a refinement's verdict is named in other reports' notes
+
+    def __post_init__(self):
+        if not self.refuser:
+            object.__setattr__(self, "refuser", self.title)
 
     def supports(self, layer_type: str) -> bool:
         """Whether the target's table lists this layer type at all.
@@ -118,7 +123,7 @@ def _parse_target(raw: Mapping, where: str, known: Mapping[str, Target]) -> Targ
         raise SpecError(f"{where}: rules", f"duplicate rule ids: {', '.join(dupes)}")
     return Target(name=raw["name"], title=raw["title"], description=raw.get("description", ""),
                   layer_types=tuple(layer_types or ()), rules=tuple(rules + added), base=raw.get("base"),
-                  order=int(raw.get("order", 100)))
+                  order=int(raw.get("order", 100)), refuser=raw.get("refuser", ""))
 
 
 def _read_yaml(path: Path):

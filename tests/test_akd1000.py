@@ -1,0 +1,116 @@
+"""The akd1000 target: the nsoc_v2 table as BrainChip's current mapper enforces it (akd1000-engine.md)."""
+import numpy as np
+import pytest
+
+import akida_nb as ak
+
+CONV = {"type": "Convolutional", "kernel_size": 3, "filters": 8, "weights_bits": 2, "act_bits": 2}
+NEXT = {"type": "Convolutional", "kernel_size": 1, "filters": 4, "weights_bits": 2, "act_bits": 2}
+IC = {"type": "InputConvolutional", "kernel_size": 3, "filters": 16, "weights_bits": 8, "act_bits": 4}
+
+
+def model(layers, shape=(8, 8, 4), bits=2):
+    return ak.Model.from_dict({"input": {"shape": list(shape), "bits": bits}, "layers": layers})
+
+
+def rules(m, target):
+    return set(ak.check(m, target).violations["rule"])
+
+
+# (id, model, nsoc_v2 rules, akd1000 rules) — each row of akd1000-engine.md's difference table and engine rules
+CASES = [
+    ("maxpool-2", model([{**CONV, "pool_type": "max", "pool_size": 2}, NEXT]), set(), set()),
+    ("maxpool-3", model([{**CONV, "pool_type": "max", "pool_size": 3}, NEXT]), set(), {"conv.pool_size"}),
+    ("sep-maxpool-3", model([{**CONV, "type": "SeparableConvolutional", "pool_type": "max", "pool_size": 3}, NEXT]),
+     set(), {"sepconv.pool_size"}),
+    ("fc-spatial-input", model([{"type": "FullyConnected", "units": 4, "weights_bits": 2}], (4, 4, 100)),
+     {"fc.input_d0", "fc.input_d1"}, set()),
+    ("fc-57334", model([{"type": "FullyConnected", "units": 4, "weights_bits": 2}], (1, 1, 57334)), set(), set()),
+    ("fc-57335", model([{"type": "FullyConnected", "units": 4, "weights_bits": 2}], (1, 1, 57335)), set(),
+     {"fc.input_size"}),
+    ("fc-81921", model([{"type": "FullyConnected", "units": 4, "weights_bits": 2}], (1, 1, 81921)),
+     {"fc.input_size"}, {"fc.input_size"}),
+    ("avg-conv-d1-3", model([{**CONV, "pool_type": "average"}], (8, 3, 4)), set(), set()),
+    ("avg-conv-d1-2", model([{**CONV, "pool_type": "average"}], (8, 2, 4)), set(), {"conv.avgpool_conv_d1"}),
+    ("avg-d0-33", model([{**CONV, "pool_type": "average"}], (33, 8, 4)), {"conv.avgpool_d0"}, {"conv.avgpool_d0"}),
+    ("avg-stride2-d0-40", model([{**CONV, "kernel_stride": 2, "pool_type": "average"}], (40, 8, 4)),
+     {"conv.avgpool_d0"}, {"conv.avgpool_d0"}),
+    ("ic-pool-1x2-stride-1x2", model([{**IC, "pool_type": "max", "pool_size": [1, 2], "pool_stride": [1, 2]}],
+                                     (32, 32, 3), 8), {"input_conv.pool_stride"}, set()),
+    ("ic-pool-2x2-stride-1", model([{**IC, "pool_type": "max", "pool_size": 2, "pool_stride": 1}], (32, 32, 3), 8),
+     {"input_conv.pool_stride"}, {"input_conv.pool_stride_eq_size"}),
+    ("ic-pool-average", model([{**IC, "pool_type": "average"}], (32, 32, 3), 8), {"input_conv.pool_type"},
+     {"input_conv.pool_type"}),
+    ("conv-input-3-bits", model([CONV], bits=3), {"conv.input_bits"}, set()),
+    ("conv-input-8-bits", model([CONV], bits=8), {"conv.input_bits"}, {"conv.input_bits"}),
+    ("kernel-3x5", model([{**CONV, "kernel_size": [3, 5]}]), {"conv.kernel_size"},
+     {"conv.kernel_size", "conv.kernel_square"}),
+    ("kernel-stride-1x2", model([{**CONV, "kernel_stride": [1, 2]}]), {"conv.kernel_stride"},
+     {"conv.kernel_stride", "conv.stride_square"}),
+    ("kernel-4", model([{**CONV, "kernel_size": 4}]), {"conv.kernel_size"}, {"conv.kernel_size", "conv.kernel_odd"}),
+    ("stride-gt-kernel", model([{**CONV, "kernel_size": 1, "kernel_stride": 2}]), {"conv.stride2_kernel"},
+     {"conv.stride2_kernel", "conv.stride_le_kernel"}),
+    ("pool-2x1", model([{**CONV, "pool_type": "max", "pool_size": [2, 1], "pool_stride": 1}, NEXT]),
+     {"conv.pool_size"}, {"conv.pool_size", "conv.pool_square"}),
+    ("channels-2048", model([{**CONV, "kernel_size": 1, "filters": 4}], (4, 4, 2048)), set(), set()),
+    ("channels-2049", model([{**CONV, "kernel_size": 1, "filters": 4}], (4, 4, 2049)), set(),
+     {"conv.input_channels"}),
+    ("ic-activation-off", model([{**IC, "activation": False}], (32, 32, 3), 8), set(), {"input_conv.activation"}),
+    ("ic-maxpool-last", model([{**IC, "pool_type": "max", "pool_size": 2}], (32, 32, 3), 8), set(), set()),
+]
+
+
+@pytest.mark.parametrize("m, v2, akd", [pytest.param(m, v2, akd, id=i) for i, m, v2, akd in CASES])
+def test_engine_rows(m, v2, akd):
+    assert rules(m, "nsoc_v2") == v2
+    assert rules(m, "akd1000") == akd
+
+
+def test_akd1000_is_nsoc_v2_plus_its_rows():
+    v2, akd = ak.get_target("nsoc_v2"), ak.get_target("akd1000")
+    assert akd.base == "nsoc_v2" and akd.layer_types == v2.layer_types
+    replaced = {"conv.pool_size", "sepconv.pool_size", "fc.input_d0", "fc.input_d1", "fc.input_size",
+                "input_conv.pool_stride", "conv.input_bits", "sepconv.input_bits"}
+    kept = {r.id for r in v2.rules} - replaced
+    akd_ids = {r.id for r in akd.rules}
+    assert kept <= akd_ids and not ({"fc.input_d0", "fc.input_d1", "input_conv.pool_stride"} & akd_ids)
+    for r in akd.rules:
+        if r.id not in kept:
+            assert r.source.startswith("akd1000-engine.md"), r.id
+
+
+def test_doc_vs_engine_diff_table():
+    wide = ak.compare_constraints("nsoc_v2", "akd1000")
+    assert wide.loc[("Convolutional", "conv.pool_size"), "akd1000"] == "[1×1, 2×2] (when pool_type is max)"
+    assert wide.loc[("FullyConnected", "fc.input_d0"), "akd1000"] == "—"
+    assert wide.loc[("FullyConnected", "fc.input_size"), ["nsoc_v2", "akd1000"]].tolist() == ["<= 81920", "<= 57334"]
+    assert not wide.loc[("Convolutional", "conv.kernel_size"), "differs"]
+
+
+def test_nsoc_v2_report_warns_about_the_mapper_in_plain_words():
+    m = model([{**CONV, "pool_type": "max", "pool_size": 3}, NEXT])
+    rep = ak.check(m, "nsoc_v2")
+    assert rep.ok
+    (note,) = [n for n in rep.notes if "akd1000" in n]
+    assert "passes the Akida NSoC (Production) table but the current AKD1000 mapper refuses it" in note
+    assert "pool_size = 3×3" in note
+    assert note in repr(rep)
+    assert not any("akd1000" in n for n in ak.check(ak.example("ds_cnn_kws"), "nsoc_v2").notes)
+
+
+def test_variable_ranges_checked_only_with_variables():
+    m = model([CONV, {**NEXT, "activation": False}])
+    rep = ak.check(m, "akd1000")
+    assert any("Not checked" in n and "act_step" in n and "threshold" in n for n in rep.notes)
+    ok_vars = [{"threshold": np.zeros(8, np.int32), "act_step": np.ones(8, np.float32)},
+               {"threshold": np.zeros(4, np.int32), "act_step": np.ones(4, np.float32)}]
+    assert ak.check(m, "akd1000", variables=ok_vars).ok
+    bad = [dict(v) for v in ok_vars]
+    bad[0] = {"threshold": np.array([0, 524288] + [0] * 6, np.int32), "act_step": np.full(8, 70000, np.float32)}
+    rep = ak.check(m, "akd1000", variables=bad)
+    df = rep.violations
+    assert set(df.rule) == {"conv.threshold_range", "conv.act_step_range"}
+    assert df.set_index("rule").loc["conv.threshold_range", "value"] == "[0, 524288]"
+    assert not any("Not checked" in n for n in rep.notes)
+    by_name = {"L0_Convolutional": bad[0]}
+    assert set(ak.check(m, "akd1000", variables=by_name).violations.rule) == set(df.rule)
