@@ -355,7 +355,8 @@ def sequential_variants() -> dict[str, dict[str, Any]]:
     keras3 = json.loads(json.dumps(records))
     keras3[0]["config"]["batch_shape"] = keras3[0]["config"].pop("batch_input_shape")
     return {
-        "tf.keras2 with InputLayer": {"class_name": "Sequential", "config": {"name": "vgg_utk_face", "layers": records}},
+        "tf.keras2 with InputLayer": {"class_name": "Sequential", "config": {
+            "name": "vgg_utk_face", "layers": records}},
         "first layer carries batch_input_shape": {"class_name": "Sequential", "config": {
             "name": "vgg_utk_face", "layers": first_carries_shape}},
         "old list config": {"class_name": "Sequential", "config": first_carries_shape},
@@ -387,6 +388,7 @@ def test_sequential_variants(variant: str) -> None:
     (seq(conv("c"), shape=(None, 10, 3)), "known positive sizes"),
     (seq(conv("c", kernel_size="big")), "kernel_size 'big' is not a pair"),
     ("{not json", "not valid JSON"),
+    ("[" * 100_000 + "]" * 100_000, "nested too deeply"),
 ])
 def test_malformed_configs(config: Any, message: str) -> None:
     with pytest.raises(ModelImportError, match=message):

@@ -61,7 +61,8 @@ _UNSUPPORTED = {
     "Lambda": "a Lambda layer holds serialized Python code, which akida_nb never executes",
     "AveragePooling2D": "Akida v1 layers only average globally (use GlobalAveragePooling2D)",
     "ZeroPadding2D": "Akida v1 layers pad only through their convolution's 'same' padding",
-    **{cls: "a nested model; build the model as one flat chain of layers" for cls in ("Sequential", "Functional", "Model")},
+    **{cls: "a nested model; build the model as one flat chain of layers"
+       for cls in ("Sequential", "Functional", "Model")},
 }
 
 
@@ -123,7 +124,6 @@ class _KerasLayer:
 class _Bits:
     weights: int
     act: int
-    input: int
     input_weights: int
 
 
@@ -391,7 +391,7 @@ class _BlockReader:
     @staticmethod
     def _activation_problem(name: str | None) -> str:
         if name is None:
-            return ("its activation is serialized code or a custom object, which akida_nb never executes")
+            return "its activation is serialized code or a custom object, which akida_nb never executes"
         return f"activation {name!r} has no Akida equivalent (Akida layers apply a quantized ReLU)"
 
     # -- processing layers
@@ -645,17 +645,18 @@ def from_keras_config(config: Mapping[str, Any] | str, *, strict: bool = True, w
     """
     _check_bits(weights_bits=weights_bits, act_bits=act_bits, input_bits=input_bits,
                 input_weights_bits=input_weights_bits)
-    if isinstance(config, str):
-        try:
-            config = json.loads(config)
-        except json.JSONDecodeError as e:
-            raise ModelImportError(None, None, f"not valid JSON: {e.msg} at line {e.lineno}") from None
-    if not isinstance(config, Mapping) or "class_name" not in config:
-        raise ModelImportError(None, None, "expected a Keras model config: a mapping with 'class_name' and 'config'")
     try:
+        if isinstance(config, str):
+            try:
+                config = json.loads(config)
+            except json.JSONDecodeError as e:
+                raise ModelImportError(None, None, f"not valid JSON: {e.msg} at line {e.lineno}") from None
+        if not isinstance(config, Mapping) or "class_name" not in config:
+            raise ModelImportError(None, None, "expected a Keras model config: a mapping with 'class_name' and "
+                                   "'config'")
         name, chain, batch_shape = _model_chain(config)
         shape, flat = _input_shape(batch_shape)
-        reader = _BlockReader(shape, flat, _Bits(weights_bits, act_bits, input_bits, input_weights_bits), strict)
+        reader = _BlockReader(shape, flat, _Bits(weights_bits, act_bits, input_weights_bits), strict)
         reader.read(chain)
     except RecursionError:
         raise ModelImportError(None, None, "the config is nested too deeply to be a Keras model") from None
