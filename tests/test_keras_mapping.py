@@ -410,3 +410,9 @@ def test_deeply_nested_config_is_refused() -> None:
 def test_bit_arguments_are_checked(name: str, value: Any) -> None:
     with pytest.raises(ModelImportError, match=f"{name} must be an int from 1 to 8"):
         from_keras_config(seq(conv("c"), relu("r")), **{name: value})
+
+
+def test_messages_quote_config_values_briefly() -> None:
+    with pytest.raises(ModelImportError, match=r"kernel_size \[0, 1, 2, 3, 4, 5, \.\.\.\] is not a pair") as info:
+        read(seq(conv("c", kernel_size=list(range(100_000)))))
+    assert len(str(info.value)) < 120

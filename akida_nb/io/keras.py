@@ -35,6 +35,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import reprlib
 import zipfile
 import zlib
 from dataclasses import dataclass, replace
@@ -140,6 +141,15 @@ class _Block:
 
 
 # ---------------------------------------------------------------------- small readers
+_REPR = reprlib.Repr()
+_REPR.maxlevel, _REPR.maxlist, _REPR.maxdict, _REPR.maxstring = 3, 6, 4, 60
+
+
+def _show(value: Any) -> str:
+    """A short repr of a config value for messages (a crafted file cannot flood them)."""
+    return _REPR.repr(value)
+
+
 def _is_int(v: Any) -> bool:
     return isinstance(v, int) and not isinstance(v, bool)
 
@@ -150,14 +160,14 @@ def _pair(layer: _KerasLayer, key: str, default: Any = None) -> tuple[int, int]:
         value = [value, value]
     if (not isinstance(value, list) or len(value) != 2
             or not all(_is_int(v) and v > 0 for v in value)):
-        raise layer.fail(f"{key} {value!r} is not a pair of positive ints")
+        raise layer.fail(f"{key} {_show(value)} is not a pair of positive ints")
     return (value[0], value[1])
 
 
 def _positive(layer: _KerasLayer, key: str) -> int:
     value = layer.config.get(key)
     if not _is_int(value) or value <= 0:
-        raise layer.fail(f"{key} {value!r} is not a positive int")
+        raise layer.fail(f"{key} {_show(value)} is not a positive int")
     return value
 
 
@@ -189,7 +199,7 @@ def _tensor_names(value: Any, where: str) -> list[str]:
         return [n for v in value for n in _tensor_names(v, where)]
     if isinstance(value, Mapping):
         return [n for v in value.values() for n in _tensor_names(v, where)]
-    raise ModelImportError(None, None, f"config.{where}: expected [layer, node, tensor] entries, got {value!r}")
+    raise ModelImportError(None, None, f"config.{where}: expected [layer, node, tensor] entries, got {_show(value)}")
 
 
 def _node_sources(layer: _KerasLayer, node: Any) -> list[str]:
@@ -198,12 +208,12 @@ def _node_sources(layer: _KerasLayer, node: Any) -> list[str]:
         names = []
         for entry in node:
             if not isinstance(entry, list) or not entry or not isinstance(entry[0], str):
-                raise layer.fail(f"malformed inbound node entry {entry!r}")
+                raise layer.fail(f"malformed inbound node entry {_show(entry)}")
             names.append(entry[0])
         return names
     if isinstance(node, Mapping):  # Keras 3: {"args": [...], "kwargs": {...}} holding __keras_tensor__ records
         return _keras_tensors(layer, [node.get("args"), node.get("kwargs")])
-    raise layer.fail(f"malformed inbound node {node!r}")
+    raise layer.fail(f"malformed inbound node {_show(node)}")
 
 
 def _keras_tensors(layer: _KerasLayer, value: Any) -> list[str]:
@@ -212,7 +222,7 @@ def _keras_tensors(layer: _KerasLayer, value: Any) -> list[str]:
             cfg = value.get("config")
             history = cfg.get("keras_history") if isinstance(cfg, Mapping) else None
             if not isinstance(history, list) or not history or not isinstance(history[0], str):
-                raise layer.fail(f"malformed keras_history in an inbound node: {history!r}")
+                raise layer.fail(f"malformed keras_history in an inbound node: {_show(history)}")
             return [history[0]]
         return [n for v in value.values() for n in _keras_tensors(layer, v)]
     if isinstance(value, list):
@@ -248,7 +258,7 @@ def _functional_chain(config: Mapping[str, Any]) -> list[_KerasLayer]:
     for raw, layer in records:
         nodes = raw.get("inbound_nodes", [])
         if not isinstance(nodes, list):
-            raise layer.fail(f"malformed inbound_nodes {nodes!r}")
+            raise layer.fail(f"malformed inbound_nodes {_show(nodes)}")
         if len(nodes) > 1:
             raise layer.fail(f"is called {len(nodes)} times (a shared layer); only a chain of layers, "
                              "each called once, maps to Akida")
@@ -300,7 +310,7 @@ def _model_chain(spec: Mapping[str, Any]) -> tuple[str, list[_KerasLayer], Any]:
             raise ModelImportError(None, None, f"config of the {cls} model is not a mapping")
         chain = _functional_chain(config)
     else:
-        raise ModelImportError(None, None, f"top-level class {cls!r} is not a Sequential or Functional model "
+        raise ModelImportError(None, None, f"top-level class {_show(cls)} is not a Sequential or Functional model "
                                "(the config of a subclassed model has no layer graph)")
     name = config.get("name") if isinstance(config, Mapping) else None
     first = chain[0].config
@@ -317,7 +327,7 @@ def _input_shape(batch_shape: Any) -> tuple[tuple[int, int, int], bool]:
                                "batch_shape/batch_input_shape, no build_input_shape)")
     dims = batch_shape[1:] if isinstance(batch_shape, list) else None
     if dims is None or not all(_is_int(d) and d > 0 for d in dims) or len(dims) not in (1, 3):
-        raise ModelImportError(None, None, f"input shape {batch_shape!r}: expected [batch, d0, d1, channels] "
+        raise ModelImportError(None, None, f"input shape {_show(batch_shape)}: expected [batch, d0, d1, channels] "
                                "or [batch, features] with known positive sizes")
     if len(dims) == 1:
         return (1, 1, dims[0]), True
@@ -434,15 +444,15 @@ class _BlockReader:
         if self.flat:
             return "a convolution on a flattened tensor"
         if cfg.get("data_format", "channels_last") != "channels_last":
-            return f"data_format {cfg.get('data_format')!r}: Akida reads channels-last tensors"
+            return f"data_format {_show(cfg.get('data_format'))}: Akida reads channels-last tensors"
         if cfg.get("padding", "valid") not in ("same", "valid"):
-            return f"padding {cfg.get('padding')!r}: Akida pads 'same' or 'valid'"
+            return f"padding {_show(cfg.get('padding'))}: Akida pads 'same' or 'valid'"
         if _pair(layer, "dilation_rate", 1) != (1, 1):
             return "dilated convolutions have no Akida equivalent"
         if cfg.get("groups", 1) != 1:
             return "grouped convolutions have no Akida equivalent"
         if cfg.get("depth_multiplier", 1) != 1:
-            return f"depth_multiplier {cfg.get('depth_multiplier')!r}: Akida's separable layers use 1"
+            return f"depth_multiplier {_show(cfg.get('depth_multiplier'))}: Akida's separable layers use 1"
         return None
 
     def _is_pointwise(self, layer: _KerasLayer) -> bool:
@@ -522,7 +532,7 @@ class _BlockReader:
             self.skip(layer, f"pooling after the Dense layer {block.layer.name!r}: FullyConnected layers do not pool")
             return
         if layer.config.get("data_format", "channels_last") != "channels_last":
-            self.skip(layer, f"data_format {layer.config.get('data_format')!r}: Akida reads channels-last tensors")
+            self.skip(layer, f"data_format {_show(layer.config.get('data_format'))}: Akida reads channels-last tensors")
             return
         d0, d1, c = self.shape
         if layer.kind == "GlobalAveragePooling2D":
@@ -546,7 +556,7 @@ class _BlockReader:
     def _relu(self, layer: _KerasLayer) -> None:
         for key in ("negative_slope", "threshold"):
             if layer.config.get(key) not in (None, 0, 0.0):
-                self.skip(layer, f"a ReLU with {key} {layer.config[key]!r} has no Akida equivalent")
+                self.skip(layer, f"a ReLU with {key} {_show(layer.config[key])} has no Akida equivalent")
                 return
         block = self._open_block(layer, "an activation")
         if block is not None:
@@ -570,7 +580,7 @@ class _BlockReader:
         elif target == [n]:
             self.shape, self.flat = (1, 1, n), True
         else:
-            self.skip(layer, f"a Reshape to {layer.config.get('target_shape')!r} has no Akida equivalent "
+            self.skip(layer, f"a Reshape to {_show(layer.config.get('target_shape'))} has no Akida equivalent "
                       "(only (1, 1, N) or (N,) before a Dense layer)")
 
 
@@ -578,7 +588,7 @@ class _BlockReader:
 def _check_bits(**values: Any) -> None:
     for name, value in values.items():
         if not _is_int(value) or not 1 <= value <= 8:
-            raise ModelImportError(None, None, f"{name} must be an int from 1 to 8, got {value!r}")
+            raise ModelImportError(None, None, f"{name} must be an int from 1 to 8, got {_show(value)}")
 
 
 def from_keras_config(config: Mapping[str, Any] | str, *, strict: bool = True, weights_bits: int = 4,
