@@ -20,6 +20,7 @@ array([[4., 5., 0.],
 from __future__ import annotations
 
 import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
 
 from ..model import conv_output_size
 
@@ -148,18 +149,19 @@ def conv2d(x: np.ndarray, weights: np.ndarray, stride: Pair, padding: str, *, fl
     """
     dtype = _floating(weights)
     k0, k1, c, f = weights.shape
-    pads = _pads(x.shape, (k0, k1), stride, padding)
-    o0 = conv_output_size(x.shape[1], k0, stride[0], padding)
-    o1 = conv_output_size(x.shape[2], k1, stride[1], padding)
-    if pads != ((0, 0), (0, 0)):
-        x = pad_spatial(x, pads, pad_value, dtype)
+    (s0, s1), pads = stride, _pads(x.shape, (k0, k1), stride, padding)
+    o0 = conv_output_size(x.shape[1], k0, s0, padding)
+    o1 = conv_output_size(x.shape[2], k1, s1, padding)
+    x = pad_spatial(x, pads, pad_value, dtype)
     if flip:
         weights = weights[::-1, ::-1]
-    n = x.shape[0]
-    cols = np.empty((n, o0, o1, k0, k1, c), dtype=dtype)
+    n, h, w = x.shape[:3]
+    # Along d1 a kernel row (k1 cells × C channels) is one contiguous run of a padded image row:
+    # a sliding window over the flattened rows gives every (k1, C) patch without copying.
+    rows = sliding_window_view(x.reshape(n, h, w * c), k1 * c, axis=2)[:, :, ::s1 * c][:, :, :o1]
+    cols = np.empty((n, o0, o1, k0, k1 * c), dtype=dtype)
     for a in range(k0):
-        for b in range(k1):
-            cols[:, :, :, a, b] = _windows(x, (a, b), stride, (o0, o1))
+        cols[:, :, :, a] = rows[:, a:a + s0 * (o0 - 1) + 1:s0]
     out = cols.reshape(n * o0 * o1, k0 * k1 * c) @ np.ascontiguousarray(weights, dtype=dtype).reshape(-1, f)
     return out.reshape(n, o0, o1, f)
 

@@ -252,7 +252,16 @@ class SimulationResult:
 
     @property
     def output(self) -> np.ndarray:
-        """The last layer's output."""
+        """The last layer's output (``layer_outputs[-1]``).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import akida_nb as ak
+        >>> out = Simulator(ak.example("vgg_utk_face"), seed=0).run(np.zeros((32, 32, 3), np.uint8))
+        >>> out.output.shape, out.output.dtype
+        ((1, 1, 1, 1), dtype('int32'))
+        """
         return self.layer_outputs[-1]
 
     @property
