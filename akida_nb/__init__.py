@@ -12,6 +12,7 @@ True
 """
 from .check import check, compare
 from .errors import AkidaNbError, ModelImportError, SimulationError, SpecError, UnknownTargetError
+from .io import from_akida, from_keras_config
 from .model import Layer, Model, load_model
 from .report import CompatibilityReport, Comparison
 from .resources import example, examples
