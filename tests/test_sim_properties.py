@@ -13,13 +13,14 @@ import sim_reference as ref
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 pairs = st.one_of(st.integers(1, 5), st.tuples(st.integers(1, 5), st.integers(1, 5)).map(list))
+strides = st.one_of(st.integers(1, 3), st.tuples(st.integers(1, 3), st.integers(1, 3)).map(list))
 bits = st.integers(1, 8)
 
 
 @st.composite
 def conv_layers(draw, layer_type):
     layer = {"type": layer_type, "kernel_size": draw(pairs), "filters": draw(st.integers(1, 5)),
-             "kernel_stride": draw(st.integers(1, 3)), "padding": draw(st.sampled_from(["same", "valid"])),
+             "kernel_stride": draw(strides), "padding": draw(st.sampled_from(["same", "valid"])),
              "weights_bits": draw(bits), "act_bits": draw(bits)}
     pool = draw(st.sampled_from(["none", "max", "average"]))
     layer["pool_type"] = pool
