@@ -1,0 +1,246 @@
+"""The AKD1000 NP estimate (issue 7): agreement with the mapper's probes, the model zoo's totals, the API."""
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+
+import akida_nb as ak
+from akida_nb.nps import compare_with_probes, estimate_layer_nps, estimate_nps
+
+PROBES = Path(__file__).parent / "data" / "np_probes.csv"
+
+# BrainChip model zoo, AKD1000 (akd1000-engine.md)
+ZOO_TOTALS = {
+    "ds_cnn_kws": 5,
+    "vgg_utk_face": 6,
+    "akidanet_imagenet_a025_224": 22,
+    "akidanet_imagenet_a05_160": 24,
+    "mobilenet_imagenet_a025_224": 22,
+    "akidanet_edge_imagenet_a05_160": 38,
+}
+
+
+@pytest.fixture(scope="module")
+def compared():
+    return compare_with_probes(pd.read_csv(PROBES))
+
+
+def model(layers, shape=(16, 16, 32), bits=4):
+    return ak.Model.from_dict({"input": {"shape": list(shape), "bits": bits}, "layers": layers})
+
+
+def conv(**kw):
+    return {"type": "Convolutional", "kernel_size": 3, "filters": 32, "weights_bits": 4, "act_bits": 4, **kw}
+
+
+# ------------------------------------------------------------------ agreement with the mapper
+
+def test_agreement_with_probes(compared, record_property):
+    assert len(compared) == 4836
+    overall = compared["agrees"].mean()
+    per_type = compared.groupby("type")["agrees"].mean()
+    per_kind = compared.groupby("kind")["agrees"].mean()
+    record_property("np_agreement", round(overall, 4))
+    for name, value in {**per_type.to_dict(), **per_kind.to_dict()}.items():
+        record_property(f"np_agreement[{name}]", round(value, 4))
+    print(f"\nNP estimate agrees with the mapper on {overall:.2%} of {len(compared)} probes")
+    print(per_type.to_string(float_format="{:.2%}".format))
+    print(per_kind.to_string(float_format="{:.2%}".format))
+    assert overall >= 0.95
+    assert (per_type >= 0.95).all(), per_type
+
+
+def test_np_types_agree(compared):
+    fc = compared[compared["type"] == "FullyConnected"]
+    assert set(fc["np_types"]) == {"FNP2", "FNP3"}
+    assert fc["type_agrees"].all()
+    assert compared["type_agrees"].mean() >= 0.95
+
+
+@pytest.mark.parametrize("kind", ["filter too big", "cannot split", "not enough NPs"])
+def test_each_refusal_kind_reproduced(compared, kind):
+    rows = compared[compared["kind"] == kind]
+    assert len(rows) > 0
+    assert (rows["est_error"] == rows["error"]).mean() >= 0.9
+
+
+@pytest.mark.parametrize("query, message", [
+    ("type == 'Convolutional' and kernel == 1 and in_channels == 512 and weights_bits == 4 and in_d0 == 8 "
+     "and filters == 16",
+     "Cannot map layer 'L0_Convolutional'. Filter size is too big to fit in a CNP: try decreasing the input "
+     "channels or the bitwidth."),
+    ("type == 'Convolutional' and kernel == 7 and in_channels == 200 and weights_bits == 4 and in_d0 == 8 "
+     "and filters == 16",
+     "Cannot map layer 'L0_Convolutional'. Filter size is too big to fit in a CNP: try decreasing the input "
+     "channels or the bitwidth."),
+    ("type == 'SeparableConvolutional' and kernel == 7 and in_channels == 1024 and weights_bits == 4 "
+     "and in_d0 == 8 and filters == 16",
+     "Cannot map layer 'L0_SeparableConvolutional'. Cannot split to fit weights in ram."),
+    ("type == 'Convolutional' and stride == 2 and in_d0 == 32 and in_channels == 256 and filters == 512",
+     "Cannot map layer 'L0_Convolutional'. Not enough hardware components of type CNP1 available. "
+     "128 are needed but 78 are available."),
+    ("type == 'SeparableConvolutional' and kernel == 3 and in_channels == 1024 and weights_bits == 2 "
+     "and in_d0 == 72 and filters == 2048",
+     None),
+])
+def test_refusal_messages_for_sample_rows(compared, query, message):
+    rows = compared.query(query)
+    assert len(rows) == 1
+    row = rows.iloc[0]
+    expected = row["error"] if message is None else message
+    assert row["error"] == expected
+    assert row["est_error"] == expected
+
+
+def test_needed_count_matches_the_mapper(compared):
+    rows = compared[compared["kind"] == "not enough NPs"]
+    needed = rows["error"].str.extract(r"(\d+) are needed")[0].astype(int)
+    assert (rows["est_nps"].astype(int) == needed).mean() >= 0.95
+
+
+# ------------------------------------------------------------------ the model zoo
+
+@pytest.mark.parametrize("name, total", ZOO_TOTALS.items())
+def test_zoo_totals(name, total):
+    est = estimate_nps(ak.example(name))
+    assert est.attrs["total"] == total
+    assert est["nps"].sum() == total
+    assert est.attrs["fits"] is True
+    assert (est["refused"] == "").all()
+
+
+def test_input_convolutional_runs_on_the_hrc():
+    est = estimate_nps(ak.example("ds_cnn_kws"))
+    first = est.iloc[0]
+    assert (first["type"], first["nps"], first["np_type"]) == ("InputConvolutional", 0, "HRC")
+    assert list(est["np_type"][1:]) == ["CNP1"] * 4 + ["FNP3"]
+
+
+# ------------------------------------------------------------------ the DataFrame
+
+def test_dataframe_columns_and_attrs():
+    m = ak.example("vgg_utk_face")
+    est = estimate_nps(m, "akd1000")
+    assert list(est.columns) == ["layer", "type", "nps", "np_type", "why", "refused"]
+    assert list(est["layer"]) == [layer.name for layer in m.layers]
+    assert list(est["type"]) == [layer.type for layer in m.layers]
+    assert str(est["nps"].dtype) == "Int64"
+    assert set(est.attrs) == {"total", "fits", "available"}
+    assert est.attrs["available"] == 78
+    assert isinstance(est.attrs["total"], int) and isinstance(est.attrs["fits"], bool)
+    assert all(isinstance(w, str) and w for w in est["why"])
+
+
+def test_unknown_target_raises():
+    with pytest.raises(ak.UnknownTargetError, match="known targets: akd1000") as info:
+        estimate_nps(ak.example("ds_cnn_kws"), "nsoc_v1")
+    assert isinstance(info.value, ak.AkidaNbError)
+    assert info.value.name == "nsoc_v1"
+
+
+def test_refused_layer_makes_the_model_not_fit():
+    m = model([conv(filters=64), conv(filters=16)], shape=(8, 8, 512))  # c·w = 2048 > 1024
+    est = estimate_nps(m)
+    assert est.loc[0, "refused"].endswith("Filter size is too big to fit in a CNP: try decreasing the input "
+                                          "channels or the bitwidth.")
+    assert pd.isna(est.loc[0, "nps"]) and est.loc[1, "nps"] >= 1
+    assert est.attrs["total"] == est.loc[1, "nps"]
+    assert est.attrs["fits"] is False
+
+
+def test_total_over_78_does_not_fit_even_when_each_layer_does():
+    layer = conv(filters=256, weights_bits=2, act_bits=4)
+    m = model([{**layer, "name": f"c{i}"} for i in range(4)], shape=(32, 32, 256), bits=4)  # 20 NPs each
+    est = estimate_nps(m)
+    assert (est["refused"] == "").all()
+    assert all(n <= 78 for n in est["nps"]) and est.attrs["total"] > 78
+    assert est.attrs["fits"] is False
+
+
+def test_layer_needing_more_than_78_carries_its_count():
+    m = model([conv(filters=2048)], shape=(72, 36, 256))
+    e = estimate_layer_nps(m.layers[0])
+    assert e.nps > 78 and not e.mapped
+    assert e.refused == (f"Cannot map layer 'L0_Convolutional'. Not enough hardware components of type CNP1 "
+                         f"available. {e.nps} are needed but 78 are available.")
+
+
+def test_stride_with_max_pooling_on_several_nps_is_refused():
+    pooled = conv(kernel_stride=2, pool_type="max", pool_size=2)
+    one = estimate_layer_nps(model([pooled, conv()], shape=(16, 16, 32)).layers[0])
+    many = estimate_layer_nps(model([pooled, conv()], shape=(64, 64, 32)).layers[0])
+    assert one.nps == 1 and one.mapped
+    assert many.nps > 1
+    assert many.refused.endswith("Cannot have convolution stride > 1 and max pooling if the layer is mapped "
+                                 "on multiple NPs.")
+
+
+@pytest.mark.parametrize("inputs, units, bits, np_type, refused", [
+    (1024, 100, 2, "FNP3", False),
+    (1024, 100, 4, "FNP2", False),
+    (64, 2048, 1, "FNP2", False),
+    (57334, 10, 1, "FNP2", False),
+    (57335, 10, 1, "FNP2", True),
+])
+def test_fully_connected_takes_one_fnp(inputs, units, bits, np_type, refused):
+    m = model([{"type": "FullyConnected", "units": units, "weights_bits": bits}], shape=(1, 1, inputs), bits=2)
+    e = estimate_layer_nps(m.layers[0])
+    assert e.np_type == np_type
+    if refused:
+        assert e.nps is None
+        assert e.refused.endswith("Input dimensions are too large to fit in a FNP. The maximum value is 57334.")
+    else:
+        assert (e.nps, e.refused) == (1, "")
+
+
+def test_fully_connected_flattens_a_spatial_input():
+    m = model([{"type": "FullyConnected", "units": 10, "weights_bits": 2}], shape=(240, 240, 1), bits=2)
+    assert not estimate_layer_nps(m.layers[0]).mapped  # 57,600 inputs
+
+
+# ------------------------------------------------------------------ properties of the model
+
+layers = st.fixed_dictionaries({
+    "type": st.sampled_from(["Convolutional", "SeparableConvolutional"]),
+    "kernel": st.sampled_from([1, 3, 5, 7]),
+    "stride": st.sampled_from([1, 2]),
+    "weights_bits": st.sampled_from([1, 2, 4]),
+    "input_bits": st.sampled_from([1, 2, 4]),
+    "d0": st.integers(1, 160),
+    "d1": st.integers(1, 320),
+    "c": st.integers(1, 1200),
+    "filters": st.integers(1, 2100),
+})
+
+
+def estimate(p, **changes):
+    p = {**p, **changes}
+    kernel = 3 if p["type"] == "SeparableConvolutional" and p["kernel"] == 1 else p["kernel"]
+    m = model([{"type": p["type"], "kernel_size": kernel, "kernel_stride": p["stride"], "filters": p["filters"],
+                "weights_bits": p["weights_bits"]}], shape=(p["d0"], p["d1"], p["c"]), bits=p["input_bits"])
+    return estimate_layer_nps(m.layers[0])
+
+
+@settings(max_examples=150, deadline=None)
+@given(p=layers, grow=st.sampled_from(["filters", "d0", "d1", "c", "input_bits"]), step=st.integers(1, 300))
+def test_nps_at_least_one_and_monotone(p, grow, step):
+    """More filters, a larger input, more channels or input bits never take fewer NPs."""
+    small = estimate(p)
+    assume(small.nps is not None)
+    assert small.nps >= 1
+    big = estimate(p, **{grow: min(p[grow] * 2, 4) if grow == "input_bits" else p[grow] + step})
+    if big.nps is None:  # weight memory depends on the channels only; the input memory on all but filters
+        assert grow == "c" or (grow != "filters" and "input memory" in big.refused)
+    else:
+        assert big.nps >= small.nps
+
+
+@settings(max_examples=60, deadline=None)
+@given(p=layers)
+def test_filter_groups_times_input_pieces(p):
+    """The count factors: NPs for F filters = NPs for 1 filter × the number of filter groups."""
+    one, many = estimate(p, filters=1), estimate(p)
+    if many.nps is not None and one.nps is not None:
+        assert many.nps % one.nps == 0
