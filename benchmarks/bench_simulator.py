@@ -9,10 +9,12 @@ inputs, one warm-up run, then the median of ``--repeats`` timed runs. Prints sam
 the effective GMAC/s (multiply-accumulates of the convolutions and dense layers per second).
 When BrainChip's ``akida`` package is importable, the same model, variables and inputs run on
 its software engine too: its samples/s, the ratio, and whether both outputs are equal.
+On a machine where other processes keep cores busy, set ``OPENBLAS_NUM_THREADS=1`` (see README.md).
 """
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import time
 from typing import Callable
@@ -89,7 +91,8 @@ def main() -> None:
         import akida
     except ImportError:
         akida = None
-    print(f"batch {args.batch}, median of {args.repeats} runs; akida engine: "
+    print(f"batch {args.batch}, median of {args.repeats} runs; OPENBLAS_NUM_THREADS="
+          f"{os.environ.get('OPENBLAS_NUM_THREADS', 'unset')}; akida engine: "
           f"{akida.__version__ if akida else 'not installed'}")
     for name in args.models:
         model = ak.example(name)
