@@ -242,3 +242,20 @@ def test_bad_batch_size_and_model_raise(model, x):
         Simulator(model, seed=0).run(x, batch_size=0)
     with pytest.raises(TypeError):
         Simulator(model.to_dict(), seed=0)
+
+
+def test_separable_sums_bounded_with_full_int8_range():
+    """Separable sums beyond 2**24, with -128 weights, run in float64 and stay exact."""
+    model = ak.Model.from_dict({"input": {"shape": [5, 5, 16], "bits": 8}, "layers": [
+        {"type": "SeparableConvolutional", "kernel_size": 5, "filters": 1, "weights_bits": 8, "act_bits": 8,
+         "padding": "valid", "activation": False}]})
+    pw = np.full((1, 1, 16, 1), -128, np.int8)
+    pw[0, 0, ::2] = -127
+    v = [{"weights": np.full((5, 5, 16, 1), 127, np.int8), "weights_pw": pw,
+          "threshold": np.zeros(1, np.int32), "act_step": np.ones(1, np.float32)}]
+    sim = Simulator(model, v)
+    assert "float64" in repr(sim)
+    x = np.full((1, 5, 5, 16), 255, np.uint8)
+    x[0, 2, 2, 3] = 254
+    expected = sum(127 * int(x[0, :, :, c].astype(np.int64).sum()) * int(pw[0, 0, c, 0]) for c in range(16))
+    assert sim.run(x).output.ravel().tolist() == [expected]

@@ -170,9 +170,10 @@ def _prepare(layer: Layer, raw: Mapping[str, Any]) -> _Prepared:
     if layer.type == "InputConvolutional" and not 0 <= layer.padding_value <= x_max:
         raise SimulationError(layer.name, "padding_value",
                               f"must be an input value in [0, {x_max}], got {layer.padding_value}")
-    if layer.type == "SeparableConvolutional":
-        dw = np.abs(v["weights"][..., 0].astype(np.int64))
-        bound = max(K.sum_bound(dw, x_max), K.sum_bound(dw[..., None] * np.abs(v["weights_pw"][0, 0]), x_max))
+    if layer.type == "SeparableConvolutional":  # the depthwise sums, then the pointwise ones
+        per_channel = np.abs(v["weights"][..., 0].astype(np.int64)).sum(axis=(0, 1))
+        pointwise = per_channel[:, None] * np.abs(v["weights_pw"][0, 0].astype(np.int64))
+        bound = max(K.sum_bound(per_channel[None], x_max), K.sum_bound(pointwise, x_max))
     else:
         bound = K.sum_bound(v["weights"], x_max)
     if bound > _INT32[1]:
