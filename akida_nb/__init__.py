@@ -16,6 +16,7 @@ from .io import from_akida, from_keras_config
 from .model import Layer, Model, load_model
 from .report import CompatibilityReport, Comparison
 from .resources import example, examples
+from .sim import SimulationResult, Simulator
 from .targets import (
     compare_constraints,
     constraints,
