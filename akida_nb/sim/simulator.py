@@ -306,8 +306,9 @@ class Simulator:
         in engine layouts (see :func:`variable_shapes`); a list in layer order or a dict keyed by
         layer name. Without them, seeded random variables are drawn.
     seed : int
-        Seed of the random variables: uniform weights; thresholds and steps placed on the
-        potentials of random inputs so that about 30 % of each layer's outputs are events.
+        Seed of the random variables (ignored when ``variables`` are given): uniform weights;
+        thresholds and steps placed on the potentials of random inputs so that about 30 % of
+        each layer's outputs are events.
 
     Attributes
     ----------
