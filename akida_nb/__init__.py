@@ -14,6 +14,7 @@ from .check import check, compare
 from .errors import AkidaNbError, ModelImportError, SimulationError, SpecError, UnknownTargetError
 from .io import from_akida, from_keras_config
 from .model import Layer, Model, load_model
+from .nps import estimate_nps
 from .report import CompatibilityReport, Comparison
 from .resources import example, examples
 from .sim import SimulationResult, Simulator
@@ -31,7 +32,7 @@ __version__ = "0.1.0"
 __all__ = [
     "AkidaNbError", "CompatibilityReport", "Comparison", "Layer", "Model", "ModelImportError",
     "SimulationError", "SpecError", "UnknownTargetError", "check", "compare", "compare_constraints",
-    "constraints", "example", "examples", "get_target", "load_model", "register_target",
+    "constraints", "estimate_nps", "example", "examples", "get_target", "load_model", "register_target",
     "style_differences", "targets",
 ]
 

@@ -39,8 +39,8 @@ Examples
 >>> est = ak.estimate_nps(ak.example("ds_cnn_kws"))
 >>> est.attrs["total"], est.attrs["fits"], est.attrs["available"]
 (5, True, 78)
->>> est[["layer", "nps", "np_type"]].to_string(index=False).splitlines()[1]
-'     conv_0    0     HRC'
+>>> est[["layer", "nps", "np_type"]].head(2).values.tolist()
+[['conv_0', 0, 'HRC'], ['separable_1', 1, 'CNP1']]
 """
 from __future__ import annotations
 
