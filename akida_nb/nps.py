@@ -30,8 +30,9 @@ The model, per layer (numbers from ``akd1000-engine.md`` unless marked *fitted*)
   ``ceil(units / 8)`` neurons of ``inputs · w + 128`` bits fit one lane (*fitted*), otherwise
   FNP2 (weights in external memory). At most 57,334 inputs (``d0 · d1 · c``).
 
-Refusals use the mapper's words: a filter that fits no lane, an input with no tiling, more NPs
-than the device has, and a strided max-pooled layer that needs more than one NP.
+Refusals use the mapper's words: a filter that fits no lane, more NPs than the device has, a
+strided max-pooled layer that needs more than one NP, too many FNP inputs. An input that no
+tiling fits (not seen in the probes) is refused in the estimate's own words.
 
 Examples
 --------
