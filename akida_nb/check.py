@@ -48,6 +48,38 @@ def _variable_ranges(model: Model, variables) -> list[dict[str, tuple]]:
     return out
 
 
+NP_FIELDS = frozenset({"nps", "np_refused", "cumulative_nps"})
+
+
+def needs_nps(target) -> bool:
+    """Whether a target has rules on neural-processor use (then the NP estimate runs).
+
+    Examples
+    --------
+    >>> import akida_nb as ak
+    >>> needs_nps(ak.get_target("akd1000")), needs_nps(ak.get_target("nsoc_v2"))
+    (True, False)
+    """
+    return any(r.field in NP_FIELDS or any(k in NP_FIELDS for k, _ in r.when) for r in target.rules)
+
+
+def _np_contexts(model: Model) -> list[dict]:
+    """Per layer: estimated ``nps``, the mapper's refusal (``np_refused``) and ``cumulative_nps``."""
+    from .nps import estimate_layer_nps
+
+    out, running = [], 0
+    for layer in model.layers:
+        est = estimate_layer_nps(layer)
+        # the mapper's message without its "Cannot map layer '…'. " prefix: the report names the layer
+        reason = est.refused.split(". ", 1)[1] if est.refused.startswith("Cannot map layer") else est.refused
+        ctx = {"nps": est.nps, "np_refused": reason}
+        if est.mapped:
+            running += est.nps
+            ctx["cumulative_nps"] = running
+        out.append(ctx)
+    return out
+
+
 def check(model: Model, target="nsoc_v2", variables=None) -> CompatibilityReport:
     """Check every layer of ``model`` against every rule of ``target``.
 
@@ -79,8 +111,12 @@ def check(model: Model, target="nsoc_v2", variables=None) -> CompatibilityReport
     violations: list[Violation] = []
     verdicts: list[LayerVerdict] = []
     unchecked: set[str] = set()
+    np_ctx = _np_contexts(model) if needs_nps(t) else None
+    reported_once: set[str] = set()
     for i, layer in enumerate(model.layers):
         ctx = layer_context(model, i)
+        if np_ctx is not None:
+            ctx.update(np_ctx[i])
         count = 0
         if not t.supports(layer.type) and not t.rules_for(layer.type):
             violations.append(Violation(
@@ -100,8 +136,10 @@ def check(model: Model, target="nsoc_v2", variables=None) -> CompatibilityReport
             if not rule.applies(ctx):
                 continue
             value = rule.judge(ctx)
-            if value is None:
+            if value is None or (rule.once and rule.field in reported_once):
                 continue
+            if rule.once:
+                reported_once.add(rule.field)
             count += 1
             violations.append(Violation(
                 layer_index=i, layer=layer.name, layer_type=layer.type, rule=rule.id,

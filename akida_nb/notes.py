@@ -56,6 +56,22 @@ def _avgpool_quirk_notes(model, target) -> list[str]:
     return notes
 
 
+def _np_notes(model, target) -> list[str]:
+    from .check import needs_nps
+
+    if not needs_nps(target):
+        return []
+    from .nps import estimate_nps
+
+    df = estimate_nps(model)
+    refused = int((df["refused"] != "").sum())
+    verdict = "fits" if df.attrs["fits"] else "does not fit"
+    extra = f", {refused} layer{'s' if refused != 1 else ''} refused" if refused else ""
+    return [f"Needs {df.attrs['total']} of {df.attrs['available']} NPs ({verdict}{extra}); estimated from "
+            "BrainChip's mapper measurements, the InputConvolutional runs on the HRC and is not counted. "
+            "Details: ak.estimate_nps(model)."]
+
+
 def notes_for(model, target, violations) -> list[str]:
     """All notes for a checked model (see the module docstring).
 
@@ -65,4 +81,5 @@ def notes_for(model, target, violations) -> list[str]:
     >>> notes_for(ak.example("ds_cnn_kws"), ak.get_target("nsoc_v1"), [])
     []
     """
-    return _refinement_notes(model, target, violations) + _avgpool_quirk_notes(model, target)
+    return (_refinement_notes(model, target, violations) + _avgpool_quirk_notes(model, target)
+            + _np_notes(model, target))

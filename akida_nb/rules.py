@@ -19,7 +19,9 @@ the target's data file. Each rule reads one *field* of a layer's context (see
                     judged only when variables are given
 
 A rule may carry ``when``: a mapping field → list of values; the rule is judged
-only when every listed field's value is in its list.
+only when every listed field's value is in its list; and ``once: true``: of all the
+``once`` rules on one field, only the first layer that breaks one is reported (a
+device-wide budget runs out once).
 
 Examples
 --------
@@ -214,7 +216,8 @@ RULE_KINDS: dict[str, tuple[Callable, Callable]] = {
 }
 
 _REQUIRED = ("id", "layer_type", "section", "parameter", "field", "kind", "note", "fix", "source")
-_OPTIONAL = ("values", "min", "max", "multiple", "other", "keys", "table", "when", "axis", "fixes", "message")
+_OPTIONAL = ("values", "min", "max", "multiple", "other", "keys", "table", "when", "axis", "fixes", "message",
+             "once")
 _KIND_NEEDS = {
     "allowed": ("values",), "next_type": ("values",), "multiple_of": ("multiple",), "le_field": ("other",),
     "max_by": ("keys", "table"), "eq_field": ("other",),
@@ -253,6 +256,7 @@ class Rule:
     axis: str = ""
     fixes: tuple = ()
     message: str | None = None  # a custom message template (str.format with value, allowed, layer…)
+    once: bool = False  # report only the first layer that breaks the rule
 
     @classmethod
     def from_dict(cls, raw: Mapping[str, Any], where: str = "rule") -> "Rule":
@@ -293,6 +297,7 @@ class Rule:
             keys=tuple(raw.get("keys", ())), table=tuple(raw.get("table", ())),
             when=tuple((k, _norm(list(v))) for k, v in when.items()),
             axis=str(raw.get("axis", "")), fixes=tuple(raw.get("fixes", ())), message=raw.get("message"),
+            once=bool(raw.get("once", False)),
         )
         return cls(**kw)
 

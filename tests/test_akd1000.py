@@ -52,9 +52,11 @@ CASES = [
      {"conv.stride2_kernel", "conv.stride_le_kernel"}),
     ("pool-2x1", model([{**CONV, "pool_type": "max", "pool_size": [2, 1], "pool_stride": 1}, NEXT]),
      {"conv.pool_size"}, {"conv.pool_size", "conv.pool_square"}),
-    ("channels-2048", model([{**CONV, "kernel_size": 1, "filters": 4}], (4, 4, 2048)), set(), set()),
+    # 2,048 channels of 2-bit weights already overflow a kernel position's memory (c·w > 1,024 bits)
+    ("channels-2048", model([{**CONV, "kernel_size": 1, "filters": 4}], (4, 4, 2048)), set(), {"conv.np_mapping"}),
     ("channels-2049", model([{**CONV, "kernel_size": 1, "filters": 4}], (4, 4, 2049)), set(),
-     {"conv.input_channels"}),
+     {"conv.input_channels", "conv.np_mapping"}),
+    ("channels-512", model([{**CONV, "kernel_size": 1, "filters": 4}], (4, 4, 512)), set(), set()),
     ("ic-activation-off", model([{**IC, "activation": False}], (32, 32, 3), 8), set(), {"input_conv.activation"}),
     ("ic-maxpool-last", model([{**IC, "pool_type": "max", "pool_size": 2}], (32, 32, 3), 8), set(), set()),
 ]
@@ -114,3 +116,43 @@ def test_variable_ranges_checked_only_with_variables():
     assert not any("Not checked" in n for n in rep.notes)
     by_name = {"L0_Convolutional": bad[0]}
     assert set(ak.check(m, "akd1000", variables=by_name).violations.rule) == set(df.rule)
+
+
+def _conv(f, **kw):
+    return {"type": "Convolutional", "kernel_size": 3, "filters": f, "weights_bits": 4, "act_bits": 4, **kw}
+
+
+def test_device_budget_is_reported_once_at_the_layer_that_runs_out():
+    layers = [_conv(64) for _ in range(12)]
+    m = model(layers, (96, 96, 64), 4)
+    nps = ak.estimate_nps(m)["nps"].tolist()
+    first_over = next(i for i in range(len(nps)) if sum(nps[:i + 1]) > 78)
+    rep = ak.check(m, "akd1000")
+    dev = rep.violations[rep.violations.rule == "conv.device_nps"]
+    assert dev["layer_index"].tolist() == [first_over]
+    assert dev["value"].tolist() == [str(sum(nps[:first_over + 1]))]
+    assert ak.check(model(layers[:first_over], (96, 96, 64), 4), "akd1000").ok
+    assert any(f"Needs {sum(nps)} of 78 NPs (does not fit" in n for n in rep.notes)
+    assert rep.violations.rule.tolist().count("conv.device_nps") == 1
+    assert ak.check(m, "nsoc_v2").ok  # the 2021 table has no NP budget
+
+
+def test_mapper_refusals_name_the_layer_and_reason():
+    big = model([_conv(64, kernel_stride=2, pool_type="max", pool_size=2), _conv(64)], (128, 128, 32), 4)
+    rep = ak.check(big, "akd1000")
+    row = rep.violations.set_index("rule").loc["conv.np_mapping"]
+    assert row["value"] == ("Cannot have convolution stride > 1 and max pooling if the layer is mapped on "
+                            "multiple NPs.")
+    assert row["layer"] == "L0_Convolutional"
+    too_big = model([_conv(8, kernel_size=3)], (8, 8, 512), 4)  # c·w = 2048 bits per kernel position
+    assert "Filter size is too big to fit in a CNP" in ak.check(too_big, "akd1000").violations["value"].iloc[0]
+
+
+def test_zoo_models_fit_the_device_with_their_published_totals():
+    published = {"ds_cnn_kws": 5, "vgg_utk_face": 6, "akidanet_imagenet_a025_224": 22,
+                 "akidanet_imagenet_a05_160": 24, "mobilenet_imagenet_a025_224": 22,
+                 "akidanet_edge_imagenet_a05_160": 38}
+    for name, total in published.items():
+        rep = ak.check(ak.example(name), "akd1000")
+        assert rep.ok, name
+        assert any(n.startswith(f"Needs {total} of 78 NPs (fits)") for n in rep.notes), name
