@@ -373,9 +373,10 @@ def np_usage(np_df: Any, ax: "Axes | None" = None) -> "Figure":
     Parameters
     ----------
     np_df : DataFrame
-        From ``ak.estimate_nps(model, "akd1000")``: columns ``layer``, ``type``, ``nps``,
-        ``np_type``, ``why``, ``refused``; ``attrs`` ``total``, ``fits``, ``available``.
-        A refused layer gets no bar but a "refused" mark.
+        From :func:`akida_nb.estimate_nps`: columns ``layer``, ``type``, ``nps`` (may be
+        missing), ``np_type``, ``why``, ``refused`` (the mapper's message, ``""`` when the
+        layer maps); ``attrs`` ``total``, ``fits``, ``available``. A refused layer gets no
+        bar but a "refused" mark.
     ax : Axes, optional
 
     Returns
@@ -385,21 +386,20 @@ def np_usage(np_df: Any, ax: "Axes | None" = None) -> "Figure":
 
     Examples
     --------
-    >>> import pandas as pd
     >>> import akida_nb as ak
-    >>> df = pd.DataFrame({"layer": ["conv_0", "sep_1", "fc_2"], "type": ["InputConvolutional",
-    ...     "SeparableConvolutional", "FullyConnected"], "nps": [0, 2, 1], "np_type": ["HRC", "CNP1", "FNP3"],
-    ...     "why": ["", "", ""], "refused": [False, False, False]})
-    >>> df.attrs.update(total=3, fits=True, available=78)
-    >>> [float(b.get_height()) for b in ak.plot.np_usage(df).axes[0].patches]
-    [0.0, 2.0, 1.0]
+    >>> df = ak.estimate_nps(ak.example("ds_cnn_kws"), "akd1000")
+    >>> fig = ak.plot.np_usage(df)
+    >>> [int(b.get_height()) for b in fig.axes[0].patches] == df["nps"].tolist()
+    True
+    >>> fig.axes[0].get_title()
+    'NPs per layer: 5 in total of 78 available (fits)'
     """
-    fig, ax = _axes(ax, (max(5.0, 0.45 * len(np_df) + 2.5), 3.6))
-    nps = np.nan_to_num(np.asarray(np_df["nps"], dtype=float), nan=0.0)
-    refused = np.asarray(np_df["refused"], dtype=bool) if "refused" in np_df else np.zeros(len(np_df), bool)
-    nps[refused] = 0.0
     import pandas as pd
 
+    fig, ax = _axes(ax, (max(5.0, 0.45 * len(np_df) + 2.5), 3.6))
+    nps = np_df["nps"].astype("Float64").fillna(0).to_numpy(dtype=float)
+    refused = np.array([not pd.isna(r) and bool(r) for r in np_df["refused"]], dtype=bool)
+    nps[refused] = 0.0
     kinds = ["?" if pd.isna(k) else str(k) for k in np_df["np_type"]]
     palette = ["#1565c0", "#ef6c00", "#6a1b9a", "#00838f", "#558b2f", "#ad1457", "#4e342e"]
     colors = {k: palette[i % len(palette)] for i, k in enumerate(dict.fromkeys(kinds))}

@@ -156,9 +156,9 @@ def _np_frame():
     df = pd.DataFrame({"layer": ["conv_0", "sep_1", "sep_2", "fc_3"],
                        "type": ["InputConvolutional", "SeparableConvolutional", "SeparableConvolutional",
                                 "FullyConnected"],
-                       "nps": [0, 3, np.nan, 1], "np_type": ["HRC", "CNP1", None, "FNP3"],
+                       "nps": pd.array([0, 3, None, 1], dtype="Int64"), "np_type": ["HRC", "CNP1", None, "FNP3"],
                        "why": ["runs on the HRC", "3 pieces", "filter too big", "one FNP"],
-                       "refused": [False, False, True, False]})
+                       "refused": ["", "", "Cannot map layer 'sep_2'. Filter size is too big.", ""]})
     df.attrs.update(total=4, fits=True, available=78)
     return df
 
@@ -173,14 +173,19 @@ def test_np_usage_bars():
     assert ax.get_xlabel() and ax.get_ylabel()
 
 
-def test_np_usage_from_estimate_nps_when_available():
-    estimate = getattr(ak, "estimate_nps", None)
-    if estimate is None:
-        pytest.skip("ak.estimate_nps not available yet")
-    df = estimate(ak.example("ds_cnn_kws"), "akd1000")
-    heights = [b.get_height() for b in ak.plot.np_usage(df).axes[0].patches]
-    expected = np.where(df["refused"], 0, np.nan_to_num(df["nps"].astype(float)))
-    assert heights == expected.tolist()
+def test_np_usage_from_estimate_nps():
+    for model in (ak.example("akidanet_edge_imagenet_a05_160"), ak.Model.from_dict({
+            "input": {"shape": [8, 8, 4000], "bits": 4},
+            "layers": [{"type": "Convolutional", "kernel_size": 7, "filters": 16, "weights_bits": 4, "act_bits": 4},
+                       {"type": "FullyConnected", "units": 10, "weights_bits": 2}]})):
+        df = ak.estimate_nps(model, "akd1000")
+        ax = ak.plot.np_usage(df).axes[0]
+        refused = df["refused"] != ""
+        assert [b.get_height() for b in ax.patches] == df["nps"].where(~refused, 0).fillna(0).tolist()
+        assert [t.get_text() for t in ax.texts] == ["refused"] * int(refused.sum())
+        fits = "(fits)" if df.attrs["fits"] else "(does not fit)"
+        total, available = df.attrs["total"], df.attrs["available"]
+        assert ax.get_title() == f"NPs per layer: {total} in total of {available} available {fits}"
 
 
 def test_no_pyplot_state_and_no_show(result, monkeypatch):
