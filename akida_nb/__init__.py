@@ -11,7 +11,15 @@ Examples
 True
 """
 from .check import check, compare
-from .errors import AkidaNbError, ModelImportError, SimulationError, SpecError, UnknownTargetError
+from .errors import (
+    AkidaNbError,
+    FixError,
+    ModelImportError,
+    PlotError,
+    SimulationError,
+    SpecError,
+    UnknownTargetError,
+)
 from .io import from_akida, from_keras_config
 from .model import Layer, Model, load_model
 from .nps import estimate_nps
@@ -30,10 +38,10 @@ from .targets import (
 __version__ = "0.1.0"
 
 __all__ = [
-    "AkidaNbError", "CompatibilityReport", "Comparison", "Layer", "Model", "ModelImportError",
-    "SimulationError", "SpecError", "UnknownTargetError", "check", "compare", "compare_constraints",
-    "constraints", "estimate_nps", "example", "examples", "get_target", "load_model", "register_target",
-    "style_differences", "targets",
+    "AkidaNbError", "CompatibilityReport", "Comparison", "FixError", "Layer", "Model", "ModelImportError",
+    "PlotError", "SimulationError", "SimulationResult", "Simulator", "SpecError", "UnknownTargetError", "check",
+    "compare", "compare_constraints", "constraints", "estimate_nps", "example", "examples", "from_akida",
+    "from_keras_config", "get_target", "load_model", "register_target", "style_differences", "targets",
 ]
 
 _LAZY_SUBMODULES = ("plot", "widgets")

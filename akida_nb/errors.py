@@ -22,6 +22,7 @@ __all__ = [
     "SimulationError",
     "ModelImportError",
     "FixError",
+    "PlotError",
 ]
 
 
@@ -132,3 +133,20 @@ class FixError(AkidaNbError, ValueError):
         self.fix = fix
         self.problem = problem
         super().__init__(f"fix {fix!r}: {problem}")
+
+
+class PlotError(AkidaNbError, ValueError):
+    """A plotting function was given an argument it cannot draw.
+
+    Parameters
+    ----------
+    argument : str
+        The argument concerned (``"layer"``, ``"sample"``, ``"act_step"`` …).
+    problem : str
+        What is wrong.
+    """
+
+    def __init__(self, argument: str, problem: str):
+        self.argument = argument
+        self.problem = problem
+        super().__init__(f"{argument}: {problem}")

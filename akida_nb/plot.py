@@ -24,6 +24,8 @@ from typing import TYPE_CHECKING, Any, Sequence
 
 import numpy as np
 
+from .errors import PlotError
+
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
@@ -54,10 +56,10 @@ def _layer_index(result: Any, layer: int | str) -> int:
     names = [l.name for l in result.model.layers]
     if isinstance(layer, str):
         if layer not in names:
-            raise ValueError(f"no layer named {layer!r} (layers: {', '.join(names)})")
+            raise PlotError("layer", f"no layer named {layer!r} (layers: {', '.join(names)})")
         return names.index(layer)
     if not -len(names) <= layer < len(names):
-        raise ValueError(f"layer index {layer} out of range for {len(names)} layers")
+        raise PlotError("layer", f"layer index {layer} out of range for {len(names)} layers")
     return layer % len(names)
 
 
@@ -137,7 +139,7 @@ def activation_histograms(result: Any, fig: "Figure | None" = None, log: bool = 
     """
     layers = [(i, l) for i, l in enumerate(result.model.layers) if l.activation]
     if not layers:
-        raise ValueError("no layer has its activation on: nothing to histogram")
+        raise PlotError("result", "no layer has its activation on: nothing to histogram")
     cols = min(4, len(layers))
     rows = -(-len(layers) // cols)
     if fig is None:
@@ -198,9 +200,9 @@ def feature_maps(result: Any, layer: int | str = 0, sample: int = 0, max_channel
     spec = result.model.layers[i]
     out = np.asarray(result.layer_outputs[i])
     if not 0 <= sample < out.shape[0]:
-        raise ValueError(f"sample {sample} out of range for a batch of {out.shape[0]}")
+        raise PlotError("sample", f"sample {sample} out of range for a batch of {out.shape[0]}")
     if max_channels < 1:
-        raise ValueError("max_channels must be at least 1")
+        raise PlotError("max_channels", "max_channels must be at least 1")
     maps = out[sample]
     d0, d1, c = maps.shape
     what = f"{spec.act_bits}-bit activations" if spec.activation else "potentials (activation off)"
@@ -250,7 +252,7 @@ def staircase_values(potentials: Any, act_bits: int = 4, act_step: float = 1.0, 
     """
     step = int(np.floor(np.float64(np.float32(act_step)) * 16))
     if step < 1:
-        raise ValueError(f"act_step must be at least 1/16 (the engine's step would be 0), got {act_step}")
+        raise PlotError("act_step", f"act_step must be at least 1/16 (the engine's step would be 0), got {act_step}")
     d = np.asarray(potentials, dtype=np.int64) - int(threshold)
     return np.clip(-((-d << act_bits) // step), 0, (1 << act_bits) - 1)
 
@@ -291,7 +293,7 @@ def staircase(act_bits: int = 4, act_step: float = 1.0, threshold: int = 0, pote
     [(2, 0), (3, 0), (4, 1), (5, 1), (6, 1), (7, 1), (8, 2)]
     """
     if not 1 <= act_bits <= 8:
-        raise ValueError(f"act_bits must be 1 to 8, got {act_bits}")
+        raise PlotError("act_bits", f"act_bits must be 1 to 8, got {act_bits}")
     step = int(np.floor(np.float64(np.float32(act_step)) * 16))
     top = (1 << act_bits) - 1
     if potentials is None:

@@ -24,7 +24,7 @@ from typing import Any, Iterable, Sequence
 import ipywidgets as w
 
 from .check import check, compare
-from .errors import AkidaNbError
+from .errors import AkidaNbError, SpecError
 from .model import LAYER_TYPES, Model, fmt_shape
 from .report import CompatibilityReport, Comparison, badge, html_page
 from .targets import compare_constraints, constraints, get_target, targets as _targets_frame
@@ -149,7 +149,7 @@ class Explorer(_Dashboard):
 
     def __init__(self, model: Model, target: tuple[str, ...] = SIDE_BY_SIDE) -> None:
         if not isinstance(model, Model):
-            raise TypeError(f"Explorer needs an akida_nb.Model, got {type(model).__name__}")
+            raise SpecError("model", f"Explorer needs an akida_nb.Model, got {type(model).__name__}")
         self.model = model
         options = [(f"{name} — {title}", (name,)) for name, title in _target_titles().items()]
         options.append((f"{' + '.join(SIDE_BY_SIDE)} side by side", SIDE_BY_SIDE))

@@ -103,9 +103,9 @@ def test_staircase_annotations_and_custom_potentials():
 
 
 def test_staircase_rejects_bad_arguments():
-    with pytest.raises(ValueError, match="act_bits"):
+    with pytest.raises(ak.errors.PlotError, match="act_bits"):
         ak.plot.staircase(act_bits=9)
-    with pytest.raises(ValueError, match="act_step"):
+    with pytest.raises(ak.errors.PlotError, match="act_step"):
         ak.plot.staircase(act_step=0.01)
 
 
@@ -146,9 +146,9 @@ def test_feature_maps_of_a_1x1_layer_are_bars(result):
 
 
 def test_feature_maps_rejects_bad_arguments(result):
-    with pytest.raises(ValueError, match="no layer named"):
+    with pytest.raises(ak.errors.PlotError, match="no layer named"):
         ak.plot.feature_maps(result, layer="nope")
-    with pytest.raises(ValueError, match="out of range"):
+    with pytest.raises(ak.errors.PlotError, match="out of range"):
         ak.plot.feature_maps(result, layer=0, sample=3)
 
 

@@ -240,7 +240,7 @@ def test_integer_inputs_of_any_dtype_are_accepted_unchanged(model, x):
 def test_bad_batch_size_and_model_raise(model, x):
     with pytest.raises(ak.SimulationError):
         Simulator(model, seed=0).run(x, batch_size=0)
-    with pytest.raises(TypeError):
+    with pytest.raises(ak.SimulationError, match="model: must be an akida_nb.Model"):
         Simulator(model.to_dict(), seed=0)
 
 

@@ -288,5 +288,5 @@ def test_explorer_html_is_deterministic(fixes):
 
 
 def test_explorer_needs_a_model():
-    with pytest.raises(TypeError, match="akida_nb.Model"):
+    with pytest.raises(ak.SpecError, match="akida_nb.Model"):
         W.Explorer("ds_cnn_kws")

@@ -22,6 +22,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
+from ..errors import SimulationError
 from ..model import conv_output_size
 
 __all__ = [
@@ -386,7 +387,7 @@ def activation(p: np.ndarray, threshold: np.ndarray, act_step: np.ndarray, bits:
     """
     step = step_register(act_step)
     if not step.all():
-        raise ValueError("act_step·16 is a multiple of 2**28: the engine's step would be 0")
+        raise SimulationError(None, "act_step", "act_step·16 is a multiple of 2**28: the engine's step would be 0")
     threshold = np.asarray(threshold, dtype=np.int64)
     top = (1 << bits) - 1
     p_min, p_max = int(p.min()), int(p.max())

@@ -338,7 +338,7 @@ class Simulator:
     def __init__(self, model: Model, variables: Sequence[Mapping] | Mapping[str, Mapping] | None = None,
                  seed: int = 0):
         if not isinstance(model, Model):
-            raise TypeError(f"model must be an akida_nb.Model, got {type(model).__name__}")
+            raise SimulationError(None, "model", f"must be an akida_nb.Model, got {type(model).__name__}")
         self.model = model
         self.reference: Mapping[str, np.ndarray] | None = None
         if variables is None:
