@@ -20,6 +20,7 @@ from .errors import (
     SpecError,
     UnknownTargetError,
 )
+from .fixes import FixResult, applicable_fixes, fix, list_fixes
 from .io import from_akida, from_keras_config
 from .model import Layer, Model, load_model
 from .nps import estimate_nps
@@ -38,10 +39,11 @@ from .targets import (
 __version__ = "0.1.0"
 
 __all__ = [
-    "AkidaNbError", "CompatibilityReport", "Comparison", "FixError", "Layer", "Model", "ModelImportError",
-    "PlotError", "SimulationError", "SimulationResult", "Simulator", "SpecError", "UnknownTargetError", "check",
-    "compare", "compare_constraints", "constraints", "estimate_nps", "example", "examples", "from_akida",
-    "from_keras_config", "get_target", "load_model", "register_target", "style_differences", "targets",
+    "AkidaNbError", "Comparison", "CompatibilityReport", "FixError", "FixResult", "Layer", "Model",
+    "ModelImportError", "PlotError", "SimulationError", "SimulationResult", "Simulator", "SpecError",
+    "UnknownTargetError", "applicable_fixes", "check", "compare", "compare_constraints", "constraints",
+    "estimate_nps", "example", "examples", "fix", "from_akida", "from_keras_config", "get_target", "list_fixes",
+    "load_model", "register_target", "style_differences", "targets",
 ]
 
 _LAZY_SUBMODULES = ("plot", "widgets")

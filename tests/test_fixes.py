@@ -55,6 +55,12 @@ def fix_exactly(m, target, fixes, seed=0):
 
 
 # ------------------------------------------------------------------------------------------ registry
+def test_public_api():
+    assert (ak.fix, ak.list_fixes, ak.applicable_fixes, ak.FixResult) == (fix, list_fixes, applicable_fixes,
+                                                                          FixResult)
+    assert {"fix", "list_fixes", "applicable_fixes", "FixResult"} <= set(ak.__all__)
+
+
 def test_list_fixes_names_columns_and_order():
     df = list_fixes()
     assert list(df.columns) == ["name", "description", "exact", "exact_when", "targets", "order"]
