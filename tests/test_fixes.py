@@ -3,6 +3,7 @@ purity, order, the FixResult views, and properties on random small models."""
 from __future__ import annotations
 
 import copy
+import html
 import json
 import re
 
@@ -15,6 +16,7 @@ import akida_nb as ak
 from akida_nb.errors import AkidaNbError, FixError, SimulationError
 from akida_nb.fixes import ORDER_RATIONALE, FixResult, applicable_fixes, fix, list_fixes
 from akida_nb.fixes.edit import identity_variables
+from akida_nb.fixes.registry import get_fix
 from akida_nb.sim import Simulator
 
 FIX_NAMES = ["input_conv_to_conv", "valid_to_same", "pad_kernel", "stride_to_maxpool", "widen_pool_to_stride",
@@ -114,6 +116,12 @@ def test_later_fixes_see_what_earlier_ones_did():
     res = fix(ak.example("gxnor_mnist"), "nsoc_v1", fixes=["split_maxpool", "stride_to_maxpool"])
     assert res.applied == ("stride_to_maxpool", "split_maxpool")
     assert [l.name for l in res.model.layers][1:3] == ["block_2/conv_1", "block_2/conv_1_pool"]
+
+
+def test_all_fixes_means_those_that_can_act_on_the_target():
+    assert "split_maxpool" in fix(ak.example("broken"), "nsoc_v1").fixes
+    assert fix(ak.example("broken"), "nsoc_v2").fixes == tuple(
+        n for n in FIX_NAMES if n not in ("split_maxpool", "pad_avgpool_filters"))
 
 
 def test_no_fixes_changes_nothing():
@@ -526,6 +534,14 @@ def test_fixed_pre_production_models_need_no_fix_again_with_variables():
     assert applicable_fixes(res.model, "nsoc_v1", variables=res.variables) == []
 
 
+def test_unmapped_layers_stay_reported():
+    import dataclasses
+
+    m = dataclasses.replace(ak.example("vgg_utk_face"), unmapped=("lambda_1 (Lambda)",))
+    res = fix(m, "nsoc_v1")
+    assert res.model.unmapped == m.unmapped and not res.ok and res.after.unmapped == ("lambda_1 (Lambda)",)
+
+
 def test_variables_by_name_and_bad_variables():
     m = ak.example("gxnor_mnist")
     v = Simulator(m, seed=0).variables
@@ -552,7 +568,6 @@ def test_fixes_are_pure(name, target):
         for arr in layer_vars.values():
             assert not any(np.shares_memory(arr, a) for d in v for a in d.values())
     for f in FIX_NAMES:                              # each fix function alone, too
-        from akida_nb.fixes.registry import get_fix
         get_fix(f).function(m, target, v)
         assert m.to_dict() == spec
         assert all(np.array_equal(v[i][k], saved[i][k]) for i in range(len(v)) for k in v[i])
@@ -584,7 +599,7 @@ def test_html_repr():
     page = res._repr_html_()
     assert page == res._repr_html_()                                   # deterministic
     fallback = re.search(r'<pre class="akn-fallback">(.*?)</pre>', page, re.S).group(1)
-    assert fallback == __import__("html").escape(repr(res), quote=True)
+    assert fallback == html.escape(repr(res), quote=True)
     assert page.index("akn-fallback") < page.index("akn-wrap")
     assert "<script" not in page and not re.search(r"[0-9a-f]{8}-[0-9a-f]{4}-", page)
     assert 'class="akn-changed"' in page and "var(--jp-" in page
@@ -592,7 +607,7 @@ def test_html_repr():
     for c in res.change_rows:                                          # the rich view carries the facts
         assert c.fix in rich and c.layer in rich
     for u in res.unsolved_entries:
-        assert __import__("html").escape(u.reason, quote=True) in rich
+        assert html.escape(u.reason, quote=True) in rich
     assert rich.count("akn-badge") >= 2 + len(res.change_rows)
     assert isinstance(res, FixResult)
 

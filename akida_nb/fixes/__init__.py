@@ -33,9 +33,9 @@ from .result import FixResult, Unsolved
 __all__ = ["fix", "list_fixes", "applicable_fixes", "FixResult", "Unsolved", "Change", "ORDER_RATIONALE"]
 
 
-def _select(fixes: Iterable[str] | str | None) -> list[Fix]:
+def _select(fixes: Iterable[str] | str | None, target: Target) -> list[Fix]:
     if fixes is None:
-        return registry()
+        return [f for f in registry() if f.applies_to(target)]
     if isinstance(fixes, str):
         fixes = [fixes]
     chosen = {get_fix(name).name for name in fixes}
@@ -78,7 +78,8 @@ def fix(model: Model, target="nsoc_v2", fixes: Iterable[str] | str | None = None
         Left untouched.
     target : str or Target
     fixes : list of str, str, or None
-        The fixes to try (names from :func:`list_fixes`); ``None`` tries every one.
+        The fixes to try (names from :func:`list_fixes`); ``None`` tries every fix that
+        can act on ``target`` (its ``targets`` column).
         They run in the registry's ``order`` whatever the order given here, each once,
         each on the model the previous one returned (so a fix sees what earlier fixes
         did); a fix with nothing to do changes nothing.
@@ -117,7 +118,7 @@ def fix(model: Model, target="nsoc_v2", fixes: Iterable[str] | str | None = None
         raise SpecError("model", f"expected an akida_nb.Model, got {type(model).__name__} "
                                  "(load one with ak.load_model or ak.Model.from_dict)")
     t = get_target(target)
-    chosen = _select(fixes)
+    chosen = _select(fixes, t)
     current_vars = normalize_variables(model, variables)
     before = check(model, t, variables=current_vars)
     current, changes, applied = model, [], []

@@ -240,7 +240,7 @@ def _plan_kernel(model: Model, target: Target, i: int) -> dict | str:
     ids = get_fix("pad_kernel").rule_ids(target)
     k = layer.kernel_size
     if layer.padding != "same":
-        return "'valid' padding: a larger kernel would shrink the output (valid_to_same comes first)"
+        return "'valid' padding: a larger kernel would shrink the output ('same' padding would keep it)"
     for big in range(max(k), max(k) + 9):
         layers = model.to_dict()["layers"]
         layers[i]["kernel_size"] = [big, big]
@@ -309,7 +309,7 @@ def _plan_stride(model: Model, target: Target, i: int) -> dict | str:
     candidate = _try_model(model, layers)
     if candidate is None or candidate.layers[i].output_shape != layer.output_shape:
         return ("with 'valid' padding the pooled output would not keep the strided output's shape "
-                "(valid_to_same comes first)")
+                "(with 'same' padding it would)")
     return {"average": False}
 
 

@@ -25,7 +25,7 @@ Examples
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Mapping, Sequence
 
 import numpy as np
@@ -318,7 +318,15 @@ class Edit:
         return None if self.variables is None else self.variables[self.index(name)]
 
     def fresh_name(self, base: str) -> str:
-        """``base``, or ``base_2``, ``base_3`` … whichever no layer uses yet (reserved at once)."""
+        """``base``, or ``base_2``, ``base_3`` … whichever no layer uses yet (reserved at once).
+
+        Examples
+        --------
+        >>> import akida_nb as ak
+        >>> e = Edit(ak.example("ds_cnn_kws"), None, "demo")
+        >>> e.fresh_name("conv_0"), e.fresh_name("conv_0"), e.fresh_name("extra")
+        ('conv_0_2', 'conv_0_3', 'extra')
+        """
         name, k = base, 2
         while name in self._taken:
             name, k = f"{base}_{k}", k + 1
@@ -370,9 +378,22 @@ class Edit:
         FullyConnected weights whose input grew (a layer before them gained "same"
         padding) are embedded with :func:`embed_fc_weights`; any other variable whose
         shape no longer fits is a bug of the fix and raises :class:`FixError`.
+
+        Examples
+        --------
+        >>> import akida_nb as ak
+        >>> from akida_nb.sim import Simulator
+        >>> m = ak.Model.from_dict({"input": {"shape": [4, 4, 1], "bits": 2}, "layers": [
+        ...     {"type": "Convolutional", "kernel_size": 3, "filters": 2, "padding": "valid", "act_bits": 2},
+        ...     {"type": "FullyConnected", "units": 1, "activation": False}]})
+        >>> e = Edit(m, Simulator(m, seed=0).variables, "demo")
+        >>> e.set("L0_Convolutional", "padding", "same", exact=True)
+        >>> new, _, v = e.finish()
+        >>> v[1]["weights"].shape                      # 2×2×2 inputs grew to 4×4×2
+        (1, 1, 32, 1)
         """
-        model = Model.from_dict({"name": self.name, "input": self.input, "layers": self.layers},
-                                source=self.original.source)
+        model = replace(Model.from_dict({"name": self.name, "input": self.input, "layers": self.layers},
+                                        source=self.original.source), unmapped=self.original.unmapped)
         if self.variables is None:
             return model, self.changes, None
         for layer, layer_vars in zip(model.layers, self.variables):

@@ -66,7 +66,14 @@ class Fix:
 
     @property
     def description(self) -> str:
-        """The first paragraph of the fix function's docstring."""
+        """The first paragraph of the fix function's docstring.
+
+        Examples
+        --------
+        >>> from akida_nb.fixes.registry import get_fix
+        >>> get_fix("clamp_bits").description
+        'Move weight, activation and input bit widths to the nearest width the target supports.'
+        """
         doc = inspect.getdoc(self.function) or ""
         return " ".join(doc.split("\n\n")[0].split())
 
@@ -83,7 +90,15 @@ class Fix:
         return self.name in rule.fixes or (self.matches is not None and self.matches(rule))
 
     def rule_ids(self, target: Target) -> frozenset[str]:
-        """Ids of the rules of ``target`` this fix addresses."""
+        """Ids of the rules of ``target`` this fix addresses.
+
+        Examples
+        --------
+        >>> import akida_nb as ak
+        >>> from akida_nb.fixes.registry import get_fix
+        >>> sorted(get_fix("valid_to_same").rule_ids(ak.get_target("nsoc_v1")))
+        ['conv.padding', 'sepconv.padding']
+        """
         return frozenset(r.id for r in target.rules if self.addresses(r))
 
     def applies_to(self, target: Target) -> bool:
@@ -99,7 +114,14 @@ class Fix:
         return bool(self.rule_ids(target)) or _descends(target, self.quirk_of)
 
     def targets(self) -> tuple[str, ...]:
-        """Names of the registered targets the fix can do anything on."""
+        """Names of the registered targets the fix can do anything on.
+
+        Examples
+        --------
+        >>> from akida_nb.fixes.registry import get_fix
+        >>> get_fix("pad_avgpool_filters").targets()
+        ('nsoc_v1',)
+        """
         return tuple(name for name, t in _targets().items() if self.applies_to(t))
 
 

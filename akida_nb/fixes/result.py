@@ -156,19 +156,40 @@ class FixResult:
 
     @property
     def exact(self) -> bool:
-        """Whether every change keeps the simulator's outputs bit-identical."""
+        """Whether every change keeps the simulator's outputs bit-identical (True without changes).
+
+        Examples
+        --------
+        >>> import akida_nb as ak
+        >>> ak.fix(ak.example("ds_cnn_kws"), "nsoc_v1", fixes=["pad_avgpool_filters"]).exact
+        True
+        """
         return all(c.exact for c in self.change_rows)
 
     @property
     def changes(self):
-        """DataFrame, one row per change: fix, layer, what, before, after, exact, note."""
+        """DataFrame, one row per change: fix, layer, what, before, after, exact, note.
+
+        Examples
+        --------
+        >>> import akida_nb as ak
+        >>> ak.fix(ak.example("broken"), "nsoc_v2", fixes=["widen_pool_to_stride"]).changes.loc[0, "after"]
+        '3×3'
+        """
         import pandas as pd
 
         return pd.DataFrame([asdict(c) for c in self.change_rows], columns=CHANGE_COLUMNS)
 
     @property
     def unsolved(self):
-        """DataFrame of the violations left: layer, rule, value, allowed, fixes, reason."""
+        """DataFrame of the violations left: layer, rule, value, allowed, fixes, reason.
+
+        Examples
+        --------
+        >>> import akida_nb as ak
+        >>> ak.fix(ak.example("broken"), "nsoc_v1").unsolved["rule"].tolist()[:2]
+        ['sepconv.avgpool_d0', 'sepconv.avgpool_d1']
+        """
         import pandas as pd
 
         return pd.DataFrame([asdict(u) for u in self.unsolved_entries], columns=UNSOLVED_COLUMNS)
