@@ -171,9 +171,11 @@ class Explorer(_Dashboard):
         self._update()
 
     def _rebuild_fixes(self, chosen: tuple[str, ...]) -> None:
-        from .fixes import applicable_fixes, list_fixes
+        from .fixes import applicable_fixes, fix, list_fixes
 
-        self._offered = {t: applicable_fixes(self.model, t) for t in chosen}
+        # what applies now, and what a full fix() run reaches (a fix can make another applicable)
+        self._offered = {t: set(applicable_fixes(self.model, t)) | set(fix(self.model, t).changes["fix"])
+                         for t in chosen}
         wanted = set().union(*self._offered.values())
         table = list_fixes().sort_values(["order", "name"])
         self.fix_checks = {}
