@@ -59,7 +59,13 @@ def _html_document(cmp) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the command line; returns the exit status (see the module docstring)."""
+    """Run the command line; returns the exit status (see the module docstring).
+
+    Examples
+    --------
+    >>> main(["check", "no_such_model.json"])
+    2
+    """
     args = _parser().parse_args(argv)
     try:
         if args.command == "targets":

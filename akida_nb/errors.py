@@ -27,7 +27,17 @@ __all__ = [
 
 
 class AkidaNbError(Exception):
-    """Base class of every error akida_nb raises on purpose."""
+    """Base class of every error akida_nb raises on purpose.
+
+    Examples
+    --------
+    >>> import akida_nb as ak
+    >>> try:
+    ...     ak.get_target("nsoc_v9")
+    ... except ak.AkidaNbError as e:
+    ...     print(type(e).__name__)
+    UnknownTargetError
+    """
 
 
 class SpecError(AkidaNbError, ValueError):
@@ -39,6 +49,16 @@ class SpecError(AkidaNbError, ValueError):
         Where in the spec the problem is, e.g. ``"layers[2].kernel_size"``.
     problem : str
         What is wrong, in words.
+
+    Examples
+    --------
+    >>> import akida_nb as ak
+    >>> try:
+    ...     ak.Model.from_dict({"input": {"shape": [8, 8, 1]},
+    ...                         "layers": [{"type": "Convolutional", "kernel_size": 0, "filters": 4}]})
+    ... except ak.SpecError as e:
+    ...     print(e.path, "|", e.problem)
+    layers[0].kernel_size | sizes must be positive, got [0, 0]
     """
 
     def __init__(self, path: str, problem: str):
@@ -56,6 +76,15 @@ class UnknownTargetError(AkidaNbError, LookupError):
         The name that was asked for.
     known : sequence of str
         The registered names, listed in the message.
+
+    Examples
+    --------
+    >>> import akida_nb as ak
+    >>> try:
+    ...     ak.check(ak.example("ds_cnn_kws"), "nsoc_v3")
+    ... except ak.UnknownTargetError as e:
+    ...     print(e.name, "nsoc_v2" in e.known)
+    nsoc_v3 True
     """
 
     def __init__(self, name: str, known):
@@ -78,6 +107,16 @@ class SimulationError(AkidaNbError, ValueError):
         The variable or field concerned (``"weights"``, ``"act_step"``, ``"input"`` …).
     problem : str
         What is wrong.
+
+    Examples
+    --------
+    >>> import akida_nb as ak, numpy as np
+    >>> sim = ak.Simulator(ak.example("gxnor_mnist"), seed=0)
+    >>> try:
+    ...     sim.run(np.zeros((28, 28, 2), np.uint8))
+    ... except ak.SimulationError as e:
+    ...     print(e.variable)
+    input
     """
 
     def __init__(self, layer, variable, problem: str):
@@ -104,6 +143,18 @@ class ModelImportError(AkidaNbError, ValueError):
         Its class name (e.g. ``"Lambda"``).
     problem : str
         Why it cannot be mapped.
+
+    Examples
+    --------
+    >>> import akida_nb as ak
+    >>> cfg = {"class_name": "Sequential", "config": {"name": "m", "layers": [
+    ...     {"class_name": "InputLayer", "config": {"batch_input_shape": [None, 8, 8, 1], "name": "in"}},
+    ...     {"class_name": "Lambda", "config": {"name": "lam", "function": "..."}}]}}
+    >>> try:
+    ...     ak.from_keras_config(cfg)
+    ... except ak.ModelImportError as e:
+    ...     print(e.layer, e.layer_class)
+    lam Lambda
     """
 
     def __init__(self, layer, layer_class, problem: str):
@@ -127,6 +178,15 @@ class FixError(AkidaNbError, ValueError):
         The fix's name.
     problem : str
         What is wrong.
+
+    Examples
+    --------
+    >>> import akida_nb as ak
+    >>> try:
+    ...     ak.fix(ak.example("ds_cnn_kws"), "nsoc_v1", fixes=["make_it_work"])
+    ... except ak.FixError as e:
+    ...     print(e.fix)
+    make_it_work
     """
 
     def __init__(self, fix: str, problem: str):
@@ -144,6 +204,15 @@ class PlotError(AkidaNbError, ValueError):
         The argument concerned (``"layer"``, ``"sample"``, ``"act_step"`` …).
     problem : str
         What is wrong.
+
+    Examples
+    --------
+    >>> import akida_nb as ak
+    >>> try:
+    ...     ak.plot.staircase(act_bits=9)
+    ... except ak.PlotError as e:
+    ...     print(e.argument)
+    act_bits
     """
 
     def __init__(self, argument: str, problem: str):

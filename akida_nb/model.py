@@ -487,12 +487,24 @@ class Model:
 
 
 def fmt_shape(shape) -> str:
-    """``(25, 5, 64)`` → ``'25×5×64'``."""
+    """``(25, 5, 64)`` → ``'25×5×64'``.
+
+    Examples
+    --------
+    >>> fmt_shape((25, 5, 64)), fmt_shape(None)
+    ('25×5×64', '')
+    """
     return "" if shape is None else "×".join(str(v) for v in shape)
 
 
 def fmt_pair(pair) -> str:
-    """``(3, 3)`` → ``'3×3'``; ``None`` → ``''``."""
+    """``(3, 3)`` → ``'3×3'``; ``None`` → ``''``.
+
+    Examples
+    --------
+    >>> fmt_pair((3, 5))
+    '3×5'
+    """
     return "" if pair is None else "×".join(str(v) for v in pair)
 
 
@@ -538,7 +550,10 @@ def load_model(path, *, strict: bool = True, **kwargs) -> Model:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as e:
         raise SpecError("", f"cannot read {path}: {e}") from None
+    native_kwargs = ", ".join(sorted(kwargs))
     if suffix in (".yaml", ".yml"):
+        if kwargs:
+            raise SpecError("", f"{native_kwargs}: only Keras models take these (a native model states its bits)")
         return Model.from_yaml(text, source=str(path))
     if suffix == ".json":
         try:
@@ -549,5 +564,7 @@ def load_model(path, *, strict: bool = True, **kwargs) -> Model:
             from .io.keras import from_keras_config
 
             return from_keras_config(spec, strict=strict, **kwargs)
+        if kwargs:
+            raise SpecError("", f"{native_kwargs}: only Keras models take these (a native model states its bits)")
         return Model.from_dict(spec, source=str(path))
     raise SpecError("", f"unsupported file type {suffix!r} (expected .json, .yaml, .yml or .keras)")

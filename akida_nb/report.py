@@ -60,7 +60,15 @@ class Violation:
 
 @dataclass(frozen=True)
 class LayerVerdict:
-    """Per-layer summary of a check: shapes and the number of violations."""
+    """Per-layer summary of a check: shapes and the number of violations.
+
+    Examples
+    --------
+    >>> import akida_nb as ak
+    >>> lv = ak.check(ak.example("ds_cnn_kws"), "nsoc_v1").layer_verdicts[4]
+    >>> lv.name, lv.violations, lv.ok
+    ('separable_4', 2, False)
+    """
 
     index: int
     name: str

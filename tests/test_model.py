@@ -127,6 +127,10 @@ def test_load_model_errors_are_typed(tmp_path):
         ak.load_model(yml)
     with pytest.raises(ak.SpecError, match="examples: "):
         ak.example("no_such_model")
+    from akida_nb.resources import model_path
+
+    with pytest.raises(ak.SpecError, match="weights_bits: only Keras models"):
+        ak.load_model(model_path("ds_cnn_kws"), weights_bits=2)
 
 
 def test_summary_has_shapes_and_bits():
