@@ -156,3 +156,15 @@ def test_zoo_models_fit_the_device_with_their_published_totals():
         rep = ak.check(ak.example(name), "akd1000")
         assert rep.ok, name
         assert any(n.startswith(f"Needs {total} of 78 NPs (fits)") for n in rep.notes), name
+
+
+def test_variables_from_a_simulator_are_checked():
+    m = model([CONV, {**NEXT, "activation": False}])
+    sim = ak.Simulator(m, seed=0)
+    rep = ak.check(m, "akd1000", variables=sim)
+    assert rep == ak.check(m, "akd1000", variables=sim.variables)
+    assert not any("Not checked" in n for n in rep.notes)
+    expected = {f"conv.{v}_range" for v in ("threshold", "act_step")
+                if not (-524288 <= sim.variables[0][v].min() and sim.variables[0][v].max() <= {
+                    "threshold": 524287, "act_step": 65535}[v])}
+    assert {r for r in rep.violations.rule if r.startswith("conv.")} == expected
