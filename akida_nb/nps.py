@@ -60,6 +60,15 @@ TARGETS = ("akd1000",)
 
 # Device facts, from ../shared/akd1000-engine.md ("The device and neural processors").
 AVAILABLE_NPS = 78  # 80 slots in 20 nodes, 2 taken by DMA
+# NPs the BrainChip model zoo publishes for its AKD1000 models (packaged examples of the same architectures)
+PUBLISHED_TOTALS = {
+    "ds_cnn_kws": 5,
+    "vgg_utk_face": 6,
+    "akidanet_imagenet_a025_224": 22,
+    "akidanet_imagenet_a05_160": 24,
+    "mobilenet_imagenet_a025_224": 22,
+    "akidanet_edge_imagenet_a05_160": 38,
+}
 FNP3_SLOTS = 18  # NPs that accept CNP1 or FNP3
 FNP2_SLOTS = 4  # NPs that accept CNP1 or FNP2
 INPUT_BYTES_PER_NP = 43_008

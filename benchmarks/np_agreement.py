@@ -18,17 +18,9 @@ from pathlib import Path
 import pandas as pd
 
 import akida_nb as ak
-from akida_nb.nps import compare_with_probes, estimate_nps
+from akida_nb.nps import PUBLISHED_TOTALS, compare_with_probes, estimate_nps
 
 PROBES = Path(__file__).resolve().parent.parent / "tests" / "data" / "np_probes.csv"
-ZOO_TOTALS = {
-    "ds_cnn_kws": 5,
-    "vgg_utk_face": 6,
-    "akidanet_imagenet_a025_224": 22,
-    "akidanet_imagenet_a05_160": 24,
-    "mobilenet_imagenet_a025_224": 22,
-    "akidanet_edge_imagenet_a05_160": 38,
-}
 CONFIG = ["type", "kernel", "weights_bits", "in_channels"]
 
 
@@ -80,7 +72,7 @@ def main(argv: list[str] | None = None) -> None:
     print(f"NP type (CNP1/FNP2/FNP3) agrees on {mapped['type_agrees'].mean():.2%} of {len(mapped)} mapped probes\n")
 
     print("Model zoo totals (InputConvolutional on the HRC, not counted):")
-    for name, published in ZOO_TOTALS.items():
+    for name, published in PUBLISHED_TOTALS.items():
         total = estimate_nps(ak.example(name)).attrs["total"]
         print(f"  {name:32s} published {published:3d}  estimated {total:3d}  {'ok' if total == published else 'DIFFERS'}")
     print()

@@ -149,10 +149,9 @@ def test_mapper_refusals_name_the_layer_and_reason():
 
 
 def test_zoo_models_fit_the_device_with_their_published_totals():
-    published = {"ds_cnn_kws": 5, "vgg_utk_face": 6, "akidanet_imagenet_a025_224": 22,
-                 "akidanet_imagenet_a05_160": 24, "mobilenet_imagenet_a025_224": 22,
-                 "akidanet_edge_imagenet_a05_160": 38}
-    for name, total in published.items():
+    from akida_nb.nps import PUBLISHED_TOTALS
+
+    for name, total in PUBLISHED_TOTALS.items():
         rep = ak.check(ak.example(name), "akd1000")
         assert rep.ok, name
         assert any(n.startswith(f"Needs {total} of 78 NPs (fits)") for n in rep.notes), name

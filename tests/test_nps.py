@@ -7,19 +7,10 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 import akida_nb as ak
-from akida_nb.nps import compare_with_probes, estimate_layer_nps, estimate_nps
+from akida_nb.nps import PUBLISHED_TOTALS, compare_with_probes, estimate_layer_nps, estimate_nps
 
 PROBES = Path(__file__).parent / "data" / "np_probes.csv"
 
-# BrainChip model zoo, AKD1000 (akd1000-engine.md)
-ZOO_TOTALS = {
-    "ds_cnn_kws": 5,
-    "vgg_utk_face": 6,
-    "akidanet_imagenet_a025_224": 22,
-    "akidanet_imagenet_a05_160": 24,
-    "mobilenet_imagenet_a025_224": 22,
-    "akidanet_edge_imagenet_a05_160": 38,
-}
 
 
 @pytest.fixture(scope="module")
@@ -102,7 +93,7 @@ def test_needed_count_matches_the_mapper(compared):
 
 # ------------------------------------------------------------------ the model zoo
 
-@pytest.mark.parametrize("name, total", ZOO_TOTALS.items())
+@pytest.mark.parametrize("name, total", PUBLISHED_TOTALS.items())
 def test_zoo_totals(name, total):
     est = estimate_nps(ak.example(name))
     assert est.attrs["total"] == total
