@@ -397,6 +397,7 @@ def np_usage(np_df: Any, ax: "Axes | None" = None) -> "Figure":
     'NPs per layer: 5 in total of 78 available (fits)'
     """
     import pandas as pd
+    from matplotlib.ticker import MaxNLocator
 
     fig, ax = _axes(ax, (max(5.0, 0.45 * len(np_df) + 2.5), 3.6))
     nps = np_df["nps"].astype("Float64").fillna(0).to_numpy(dtype=float)
@@ -416,6 +417,7 @@ def np_usage(np_df: Any, ax: "Axes | None" = None) -> "Figure":
     ax.set_xticks(x, list(np_df["layer"]), rotation=45, ha="right", fontsize=8)
     ax.set_xlabel("layer")
     ax.set_ylabel("neural processors")
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     attrs = getattr(np_df, "attrs", {}) or {}
     title = "NPs per layer"
     if "total" in attrs:

@@ -167,11 +167,9 @@ def _max_by_ok(rule, ctx, value):
 
 
 def _max_by_text(rule):
-    parts = []
-    for row in rule.table:
-        key = ", ".join(f"{k} {format_value(_norm(row[k]))}" for k in rule.keys)
-        parts.append(f"{key}: <= {row['max']}")
-    return "; ".join(parts)
+    rows = "; ".join(", ".join(format_value(_norm(row[k])) for k in rule.keys) + f" → {row['max']}"
+                     for row in rule.table)
+    return f"<= by {', '.join(rule.keys)}: {rows}"
 
 
 def _next_ok(rule, ctx, value):

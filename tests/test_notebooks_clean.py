@@ -1,0 +1,29 @@
+"""The committed tutorials stay diff-friendly: no execution timestamps, no stored widget state.
+
+nbval (run on the notebooks themselves) checks that their outputs are current; this checks that they
+were re-executed the way the README says, so the stored files carry nothing that changes per run except
+the widget views' model ids, which nbval skips.
+"""
+import json
+from pathlib import Path
+
+import pytest
+
+NOTEBOOKS = sorted((Path(__file__).resolve().parent.parent / "notebooks").glob("*.ipynb"))
+
+
+def test_there_are_five_tutorials():
+    assert [p.name[:3] for p in NOTEBOOKS] == ["01_", "02_", "03_", "04_", "05_"]
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_no_timestamps_or_widget_state(path):
+    nb = json.loads(path.read_text(encoding="utf-8"))
+    assert "widgets" not in nb["metadata"]
+    for cell in nb["cells"]:
+        assert "execution" not in cell.get("metadata", {}), cell["source"][:1]
+        if cell["cell_type"] == "code":
+            assert cell["outputs"] or cell["source"][-1].rstrip().endswith(";"), cell["source"]
+            assert not any(o.get("output_type") == "error" for o in cell["outputs"])
+    prose = [c for c in nb["cells"] if c["cell_type"] == "markdown"]
+    assert len(prose) >= len([c for c in nb["cells"] if c["cell_type"] == "code"]) / 2  # a story, not a script
