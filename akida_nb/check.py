@@ -17,6 +17,7 @@ import numpy as np
 
 from .errors import SpecError
 from .model import Model
+from .notes import notes_for
 from .report import CompatibilityReport, Comparison, LayerVerdict, Violation
 from .rules import layer_context
 from .targets import get_target
@@ -155,17 +156,10 @@ def check(model: Model, target="nsoc_v2", variables=None) -> CompatibilityReport
     if unchecked:
         notes.append(f"Not checked (no variables given): the value ranges of {', '.join(sorted(unchecked))}. "
                      "Pass variables= (as the Simulator takes them) to check them.")
-    notes.extend(_extra_notes(model, t, violations))
+    notes.extend(notes_for(model, t, violations))
     return CompatibilityReport(model_name=model.name, target=t.name, target_title=t.title,
                                layer_verdicts=tuple(verdicts), entries=tuple(violations), notes=tuple(notes),
                                unmapped=tuple(str(u) for u in model.unmapped))
-
-
-def _extra_notes(model: Model, target, violations) -> list[str]:
-    """Notes contributed by targets that know more than their table (e.g. doc-vs-engine differences)."""
-    from .notes import notes_for
-
-    return notes_for(model, target, violations)
 
 
 def compare(model: Model, targets: Iterable = ("nsoc_v1", "nsoc_v2"), variables=None) -> Comparison:

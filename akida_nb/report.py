@@ -82,6 +82,16 @@ class LayerVerdict:
         """True when the layer breaks no rule."""
         return self.violations == 0
 
+    @property
+    def summary(self) -> str:
+        """``'ok'`` or ``'2 violations'``."""
+        return "ok" if self.ok else f"{self.violations} violation{'s' if self.violations != 1 else ''}"
+
+    @property
+    def mark(self) -> str:
+        """``'ok'`` or ``'✗ 2'``: the short form of tables and comparisons."""
+        return "ok" if self.ok else f"✗ {self.violations}"
+
 
 # ------------------------------------------------------------------------------ HTML helpers
 def _esc(value: Any) -> str:
@@ -233,7 +243,7 @@ class CompatibilityReport:
         w = max([5] + [len(l.name) for l in self.layer_verdicts])
         lines.append(f"  {'#':>3}  {'layer':<{w}}  {'type':<22}  {'input':>11}  {'output':>11}  verdict")
         for l in self.layer_verdicts:
-            verdict = "ok" if l.ok else f"✗ {l.violations} violation{'s' if l.violations != 1 else ''}"
+            verdict = l.summary if l.ok else f"✗ {l.summary}"
             lines.append(f"  {l.index:>3}  {l.name:<{w}}  {l.type:<22}  {fmt_shape(l.input_shape):>11}  "
                          f"{fmt_shape(l.output_shape):>11}  {verdict}")
         if self.entries:
@@ -255,7 +265,7 @@ class CompatibilityReport:
     def _rich_body(self) -> str:
         rows = [[_esc(l.index), _esc(l.name), _esc(l.type), _esc(fmt_shape(l.input_shape)),
                  _esc(fmt_shape(l.output_shape)),
-                 badge(l.ok, "ok" if l.ok else f"{l.violations} violation{'s' if l.violations != 1 else ''}")]
+                 badge(l.ok, l.summary)]
                 for l in self.layer_verdicts]
         parts = [f'<div class="akn-header"><span class="akn-model">{_esc(self.model_name)}</span> on '
                  f'<span class="akn-target">{_esc(self.target)}</span> '
@@ -375,7 +385,7 @@ class Comparison:
         first = self.reports[0]
         data = {"layer": [l.name for l in first.layer_verdicts], "layer_type": [l.type for l in first.layer_verdicts]}
         for r in self.reports:
-            data[r.target] = ["ok" if l.ok else f"✗ {l.violations}" for l in r.layer_verdicts]
+            data[r.target] = [l.mark for l in r.layer_verdicts]
         return pd.DataFrame(data)
 
     @property
@@ -400,7 +410,7 @@ class Comparison:
             cells = []
             for r in self.reports:
                 lv = r.layer_verdicts[i]
-                cells.append(f"{'ok' if lv.ok else '✗ ' + str(lv.violations):<{cw}}")
+                cells.append(f"{lv.mark:<{cw}}")
             lines.append(f"  {l.index:>3}  {l.name:<{w}}  {l.type:<22}  " + "  ".join(cells))
         for r in self.reports:
             lines += ["", "─" * 8 + f" {r.target} " + "─" * 8, repr(r)]

@@ -172,10 +172,6 @@ def _max_by_text(rule):
     return f"<= by {', '.join(rule.keys)}: {rows}"
 
 
-def _next_ok(rule, ctx, value):
-    return value in rule.values
-
-
 def _next_text(rule):
     return "followed by " + " or ".join(rule.values)
 
@@ -204,7 +200,7 @@ RULE_KINDS: dict[str, tuple[Callable, Callable]] = {
     "multiple_of": (_multiple_ok, _multiple_text),
     "le_field": (_le_field_ok, _le_field_text),
     "max_by": (_max_by_ok, _max_by_text),
-    "next_type": (_next_ok, _next_text),
+    "next_type": (_allowed_ok, _next_text),
     "equal_axes": (_equal_axes_ok, lambda rule: "equal on both axes"),
     "odd": (_odd_ok, lambda rule: "odd on both axes"),
     "eq_field": (_eq_field_ok, lambda rule: f"= {rule.other}"),
