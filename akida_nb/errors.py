@@ -16,6 +16,8 @@ layers
 from __future__ import annotations
 
 __all__ = [
+    "brief",
+    "one_line",
     "AkidaNbError",
     "SpecError",
     "UnknownTargetError",
@@ -24,6 +26,54 @@ __all__ = [
     "FixError",
     "PlotError",
 ]
+
+MESSAGE_LIMIT = 300
+"""Longest error message, in characters: a longer one is cut with an ellipsis."""
+
+
+def brief(value, limit: int = 60) -> str:
+    """A bounded, one-line ``repr`` of a user value, safe for any error message.
+
+    Long values are cut with ``…``; control characters, lone surrogates and huge
+    integers never reach the terminal as they are (integers of more than 4,300 digits
+    are shown by their digit count, as Python refuses to format them).
+
+    Examples
+    --------
+    >>> brief("fc\\udfff"), brief(list(range(100)), limit=20)
+    ("'fc\\\\udfff'", '[0, 1, 2, 3, 4, 5, 6…')
+    >>> brief(10 ** 5000)
+    '<int of about 5001 digits>'
+    """
+    try:
+        if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 200:
+            return f"<int of about {int(value.bit_length() * 0.30103) + 1} digits>"
+        import reprlib
+
+        r = reprlib.Repr()
+        r.maxlevel, r.maxlist, r.maxtuple, r.maxdict, r.maxset = 3, 8, 8, 6, 6
+        r.maxstring = r.maxother = r.maxlong = limit
+        text = r.repr(value)
+    except Exception:  # a value whose repr raises (deep nesting, hostile __repr__) still gets named
+        text = f"<{type(value).__name__}>"
+    return one_line(text, limit)
+
+
+def one_line(text: str, limit: int = MESSAGE_LIMIT) -> str:
+    """``text`` on one line, control characters and surrogates escaped, cut to ``limit`` characters.
+
+    Examples
+    --------
+    >>> one_line("a\\nb\\x1b[31m")
+    'a\\\\nb\\\\x1b[31m'
+    >>> len(one_line("x" * 1000))
+    300
+    """
+    text = str(text)
+    if not text.isprintable():
+        text = "".join(ch if ch.isprintable() else ch.encode("unicode_escape", "backslashreplace").decode("ascii")
+                       for ch in text)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 class AkidaNbError(Exception):

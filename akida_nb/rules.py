@@ -41,27 +41,11 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
 from .errors import SpecError
+from .present import format_value
 
 __all__ = ["Rule", "RULE_KINDS", "layer_context", "format_value"]
 
 _INDEXED = re.compile(r"^(\w+)\[(\d)\]$")
-
-
-def format_value(value: Any) -> str:
-    """Display a context value the way the tables do: pairs as ``3×3``, ``None`` as ``none``.
-
-    Examples
-    --------
-    >>> format_value((3, 3)), format_value(None), format_value(True), format_value("same")
-    ('3×3', 'none', 'true', 'same')
-    """
-    if value is None:
-        return "none"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (list, tuple)):
-        return "×".join(format_value(v) for v in value)
-    return str(value)
 
 
 def _norm(value: Any) -> Any:

@@ -32,7 +32,7 @@ import numpy as np
 
 from ..errors import FixError
 from ..model import Layer, Model
-from ..rules import format_value
+from ..present import format_value
 from ..sim import Simulator, variable_shapes
 from ..sim.kernels import step_register, weight_range
 
