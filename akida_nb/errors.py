@@ -41,7 +41,7 @@ def brief(value, limit: int = 60) -> str:
     Examples
     --------
     >>> brief("fc\\udfff"), brief(list(range(100)), limit=20)
-    ("'fc\\\\udfff'", '[0, 1, 2, 3, 4, 5, 6…')
+    ("'fc\\\\udfff'", '[0, 1, 2, 3, 4, 5, …')
     >>> brief(10 ** 5000)
     '<int of about 5001 digits>'
     """
