@@ -30,7 +30,7 @@ from .model import fmt_shape
 __all__ = ["Violation", "LayerVerdict", "CompatibilityReport", "Comparison", "html_page", "badge"]
 
 VIOLATION_COLUMNS = ["layer_index", "layer", "layer_type", "rule", "parameter", "value", "allowed", "message",
-                     "fix", "note", "source"]
+                     "fix", "note", "source", "severity"]
 
 
 @dataclass(frozen=True)
@@ -56,6 +56,8 @@ class Violation:
     fix: str
     note: str = ""
     source: str = ""
+    severity: str = "error"
+    """``error`` (the model does not map), ``warning`` or ``note`` (shown, never part of the verdict)."""
 
 
 @dataclass(frozen=True)
@@ -197,8 +199,8 @@ class CompatibilityReport:
     # --- views
     @property
     def ok(self) -> bool:
-        """True when the model maps onto the target: no violation, nothing left unmapped."""
-        return not self.entries and not self.unmapped
+        """True when the model maps onto the target: no error-severity violation, nothing left unmapped."""
+        return not any(v.severity == "error" for v in self.entries) and not self.unmapped
 
     @property
     def violations(self):
