@@ -45,22 +45,22 @@ Examples
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+import math
+from dataclasses import dataclass, fields
+from typing import TYPE_CHECKING, Any, Mapping
 
-from .errors import UnknownTargetError
+from .errors import SpecError, UnknownTargetError, brief
 from .model import Layer, Model, fmt_pair
+from .targets import Target, get_target, targets
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
-__all__ = ["NpEstimate", "estimate_layer_nps", "estimate_nps", "compare_with_probes", "refusal_kind", "TARGETS"]
+__all__ = ["Device", "NpEstimate", "get_device", "device_targets", "estimate_layer_nps", "estimate_nps",
+           "layer_np_contexts", "compare_with_probes", "refusal_kind"]
 
-TARGETS = ("akd1000",)
-
-# Device facts, from ../shared/akd1000-engine.md ("The device and neural processors").
-AVAILABLE_NPS = 78  # 80 slots in 20 nodes, 2 taken by DMA
-# NPs the BrainChip model zoo publishes for its AKD1000 models (packaged examples of the same architectures)
+# NPs the BrainChip model zoo publishes for its AKD1000 models (packaged examples of the same architectures);
+# test and benchmark data, not used by the estimate.
 PUBLISHED_TOTALS = {
     "ds_cnn_kws": 5,
     "vgg_utk_face": 6,
@@ -69,37 +69,187 @@ PUBLISHED_TOTALS = {
     "mobilenet_imagenet_a025_224": 22,
     "akidanet_edge_imagenet_a05_160": 38,
 }
-FNP3_SLOTS = 18  # NPs that accept CNP1 or FNP3
-FNP2_SLOTS = 4  # NPs that accept CNP1 or FNP2
-INPUT_BYTES_PER_NP = 43_008
-WEIGHT_BYTES_PER_NP = 44_800
-CNP_MAX_FILTERS = 504
-CNP_MAX_WIDTH = 32  # input piece extent along d0 (akida's "width")
-CNP_MAX_HEIGHT = 256  # input piece extent along d1 (akida's "height")
-FNP_MAX_INPUTS = 57_334
-
-# The NP model's own constants, fitted to tests/data/np_probes.csv (see the module docstring):
-# every filter count per NP the probes show is a multiple of 8, and 5×5 filters fill 44,800 bits
-# per lane exactly (e.g. 14 per lane of 5×5×64 at 2 bits = 112 per NP).
-LANES = 8  # weight lanes per NP; filters are placed one per lane
-LANE_BITS = WEIGHT_BYTES_PER_NP * 8 // LANES  # 44,800 bits
-WORD_BITS = 128  # a channel's kernel longer than this takes whole words; pointwise filters round up to it
-CONV_MAX_POSITION_BITS = 1024  # c · w of one kernel position; beyond: "Filter size is too big"
-SMALL_KERNEL = 3  # kernels up to 3×3 (also 1×1) reserve lane memory per input channel:
-SMALL_KERNEL_RESERVE_PER_CHANNEL = 36  # bits per input channel,
-FULL_POSITION_RESERVE = 18_432  # and at least this when c · w = CONV_MAX_POSITION_BITS
-SEPCONV_RESERVE_PER_CHANNEL = 9  # SeparableConvolutional lane reserve: bits per input channel,
-SEPCONV_DEPTHWISE_RESERVE = (15, 64)  # or this fraction of the depthwise weight bits, if larger
-FNP_NEURON_OVERHEAD_BITS = 128  # per FullyConnected neuron in an FNP3 lane (probes allow 103 to 294)
 
 _PREFIX = "Cannot map layer '{name}'. "
 _FILTER_TOO_BIG = "Filter size is too big to fit in a CNP: try decreasing the input channels or the bitwidth."
 _CANNOT_SPLIT = "Cannot split to fit weights in ram."
 _NOT_ENOUGH = "Not enough hardware components of type {np_type} available. {n} are needed but {available} are available."
 _STRIDE_MAXPOOL = "Cannot have convolution stride > 1 and max pooling if the layer is mapped on multiple NPs."
-_FNP_INPUTS = f"Input dimensions are too large to fit in a FNP. The maximum value is {FNP_MAX_INPUTS}."
+_FNP_INPUTS = "Input dimensions are too large to fit in a FNP. The maximum value is {max}."
 _NO_TILING = ("The input cannot be split into pieces that fit a CNP's {b:,}-byte input memory "
               "(estimate; the mapper's message for this case was not measured).")
+_INT64_MAX = 2 ** 63 - 1  # larger counts show as <NA> in the DataFrame's Int64 column (the text keeps them)
+
+
+@dataclass(frozen=True)
+class Device:
+    """A device's NP mesh and the constants of its NP model, read from a target's ``device:`` block.
+
+    The block's keys: ``name``, ``mesh`` (a list of ``{types: [...], count: n}``: NP slots by the NP
+    types they accept), ``takes`` (NP type → the layer types it takes), ``multipass`` (whether the
+    mapper splits a model that does not fit into several passes) and ``np_model`` (the constants
+    below, each commented in the data file as measured or fitted).
+
+    Examples
+    --------
+    >>> d = get_device("akd1000")
+    >>> d.name, d.nps, d.slots("FNP3"), d.slots("FNP2"), d.multipass
+    ('AKD1000', 78, 18, 4, False)
+    >>> d.lane_bits
+    44800
+    """
+
+    name: str
+    mesh: tuple[tuple[tuple[str, ...], int], ...]
+    takes: Mapping[str, tuple[str, ...]]
+    multipass: bool
+    input_bytes: int
+    weight_bytes: int
+    cnp_max_filters: int
+    cnp_max_width: int
+    cnp_max_height: int
+    fnp_max_inputs: int
+    lanes: int
+    word_bits: int
+    conv_max_position_bits: int
+    small_kernel: int
+    small_kernel_reserve_per_channel: int
+    full_position_reserve: int
+    sepconv_reserve_per_channel: int
+    sepconv_depthwise_reserve: tuple[int, int]
+    fnp_neuron_overhead_bits: int
+    d0_extent_even: bool
+
+    @property
+    def nps(self) -> int:
+        """All NPs of the mesh."""
+        return sum(count for _, count in self.mesh)
+
+    @property
+    def lane_bits(self) -> int:
+        """Bits of one weight lane: an NP's weight memory shared by its lanes."""
+        return self.weight_bytes * 8 // self.lanes
+
+    def slots(self, np_type: str) -> int:
+        """How many NPs accept ``np_type``."""
+        return sum(count for types, count in self.mesh if np_type in types)
+
+    @classmethod
+    def from_mapping(cls, raw: Any, where: str) -> "Device":
+        """Read a ``device:`` block; ``where`` names it in errors (e.g. ``"akd1000.device"``).
+
+        Examples
+        --------
+        >>> Device.from_mapping({"name": "X"}, "t.device")
+        Traceback (most recent call last):
+        ...
+        akida_nb.errors.SpecError: t.device: missing key(s): mesh, multipass, np_model, takes
+        """
+        top = {"name", "mesh", "takes", "multipass", "np_model"}
+        _keys(raw, where, top)
+        consts = {f.name for f in fields(cls)} - top
+        _keys(raw["np_model"], f"{where}.np_model", consts)
+        mesh = []
+        for i, group in enumerate(_seq(raw["mesh"], f"{where}.mesh")):
+            _keys(group, f"{where}.mesh[{i}]", {"types", "count"})
+            mesh.append((_names(group["types"], f"{where}.mesh[{i}].types"),
+                         _positive(group["count"], f"{where}.mesh[{i}].count")))
+        if not isinstance(raw["takes"], Mapping):
+            raise SpecError(f"{where}.takes", f"must map NP types to layer types, got {brief(raw['takes'])}")
+        takes = {str(k): _names(v, f"{where}.takes.{k}") for k, v in raw["takes"].items()}
+        values: dict[str, Any] = {}
+        for key in consts:
+            value, at = raw["np_model"][key], f"{where}.np_model.{key}"
+            if key == "d0_extent_even":
+                values[key] = _flag(value, at)
+            elif key == "sepconv_depthwise_reserve":
+                pair = _seq(value, at)
+                if len(pair) != 2:
+                    raise SpecError(at, f"must be [numerator, denominator], got {brief(value)}")
+                values[key] = (_positive(pair[0], at), _positive(pair[1], at))
+            else:
+                values[key] = _positive(value, at)
+        if not isinstance(raw["name"], str) or not raw["name"]:
+            raise SpecError(f"{where}.name", f"must be a non-empty string, got {brief(raw['name'])}")
+        return cls(name=raw["name"], mesh=tuple(mesh), takes=takes,
+                   multipass=_flag(raw["multipass"], f"{where}.multipass"), **values)
+
+
+def _keys(raw: Any, where: str, expected: set[str]) -> None:
+    if not isinstance(raw, Mapping):
+        raise SpecError(where, f"must be a mapping, got {brief(raw)}")
+    missing, unknown = expected - set(raw), set(raw) - expected
+    if missing:
+        raise SpecError(where, f"missing key(s): {', '.join(sorted(missing))}")
+    if unknown:
+        raise SpecError(where, f"unknown key(s): {brief(sorted(map(str, unknown)))} (allowed: "
+                               f"{', '.join(sorted(expected))})")
+
+
+def _seq(value: Any, where: str) -> list:
+    if not isinstance(value, (list, tuple)):
+        raise SpecError(where, f"must be a list, got {brief(value)}")
+    return list(value)
+
+
+def _names(value: Any, where: str) -> tuple[str, ...]:
+    names = _seq(value, where)
+    if not names or not all(isinstance(n, str) for n in names):
+        raise SpecError(where, f"must be a non-empty list of names, got {brief(value)}")
+    return tuple(names)
+
+
+def _positive(value: Any, where: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise SpecError(where, f"must be a positive integer, got {brief(value)}")
+    return value
+
+
+def _flag(value: Any, where: str) -> bool:
+    if not isinstance(value, bool):
+        raise SpecError(where, f"must be true or false, got {brief(value)}")
+    return value
+
+
+def device_targets() -> tuple[str, ...]:
+    """The names of the known targets that have a device (an NP model), in table order.
+
+    Examples
+    --------
+    >>> "akd1000" in device_targets(), "nsoc_v2" in device_targets()
+    (True, False)
+    """
+    return tuple(name for name in targets()["name"] if get_target(name).device is not None)
+
+
+def get_device(target: "str | Target | Device" = "akd1000") -> Device:
+    """The device of a target (its NP mesh and NP model), from the target's ``device:`` block.
+
+    Raises
+    ------
+    UnknownTargetError
+        For an unknown target, or one without a device; the message names the targets that have one.
+    SpecError
+        For a malformed ``device:`` block.
+
+    Examples
+    --------
+    >>> get_device("akd1000").cnp_max_filters
+    504
+    >>> get_device("nsoc_v2")
+    Traceback (most recent call last):
+    ...
+    akida_nb.errors.UnknownTargetError: target 'nsoc_v2' has no device (no NP model); targets with a device: akd1000
+    """
+    if isinstance(target, Device):
+        return target
+    t = get_target(target)
+    if t.device is None:
+        err = UnknownTargetError(t.name, device_targets())
+        err.args = (f"target {t.name!r} has no device (no NP model); targets with a device: "
+                    f"{', '.join(err.known) or 'none'}",)
+        raise err
+    return Device.from_mapping(t.device, f"{t.name}.device")
 
 
 @dataclass(frozen=True)
@@ -141,88 +291,133 @@ def _ceil_div(a: int, b: int) -> int:
     return -(-a // b)
 
 
-def _pieces_along_d1(d1: int, max_extent: int, halo: int) -> int | None:
-    """Fewest pieces along d1 whose extent (with halo) is at most ``max_extent`` and ≤ 256."""
+def _num(n: int) -> str:
+    """``n`` with thousands separators, or its digit count when Python would refuse to format it."""
+    return f"{n:,}" if n.bit_length() <= 200 else brief(n)
+
+
+def _pieces_along_d1(d1: int, max_extent: int, halo: int, dev: Device) -> int | None:
+    """Fewest pieces along d1 whose extent (with halo) is at most ``max_extent`` and ``cnp_max_height``.
+
+    Never more for a larger ``max_extent`` (``None``, no tiling, counts as infinitely many).
+    """
     for n in (1, 2):
-        if n <= d1 and _ceil_div(d1, n) <= CNP_MAX_HEIGHT and _ceil_div(d1, n) + halo * (n - 1) <= max_extent:
+        if n <= d1 and _ceil_div(d1, n) <= dev.cnp_max_height and _ceil_div(d1, n) + halo * (n - 1) <= max_extent:
             return n
-    t_max = min(max_extent - 2 * halo, CNP_MAX_HEIGHT)
+    t_max = min(max_extent - 2 * halo, dev.cnp_max_height)
     if t_max < 1:
         return None
     n = max(3, _ceil_div(d1, t_max))
     return n if n <= d1 else None
 
 
-def _input_pieces(d0: int, d1: int, c: int, bits: int, kernel: tuple[int, int]) -> tuple[int, int] | None:
-    """Fewest ``(n0, n1)`` input pieces that fit a CNP's input memory, or None.
+def _input_pieces(d0: int, d1: int, c: int, bits: int, kernel: tuple[int, int],
+                  dev: Device) -> tuple[int, int] | None:
+    """Fewest ``(n0, n1)`` input pieces that fit a CNP's input memory (fewest along d0 on a tie), or None.
+
+    The answer of trying every ``n0`` from ``ceil(d0 / cnp_max_width)`` to ``d0``, in a bounded
+    number of steps: from ``n0 = 3`` on, a piece's d0 extent never grows with ``n0``, so ``n1`` never
+    rises; ``n1`` takes at most ``cnp_max_height + 2`` values, and bisection finds the fewest ``n0``
+    that brings each lower one. At most about ``258 × log2(d0)`` evaluations, whatever the sizes.
 
     Examples
     --------
-    >>> _input_pieces(32, 32, 128, 4, (1, 1)), _input_pieces(16, 300, 16, 4, (3, 3))
+    >>> dev = get_device("akd1000")
+    >>> _input_pieces(32, 32, 128, 4, (1, 1), dev), _input_pieces(16, 300, 16, 4, (3, 3), dev)
     ((1, 2), (1, 2))
+    >>> _input_pieces(10 ** 9, 10 ** 9, 1, 4, (3, 3), dev)
+    (31250000, 3906250)
     """
-    budget = INPUT_BYTES_PER_NP * 8
+    budget = dev.input_bytes * 8
     h0, h1 = (kernel[0] - 1) // 2, (kernel[1] - 1) // 2
-    best: tuple[int, int] | None = None
-    for n0 in range(_ceil_div(d0, CNP_MAX_WIDTH), d0 + 1):
-        if best is not None and n0 >= best[0] * best[1]:
-            break
+
+    def n1_for(n0: int) -> int | float:  # pieces along d1 when d0 is cut in n0; inf: no tiling
         extent0 = _ceil_div(d0, n0) + h0 * min(n0 - 1, 2)
-        extent0 += extent0 % 2
-        n1 = _pieces_along_d1(d1, budget // (extent0 * c * bits), h1)
-        if n1 is not None and (best is None or n0 * n1 < best[0] * best[1]):
-            best = (n0, n1)
+        if dev.d0_extent_even:
+            extent0 += extent0 % 2
+        n1 = _pieces_along_d1(d1, budget // (extent0 * c * bits), h1, dev)
+        return math.inf if n1 is None else n1
+
+    best: tuple[int, int] | None = None
+
+    def better(n0: int, n1: int | float) -> bool:
+        return n1 != math.inf and (best is None or n0 * n1 < best[0] * best[1])
+
+    first = _ceil_div(d0, dev.cnp_max_width)
+    for n0 in range(first, min(2, d0) + 1):  # the halo grows from 1 to 3 pieces: try these directly
+        n1 = n1_for(n0)
+        if better(n0, n1):
+            best = (n0, int(n1))
+    n0, last = max(first, 3), n1_for(d0)
+    while n0 <= d0 and (best is None or n0 < best[0] * best[1]):
+        n1 = n1_for(n0)
+        if better(n0, n1):
+            best = (n0, int(n1))
+        if last >= n1:  # no larger n0 takes fewer pieces along d1
+            break
+        lo, hi = n0 + 1, d0  # the fewest n0 with fewer pieces along d1 (d0 has)
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if n1_for(mid) < n1:
+                hi = mid
+            else:
+                lo = mid + 1
+        n0 = lo
     return best
 
 
-def _conv_filters_per_lane(kernel: tuple[int, int], c: int, w: int) -> int:
+def _conv_filters_per_lane(kernel: tuple[int, int], c: int, w: int, dev: Device) -> int:
     per_channel = kernel[0] * kernel[1] * w
-    if per_channel > WORD_BITS:
-        per_channel = _ceil_div(per_channel, WORD_BITS) * WORD_BITS
-    if c * w > CONV_MAX_POSITION_BITS:
+    if per_channel > dev.word_bits:
+        per_channel = _ceil_div(per_channel, dev.word_bits) * dev.word_bits
+    if c * w > dev.conv_max_position_bits:
         return 0
     reserve = 0
-    if max(kernel) <= SMALL_KERNEL:
-        reserve = SMALL_KERNEL_RESERVE_PER_CHANNEL * c
-        if c * w == CONV_MAX_POSITION_BITS:
-            reserve = max(reserve, FULL_POSITION_RESERVE)
-    return max(LANE_BITS - reserve, 0) // (per_channel * c)
+    if max(kernel) <= dev.small_kernel:
+        reserve = dev.small_kernel_reserve_per_channel * c
+        if c * w == dev.conv_max_position_bits:
+            reserve = max(reserve, dev.full_position_reserve)
+    return max(dev.lane_bits - reserve, 0) // (per_channel * c)
 
 
-def _sepconv_filters_per_lane(kernel: tuple[int, int], c: int, w: int) -> int:
-    num, den = SEPCONV_DEPTHWISE_RESERVE
-    reserve = max(SEPCONV_RESERVE_PER_CHANNEL * c, _ceil_div(num * kernel[0] * kernel[1] * c * w, den))
-    pointwise = _ceil_div(c * w, WORD_BITS) * WORD_BITS
-    return max(LANE_BITS - reserve, 0) // pointwise
+def _sepconv_filters_per_lane(kernel: tuple[int, int], c: int, w: int, dev: Device) -> int:
+    num, den = dev.sepconv_depthwise_reserve
+    reserve = max(dev.sepconv_reserve_per_channel * c, _ceil_div(num * kernel[0] * kernel[1] * c * w, den))
+    pointwise = _ceil_div(c * w, dev.word_bits) * dev.word_bits
+    return max(dev.lane_bits - reserve, 0) // pointwise
 
 
-def _fc_estimate(layer: Layer, prefix: str) -> NpEstimate:
+def _fc_estimate(layer: Layer, prefix: str, dev: Device) -> NpEstimate:
     d0, d1, c = layer.input_shape
     inputs = d0 * d1 * c
-    if inputs > FNP_MAX_INPUTS:
-        return NpEstimate(None, "FNP2", f"{inputs} inputs (d0·d1·c) exceed an FNP's {FNP_MAX_INPUTS}",
-                          prefix + _FNP_INPUTS)
-    per_lane = _ceil_div(layer.units, LANES)
-    lane_bits = per_lane * (inputs * layer.weights_bits + FNP_NEURON_OVERHEAD_BITS)
-    fits = lane_bits <= LANE_BITS
-    how = (f"{per_lane} neurons per lane × ({inputs} inputs × {layer.weights_bits} bits + "
-           f"{FNP_NEURON_OVERHEAD_BITS}) = {lane_bits:,} bits {'≤' if fits else '>'} a {LANE_BITS:,}-bit FNP3 lane")
+    if inputs > dev.fnp_max_inputs:
+        return NpEstimate(None, "FNP2", f"{brief(inputs)} inputs (d0·d1·c) exceed an FNP's {dev.fnp_max_inputs}",
+                          prefix + _FNP_INPUTS.format(max=dev.fnp_max_inputs))
+    per_lane = _ceil_div(layer.units, dev.lanes)
+    lane_bits = per_lane * (inputs * layer.weights_bits + dev.fnp_neuron_overhead_bits)
+    fits = lane_bits <= dev.lane_bits
+    how = (f"{brief(per_lane)} neurons per lane × ({inputs} inputs × {layer.weights_bits} bits + "
+           f"{dev.fnp_neuron_overhead_bits}) = {_num(lane_bits)} bits {'≤' if fits else '>'} "
+           f"a {_num(dev.lane_bits)}-bit FNP3 lane")
     if fits:
         return NpEstimate(1, "FNP3", f"one FNP3: {how}")
     return NpEstimate(1, "FNP2", f"one FNP2 (weights in external memory): {how}")
 
 
-def estimate_layer_nps(layer: Layer) -> NpEstimate:
-    """Estimate the NPs one layer takes on the AKD1000 (the mapper's minimal mode).
+def estimate_layer_nps(layer: Layer, target: "str | Target | Device" = "akd1000") -> NpEstimate:
+    """Estimate the NPs one layer takes on a target's device (the mapper's minimal mode).
 
     The layer must come from a :class:`~akida_nb.Model` (its input shape and input bits are
-    used). The model of the hardware is described in :mod:`akida_nb.nps`; it does not check
-    the layer against the target's rules (that is :func:`akida_nb.check`'s business).
+    used). The model of the hardware is described in :mod:`akida_nb.nps`; its constants come from
+    the target's ``device:`` block (see :func:`get_device`). It does not check the layer against
+    the target's rules (that is :func:`akida_nb.check`'s business).
 
     Parameters
     ----------
     layer : Layer
         A layer of a model.
+    target : str, Target or Device
+        A target with a device (default ``"akd1000"``).
 
     Returns
     -------
@@ -240,77 +435,84 @@ def estimate_layer_nps(layer: Layer) -> NpEstimate:
     "Cannot map layer 'L0_Convolutional'. Filter size is too big to fit in a CNP: try decreasing the input channels or the bitwidth."
     >>> m = ak.Model.from_dict({"input": {"shape": [32, 32, 256], "bits": 4}, "layers": [
     ...     {"type": "Convolutional", "kernel_size": 3, "filters": 64, "weights_bits": 2}]})
-    >>> e = estimate_layer_nps(m.layers[0])
+    >>> e = estimate_layer_nps(m.layers[0], "akd1000")
     >>> e.nps, e.refused
     (8, '')
     >>> print(e.why)
     input 32×32×256 at 4 bits in 4 pieces (1 along d0 × 4 along d1) × 64 filters in 2 groups of ≤ 56 (weight memory)
     """
+    dev = get_device(target)
     prefix = _PREFIX.format(name=layer.name)
     if layer.type == "InputConvolutional":
         return NpEstimate(0, "HRC", "runs on the HRC input unit, which is not counted among the NPs")
     if layer.type == "FullyConnected":
-        return _fc_estimate(layer, prefix)
+        return _fc_estimate(layer, prefix, dev)
 
     d0, d1, c = layer.input_shape
     kernel, w = layer.kernel_size, layer.weights_bits
     if layer.type == "SeparableConvolutional":
-        per_lane = _sepconv_filters_per_lane(kernel, c, w)
+        per_lane = _sepconv_filters_per_lane(kernel, c, w, dev)
         if per_lane < 1:
             return NpEstimate(None, "CNP1", "the depthwise reserve leaves no lane room for one pointwise filter",
                               prefix + _CANNOT_SPLIT)
     else:
-        per_lane = _conv_filters_per_lane(kernel, c, w)
+        per_lane = _conv_filters_per_lane(kernel, c, w, dev)
         if per_lane < 1:
-            why = (f"{c} channels × {w} bits = {c * w} weight bits per kernel position > {CONV_MAX_POSITION_BITS}"
-                   if c * w > CONV_MAX_POSITION_BITS else
-                   f"one {fmt_pair(kernel)}×{c} filter at {w} bits fits no {LANE_BITS:,}-bit weight lane")
+            why = (f"{brief(c)} channels × {w} bits = {brief(c * w)} weight bits per kernel position > "
+                   f"{dev.conv_max_position_bits}" if c * w > dev.conv_max_position_bits else
+                   f"one {fmt_pair(kernel)}×{brief(c)} filter at {w} bits fits no {_num(dev.lane_bits)}-bit "
+                   "weight lane")
             return NpEstimate(None, "CNP1", why, prefix + _FILTER_TOO_BIG)
-    per_np = min(LANES * per_lane, CNP_MAX_FILTERS)
-    limit = "the 504-filter limit" if per_np == CNP_MAX_FILTERS else "weight memory"
+    per_np = min(dev.lanes * per_lane, dev.cnp_max_filters)
+    limit = f"the {dev.cnp_max_filters}-filter limit" if per_np == dev.cnp_max_filters else "weight memory"
 
-    pieces = _input_pieces(d0, d1, c, layer.input_bits, kernel)
+    shape = f"{brief(d0)}×{brief(d1)}×{brief(c)}"
+    pieces = _input_pieces(d0, d1, c, layer.input_bits, kernel, dev)
     if pieces is None:
-        return NpEstimate(None, "CNP1", f"input {d0}×{d1}×{c} has no tiling into CNP input memory",
-                          prefix + _NO_TILING.format(b=INPUT_BYTES_PER_NP))
+        return NpEstimate(None, "CNP1", f"input {shape} has no tiling into CNP input memory",
+                          prefix + _NO_TILING.format(b=dev.input_bytes))
     n0, n1 = pieces
     groups = _ceil_div(layer.filters, per_np)
     nps = n0 * n1 * groups
-    where = (f"input {d0}×{d1}×{c} at {layer.input_bits} bits in "
-             + ("1 piece" if n0 * n1 == 1 else f"{n0 * n1} pieces ({n0} along d0 × {n1} along d1)"))
-    what = (f"{layer.filters} filters in " + ("1 group" if groups == 1 else f"{groups} groups")
+    where = (f"input {shape} at {layer.input_bits} bits in "
+             + ("1 piece" if n0 * n1 == 1 else f"{brief(n0 * n1)} pieces ({brief(n0)} along d0 × {brief(n1)} along d1)"))
+    what = (f"{brief(layer.filters)} filters in " + ("1 group" if groups == 1 else f"{brief(groups)} groups")
             + f" of ≤ {per_np} ({limit})")
     why = f"{where} × {what}"
-    if nps > AVAILABLE_NPS:
+    if nps > dev.nps:
         return NpEstimate(nps, "CNP1", why,
-                          prefix + _NOT_ENOUGH.format(np_type="CNP1", n=nps, available=AVAILABLE_NPS))
+                          prefix + _NOT_ENOUGH.format(np_type="CNP1", n=brief(nps), available=dev.nps))
     if nps > 1 and layer.pool_type == "max" and max(layer.kernel_stride) > 1:
         return NpEstimate(nps, "CNP1", why, prefix + _STRIDE_MAXPOOL)
     return NpEstimate(nps, "CNP1", why)
 
 
-def estimate_nps(model: Model, target: str = "akd1000") -> "pd.DataFrame":
+def estimate_nps(model: Model, target: "str | Target" = "akd1000") -> "pd.DataFrame":
     """Estimate the NPs each layer of a model takes, and whether the model fits the device.
 
     Parameters
     ----------
     model : Model
-    target : str
-        Only ``"akd1000"`` (the mapper's current AKD1000 rules) for now.
+    target : str or Target
+        A target with a device (its ``device:`` block: the NP mesh and the NP model's
+        constants); today ``"akd1000"`` (the mapper's current AKD1000 rules).
 
     Returns
     -------
     pandas.DataFrame
         One row per layer: ``layer`` (name), ``type``, ``nps`` (nullable int: ``<NA>`` for a
-        refused layer with no count), ``np_type``, ``why``, ``refused`` (the mapper's message,
-        or ``""``). ``attrs["total"]`` is the sum of ``nps``; ``attrs["available"]`` the device's
-        78 NPs; ``attrs["fits"]`` is True when no layer is refused, the total is at most 78,
-        and the FullyConnected layers fit the device's 18 FNP3 and 4 FNP2 slots.
+        refused layer with no count, or a count beyond int64, which ``why`` and ``refused``
+        still state), ``np_type``, ``why``, ``refused`` (the mapper's message, or ``""``).
+        ``attrs["total"]`` is the sum of the layers' NPs; ``attrs["available"]`` the device's
+        NPs (78 on the AKD1000); ``attrs["fits"]`` is True when no layer is refused, the total
+        is at most the device's NPs, and the FullyConnected layers fit the device's FNP3 and
+        FNP2 slots (18 and 4 on the AKD1000).
 
     Raises
     ------
     UnknownTargetError
-        For any target other than ``"akd1000"`` (a :class:`~akida_nb.AkidaNbError`).
+        For an unknown target or a target without a device (a :class:`~akida_nb.AkidaNbError`);
+        the message names the targets that have one.
 
     Examples
     --------
@@ -323,28 +525,57 @@ def estimate_nps(model: Model, target: str = "akd1000") -> "pd.DataFrame":
     >>> estimate_nps(ak.example("ds_cnn_kws"), "nsoc_v2")
     Traceback (most recent call last):
     ...
-    akida_nb.errors.UnknownTargetError: unknown target 'nsoc_v2'; known targets: akd1000
+    akida_nb.errors.UnknownTargetError: target 'nsoc_v2' has no device (no NP model); targets with a device: akd1000
     """
     import pandas as pd
 
-    if target not in TARGETS:
-        raise UnknownTargetError(target, TARGETS)
-    estimates = [estimate_layer_nps(layer) for layer in model.layers]
+    dev = get_device(target)
+    estimates = [estimate_layer_nps(layer, dev) for layer in model.layers]
+    counts = [e.nps if e.nps is None or e.nps <= _INT64_MAX else None for e in estimates]
     df = pd.DataFrame({
         "layer": [layer.name for layer in model.layers],
         "type": [layer.type for layer in model.layers],
-        "nps": pd.array([e.nps for e in estimates], dtype="Int64"),
+        "nps": pd.array(counts, dtype="Int64"),
         "np_type": [e.np_type for e in estimates],
         "why": [e.why for e in estimates],
         "refused": [e.refused for e in estimates],
     })
-    total = int(df["nps"].sum())
+    total = sum(e.nps or 0 for e in estimates)
     fnp = df["np_type"].value_counts()
     df.attrs["total"] = total
-    df.attrs["available"] = AVAILABLE_NPS
-    df.attrs["fits"] = bool(all(e.mapped for e in estimates) and total <= AVAILABLE_NPS
-                            and fnp.get("FNP3", 0) <= FNP3_SLOTS and fnp.get("FNP2", 0) <= FNP2_SLOTS)
+    df.attrs["available"] = dev.nps
+    df.attrs["fits"] = bool(all(e.mapped for e in estimates) and total <= dev.nps
+                            and fnp.get("FNP3", 0) <= dev.slots("FNP3") and fnp.get("FNP2", 0) <= dev.slots("FNP2"))
     return df
+
+
+def layer_np_contexts(model: Model, target: "str | Target" = "akd1000") -> list[dict]:
+    """Per layer, what the rules on NP use judge: ``nps``, ``np_refused`` and ``cumulative_nps``.
+
+    ``nps`` is the layer's estimated count (``None`` when refused without one), ``np_refused``
+    the mapper's refusal without its ``Cannot map layer '…'.`` prefix (the report names the
+    layer), or ``""``; ``cumulative_nps`` (only for a layer that maps) the NPs of the mapped
+    layers so far, this one included. A context provider for :func:`akida_nb.check`.
+
+    Examples
+    --------
+    >>> import akida_nb as ak
+    >>> ctx = layer_np_contexts(ak.example("ds_cnn_kws"), "akd1000")
+    >>> ctx[0], ctx[-1]
+    ({'nps': 0, 'np_refused': '', 'cumulative_nps': 0}, {'nps': 1, 'np_refused': '', 'cumulative_nps': 5})
+    """
+    dev = get_device(target)
+    out, running = [], 0
+    for layer in model.layers:
+        est = estimate_layer_nps(layer, dev)
+        prefix = _PREFIX.format(name=layer.name)
+        reason = est.refused[len(prefix):] if est.refused.startswith(prefix) else est.refused
+        ctx: dict[str, Any] = {"nps": est.nps, "np_refused": reason}
+        if est.mapped:
+            running += est.nps or 0
+            ctx["cumulative_nps"] = running
+        out.append(ctx)
+    return out
 
 
 REFUSAL_KINDS = {
@@ -380,7 +611,7 @@ def _probe_spec(row) -> dict:
             "layers": [layer]}
 
 
-def compare_with_probes(probes: "pd.DataFrame") -> "pd.DataFrame":
+def compare_with_probes(probes: "pd.DataFrame", target: "str | Target" = "akd1000") -> "pd.DataFrame":
     """Compare the estimate with single-layer mapper measurements (the ``np_probes.csv`` format).
 
     Parameters
@@ -390,6 +621,8 @@ def compare_with_probes(probes: "pd.DataFrame") -> "pd.DataFrame":
         filters`` (units for FullyConnected), ``weights_bits`` and the mapper's answer:
         ``nps``, ``np_types`` (empty when refused) and ``error`` (its message, empty when
         mapped). Each row is mapped as a one-layer model named ``L0_<type>``.
+    target : str or Target
+        The target whose device was probed (default ``"akd1000"``).
 
     Returns
     -------
@@ -411,7 +644,8 @@ def compare_with_probes(probes: "pd.DataFrame") -> "pd.DataFrame":
 
     out = probes.copy()
     measured = out["error"].fillna("").astype(str)
-    estimates = [estimate_layer_nps(Model.from_dict(_probe_spec(row)).layers[0]) for row in out.itertuples()]
+    dev = get_device(target)
+    estimates = [estimate_layer_nps(Model.from_dict(_probe_spec(row)).layers[0], dev) for row in out.itertuples()]
     out["est_nps"] = pd.array([e.nps for e in estimates], dtype="Int64")
     out["est_np_type"] = [e.np_type for e in estimates]
     out["est_error"] = [e.refused for e in estimates]

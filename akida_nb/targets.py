@@ -30,7 +30,8 @@ __all__ = ["Target", "targets", "get_target", "constraints", "compare_constraint
 
 CONSTRAINT_COLUMNS = ["target", "layer_type", "section", "parameter", "allowed", "axis", "note", "source",
                       "rule", "field", "condition"]
-_TARGET_KEYS = ("name", "title", "description", "layer_types", "rules", "base", "replace", "order", "refuser")
+_TARGET_KEYS = ("name", "title", "description", "layer_types", "rules", "base", "replace", "order", "refuser",
+                "device")
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,7 @@ class Target:
     base: str | None = None
     order: int = 100
     refuser: str = ""  # how a refinement's verdict is named in other reports' notes
+    device: Mapping | None = None  # the device block (NP mesh and NP model, read by akida_nb.nps), or None
 
     def __post_init__(self):
         if not self.refuser:
@@ -123,7 +125,8 @@ def _parse_target(raw: Mapping, where: str, known: Mapping[str, Target]) -> Targ
         raise SpecError(f"{where}: rules", f"duplicate rule ids: {', '.join(dupes)}")
     return Target(name=raw["name"], title=raw["title"], description=raw.get("description", ""),
                   layer_types=tuple(layer_types or ()), rules=tuple(rules + added), base=raw.get("base"),
-                  order=int(raw.get("order", 100)), refuser=raw.get("refuser", ""))
+                  order=int(raw.get("order", 100)), refuser=raw.get("refuser", ""),
+                  device=raw.get("device", known[raw["base"]].device if raw.get("base") else None))
 
 
 def _read_yaml(path: Path):

@@ -125,7 +125,7 @@ def test_dataframe_columns_and_attrs():
 
 
 def test_unknown_target_raises():
-    with pytest.raises(ak.UnknownTargetError, match="known targets: akd1000") as info:
+    with pytest.raises(ak.UnknownTargetError, match="targets with a device: akd1000") as info:
         estimate_nps(ak.example("ds_cnn_kws"), "nsoc_v1")
     assert isinstance(info.value, ak.AkidaNbError)
     assert info.value.name == "nsoc_v1"
