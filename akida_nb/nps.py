@@ -46,18 +46,28 @@ Examples
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, fields
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import TYPE_CHECKING, Any
 
-from .errors import SpecError, UnknownTargetError, brief
+from .errors import SpecError, UnknownTargetError, brief, one_line
 from .model import Layer, Model, fmt_pair
 from .targets import Target, get_target, targets
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
-__all__ = ["Device", "NpEstimate", "get_device", "device_targets", "estimate_layer_nps", "estimate_nps",
-           "layer_np_contexts", "compare_with_probes", "refusal_kind"]
+__all__ = [
+    "Device",
+    "NpEstimate",
+    "compare_with_probes",
+    "device_targets",
+    "estimate_layer_nps",
+    "estimate_nps",
+    "get_device",
+    "layer_np_contexts",
+    "refusal_kind",
+]
 
 # NPs the BrainChip model zoo publishes for its AKD1000 models (packaged examples of the same architectures);
 # test and benchmark data, not used by the estimate.
@@ -135,7 +145,7 @@ class Device:
         return sum(count for types, count in self.mesh if np_type in types)
 
     @classmethod
-    def from_mapping(cls, raw: Any, where: str) -> "Device":
+    def from_mapping(cls, raw: Any, where: str) -> Device:
         """Read a ``device:`` block; ``where`` names it in errors (e.g. ``"akd1000.device"``).
 
         Examples
@@ -182,8 +192,8 @@ def _keys(raw: Any, where: str, expected: set[str]) -> None:
     if missing:
         raise SpecError(where, f"missing key(s): {', '.join(sorted(missing))}")
     if unknown:
-        raise SpecError(where, f"unknown key(s): {brief(sorted(map(str, unknown)))} (allowed: "
-                               f"{', '.join(sorted(expected))})")
+        raise SpecError(where, one_line(f"unknown key(s): {brief(sorted(map(str, unknown)))} (allowed: "
+                                        f"{', '.join(sorted(expected))})", 200))
 
 
 def _seq(value: Any, where: str) -> list:
@@ -222,7 +232,7 @@ def device_targets() -> tuple[str, ...]:
     return tuple(name for name in targets()["name"] if get_target(name).device is not None)
 
 
-def get_device(target: "str | Target | Device" = "akd1000") -> Device:
+def get_device(target: str | Target | Device = "akd1000") -> Device:
     """The device of a target (its NP mesh and NP model), from the target's ``device:`` block.
 
     Raises
@@ -246,8 +256,8 @@ def get_device(target: "str | Target | Device" = "akd1000") -> Device:
     t = get_target(target)
     if t.device is None:
         err = UnknownTargetError(t.name, device_targets())
-        err.args = (f"target {t.name!r} has no device (no NP model); targets with a device: "
-                    f"{', '.join(err.known) or 'none'}",)
+        known = ", ".join(err.known) or "none"
+        err.args = (f"target {t.name!r} has no device (no NP model); targets with a device: {known}",)
         raise err
     return Device.from_mapping(t.device, f"{t.name}.device")
 
@@ -340,7 +350,7 @@ def _input_pieces(d0: int, d1: int, c: int, bits: int, kernel: tuple[int, int],
 
     best: tuple[int, int] | None = None
 
-    def better(n0: int, n1: int | float) -> bool:
+    def better(n0: int, n1: float) -> bool:
         return n1 != math.inf and (best is None or n0 * n1 < best[0] * best[1])
 
     first = _ceil_div(d0, dev.cnp_max_width)
@@ -404,7 +414,7 @@ def _fc_estimate(layer: Layer, prefix: str, dev: Device) -> NpEstimate:
     return NpEstimate(1, "FNP2", f"one FNP2 (weights in external memory): {how}")
 
 
-def estimate_layer_nps(layer: Layer, target: "str | Target | Device" = "akd1000") -> NpEstimate:
+def estimate_layer_nps(layer: Layer, target: str | Target | Device = "akd1000") -> NpEstimate:
     """Estimate the NPs one layer takes on a target's device (the mapper's minimal mode).
 
     The layer must come from a :class:`~akida_nb.Model` (its input shape and input bits are
@@ -487,7 +497,7 @@ def estimate_layer_nps(layer: Layer, target: "str | Target | Device" = "akd1000"
     return NpEstimate(nps, "CNP1", why)
 
 
-def estimate_nps(model: Model, target: "str | Target" = "akd1000") -> "pd.DataFrame":
+def estimate_nps(model: Model, target: str | Target = "akd1000") -> pd.DataFrame:
     """Estimate the NPs each layer of a model takes, and whether the model fits the device.
 
     Parameters
@@ -549,7 +559,7 @@ def estimate_nps(model: Model, target: "str | Target" = "akd1000") -> "pd.DataFr
     return df
 
 
-def layer_np_contexts(model: Model, target: "str | Target" = "akd1000") -> list[dict]:
+def layer_np_contexts(model: Model, target: str | Target = "akd1000") -> list[dict]:
     """Per layer, what the rules on NP use judge: ``nps``, ``np_refused`` and ``cumulative_nps``.
 
     ``nps`` is the layer's estimated count (``None`` when refused without one), ``np_refused``
@@ -569,7 +579,7 @@ def layer_np_contexts(model: Model, target: "str | Target" = "akd1000") -> list[
     for layer in model.layers:
         est = estimate_layer_nps(layer, dev)
         prefix = _PREFIX.format(name=layer.name)
-        reason = est.refused[len(prefix):] if est.refused.startswith(prefix) else est.refused
+        reason = est.refused.removeprefix(prefix)
         ctx: dict[str, Any] = {"nps": est.nps, "np_refused": reason}
         if est.mapped:
             running += est.nps or 0
@@ -611,7 +621,7 @@ def _probe_spec(row) -> dict:
             "layers": [layer]}
 
 
-def compare_with_probes(probes: "pd.DataFrame", target: "str | Target" = "akd1000") -> "pd.DataFrame":
+def compare_with_probes(probes: pd.DataFrame, target: str | Target = "akd1000") -> pd.DataFrame:
     """Compare the estimate with single-layer mapper measurements (the ``np_probes.csv`` format).
 
     Parameters
