@@ -7,13 +7,18 @@ minimal mode (what the model zoo publishes) with a small model of the hardware, 
 4,836 single-layer mappings in ``tests/data/np_probes.csv`` (see ``benchmarks/np_agreement.py``
 for how well it agrees, and where not).
 
-The model, per layer (numbers from ``akd1000-engine.md`` unless marked *fitted*):
+The device is data: a target's ``device:`` block (``data/targets/akd1000.yaml``) holds the NP mesh
+(NP slots by the NP types they accept), whether the mapper splits a model into passes, and every
+constant of the model below, each marked there as measured or fitted; :func:`get_device` reads it,
+so a new device needs a data file, not code. The model, per layer (the AKD1000's numbers, from
+``akd1000-engine.md`` unless marked *fitted*):
 
 * **Input pieces.** The layer's input is cut into ``n0 × n1`` pieces, at most 32 along d0
   (``cnp_max_width``) and 256 along d1 (``cnp_max_height``). A piece holds its input plus the
   kernel's halo, ``(k - 1) // 2`` on each side that borders another piece, with the d0 extent
   rounded up to even (*fitted*); ``extent0 × extent1 × channels × input_bits`` must fit the
-  43,008 input bytes of a CNP. The mapper takes the fewest pieces. Strided and pooled layers are
+  43,008 input bytes of a CNP. The mapper takes the fewest pieces (found in a bounded number of
+  steps, however large the input). Strided and pooled layers are
   cut by their input too (pooling is done inside the layer's NPs).
 * **Filters per NP.** A CNP's 44,800 weight bytes work as 8 lanes of 44,800 bits, and filters
   are placed 8 at a time, one per lane (*fitted*), at most 504 per NP (``cnp_max_filters``).

@@ -2,7 +2,7 @@
 
 Usage::
 
-    python benchmarks/np_agreement.py [--probes tests/data/np_probes.csv] [--rows]
+    python benchmarks/np_agreement.py [--probes tests/data/np_probes.csv] [--target akd1000] [--rows]
 
 Maps every probe (a one-layer model the mapper mapped in its minimal mode, or refused) with
 :func:`akida_nb.nps.compare_with_probes` and prints: the overall agreement (same NP count, or
@@ -18,7 +18,7 @@ from pathlib import Path
 import pandas as pd
 
 import akida_nb as ak
-from akida_nb.nps import PUBLISHED_TOTALS, compare_with_probes, estimate_nps
+from akida_nb.nps import PUBLISHED_TOTALS, compare_with_probes, estimate_nps, get_device
 
 PROBES = Path(__file__).resolve().parent.parent / "tests" / "data" / "np_probes.csv"
 CONFIG = ["type", "kernel", "weights_bits", "in_channels"]
@@ -56,13 +56,15 @@ def disagreements(df: pd.DataFrame) -> pd.DataFrame:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--probes", type=Path, default=PROBES, help="np_probes.csv (default: the repository's)")
+    parser.add_argument("--target", default="akd1000", help="the target whose device was probed (default: akd1000)")
     parser.add_argument("--rows", action="store_true", help="also list every disagreeing row")
     args = parser.parse_args(argv)
 
-    df = compare_with_probes(pd.read_csv(args.probes))
+    device = get_device(args.target)
+    df = compare_with_probes(pd.read_csv(args.probes), args.target)
     pd.set_option("display.width", 160)
     pd.set_option("display.max_colwidth", 90)
-    print(f"NP estimate vs the AKD1000 mapper: {df['agrees'].sum()} of {len(df)} probes agree "
+    print(f"NP estimate vs the {device.name} mapper ({device.nps} NPs): {df['agrees'].sum()} of {len(df)} probes agree "
           f"({df['agrees'].mean():.2%})\n")
     print("Per layer type:")
     print(rate_table(df, "type").to_string(), "\n")
@@ -71,9 +73,9 @@ def main(argv: list[str] | None = None) -> None:
     mapped = df[df["kind"] == "mapped"]
     print(f"NP type (CNP1/FNP2/FNP3) agrees on {mapped['type_agrees'].mean():.2%} of {len(mapped)} mapped probes\n")
 
-    print("Model zoo totals (InputConvolutional on the HRC, not counted):")
+    print("AKD1000 model zoo totals (InputConvolutional on the HRC, not counted):")
     for name, published in PUBLISHED_TOTALS.items():
-        total = estimate_nps(ak.example(name)).attrs["total"]
+        total = estimate_nps(ak.example(name), args.target).attrs["total"]
         print(f"  {name:32s} published {published:3d}  estimated {total:3d}  {'ok' if total == published else 'DIFFERS'}")
     print()
 
