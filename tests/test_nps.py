@@ -1,6 +1,7 @@
 """The AKD1000 NP estimate (issue 7): agreement with the mapper's probes, the model zoo's totals, the API."""
 import copy
 import dataclasses
+import json
 import time
 from pathlib import Path
 
@@ -435,3 +436,21 @@ def test_billion_rows_pieces_are_the_lower_bounds():
     dev = ak.nps.get_device("akd1000")
     d = 10 ** 9
     assert ak.nps._input_pieces(d, d, 1, 4, (1, 1), dev) == (-(-d // dev.cnp_max_width), -(-d // dev.cnp_max_height))
+
+
+def test_device_block_agrees_with_akidas_virtual_device():
+    """The akd1000 block against what akida's virtual AKD1000 reports (benchmarks/measure_devices.py)."""
+    measured = json.loads((Path(__file__).parent / "data" / "devices_measured.json").read_text(encoding="utf-8"))
+    assert measured["akida_version"] == "2.19.3"
+    akd1000 = measured["devices"]["AKD1000"]
+    dev = ak.nps.get_device("akd1000")
+    assert dev.name == "AKD1000" and akd1000["ip_version"] == "IpVersion.v1"
+    assert {frozenset(types): count for types, count in dev.mesh} == \
+        {frozenset(g["types"]): g["count"] for g in akd1000["mesh"]}
+    assert dev.nps == akd1000["nps"] == sum(g["count"] for g in akd1000["mesh"])
+    assert (dev.input_bytes, dev.weight_bytes) == (akd1000["input_bytes"], akd1000["weight_bytes"])
+    assert akd1000["hrc"] == ["HRC"] and dev.takes["HRC"] == ("InputConvolutional",)
+    # the AKD1500 (issue 13's next target) has the same NP memories and a smaller mesh
+    akd1500 = measured["devices"]["AKD1500"]
+    assert akd1500["nps"] == sum(g["count"] for g in akd1500["mesh"]) < dev.nps
+    assert {t for g in akd1500["mesh"] for t in g["types"]} == {t for types, _ in dev.mesh for t in types}
