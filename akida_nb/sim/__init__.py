@@ -12,4 +12,4 @@ Examples
 from . import kernels
 from .simulator import SimulationResult, Simulator, variable_shapes
 
-__all__ = ["Simulator", "SimulationResult", "variable_shapes", "kernels"]
+__all__ = ["SimulationResult", "Simulator", "kernels", "variable_shapes"]
