@@ -699,7 +699,7 @@ class Simulator:
         (3, 30, 30, 32)
         >>> out = sim.run(np.full((3, 32, 32, 3), 128, np.uint8), keep="output")
         >>> out.output.shape, out.events_per_sample.shape, out.kept
-        ((3, 1, 1, 1), (3, 4), ())
+        ((3, 1, 1, 1), (3, 7), ())
         """
         from tqdm import tqdm
 
