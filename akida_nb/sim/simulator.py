@@ -28,7 +28,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from os import PathLike
 from types import MappingProxyType
-from typing import Any, overload
+from typing import Any, TypeVar, overload
 
 import numpy as np
 
@@ -132,13 +132,14 @@ class _Prepared:
         layer = self.layer
         if layer.type == "FullyConnected":
             return K.fully_connected(x, self.weights)
+        stride, padding = _built(layer.kernel_stride), _built(layer.padding)
         if layer.type == "SeparableConvolutional":
-            p = K.separable_conv2d(x, self.weights, self.weights_pw, layer.kernel_stride, layer.padding)
+            p = K.separable_conv2d(x, self.weights, _built(self.weights_pw), stride, padding)
         else:
-            p = K.conv2d(x, self.weights, layer.kernel_stride, layer.padding,
+            p = K.conv2d(x, self.weights, stride, padding,
                          flip=layer.type != "InputConvolutional", pad_value=layer.padding_value or 0)
         if layer.pool_type == "max":
-            return K.max_pool(p, layer.pool_size, layer.pool_stride, layer.padding)
+            return K.max_pool(p, _built(layer.pool_size), _built(layer.pool_stride), padding)
         if layer.pool_type == "average":
             return K.global_sum_pool(p)
         return p
@@ -219,6 +220,15 @@ def _random_layers(model: Model, seed: int) -> list[_Prepared]:
     return layers
 
 
+_T = TypeVar("_T")
+
+
+def _built(value: _T | None) -> _T:
+    """A layer field that the model fills in when it is built (shapes) or that the layer's type sets."""
+    assert value is not None, "a built model's layers have their shapes and fields"
+    return value
+
+
 def memory_budget() -> int:
     """Bytes a simulator may allocate: :data:`MEMORY_BUDGET` when set, else what the machine can give now.
 
@@ -269,13 +279,14 @@ def _size(n: int) -> str:
 
 def _sample_bytes(layer: Layer, item: int) -> int:
     """Bytes of the largest temporaries one sample needs in ``layer``, computing in ``item``-byte floats."""
-    d0, d1, c = layer.input_shape
-    o0, o1, f = layer.conv_shape
+    d0, d1, c = _built(layer.input_shape)
+    o0, o1, f = _built(layer.conv_shape)
     if layer.type == "FullyConnected":
         return (d0 * d1 * c + 4 * f) * 8
     if layer.type == "SeparableConvolutional":
         return (d0 * d1 * c + 3 * o0 * o1 * c + 4 * o0 * o1 * f) * item
-    return (o0 * o1 * (layer.kernel_size[0] * layer.kernel_size[1] * c + 4 * f) + d0 * d1 * c) * item
+    k0, k1 = _built(layer.kernel_size)
+    return (o0 * o1 * (k0 * k1 * c + 4 * f) + d0 * d1 * c) * item
 
 
 def _variable_bytes(layer: Layer) -> int:
@@ -290,7 +301,7 @@ def _check_variables_fit(model: Model, seeded: bool) -> None:
     need = [_variable_bytes(layer) for layer in layers]
     work = [0] * len(layers)
     if seeded:  # the calibration runs CALIBRATION_SAMPLES through each layer and sorts its potentials
-        work = [CALIBRATION_SAMPLES * (_sample_bytes(layer, 8) + 3 * 8 * int(np.prod(layer.conv_shape)))
+        work = [CALIBRATION_SAMPLES * (_sample_bytes(layer, 8) + 3 * 8 * int(np.prod(_built(layer.conv_shape))))
                 for layer in layers]
     total = sum(need) + max(work)
     budget = memory_budget()
@@ -310,23 +321,24 @@ def _load_npz(path: Any) -> dict[str, np.ndarray]:
     try:
         mode = os.stat(path).st_mode
     except (OSError, ValueError) as e:  # ValueError: a NUL in the path
-        raise SimulationError(None, "path", f"cannot read {name}: {one_line(getattr(e, 'strerror', None) or e, 80)}"
+        raise SimulationError(None, "path", f"cannot read {name}: {one_line(getattr(e, 'strerror', None) or str(e), 80)}"
                               ) from None
     if not stat.S_ISREG(mode):
         raise SimulationError(None, "path", f"{name} is not a regular file")
     try:
         data = np.load(path, allow_pickle=False)
     except (OSError, ValueError, EOFError, zipfile.BadZipFile) as e:
-        raise SimulationError(None, "path", f"{name} is not an .npz archive ({one_line(e, 80)})") from None
+        raise SimulationError(None, "path", f"{name} is not an .npz archive ({one_line(str(e), 80)})") from None
     if not isinstance(data, np.lib.npyio.NpzFile):
         raise SimulationError(None, "path", f"{name} holds a single .npy array, not an .npz archive")
     budget, total, arrays = memory_budget(), 0, {}
     with data:
-        members = set(data.zip.namelist())
+        archive = _built(data.zip)
+        members = set(archive.namelist())
         for key in data.files:
             where = f"{name}, array {brief(key)}"
             try:
-                with data.zip.open(key + ".npy" if key + ".npy" in members else key) as f:
+                with archive.open(key + ".npy" if key + ".npy" in members else key) as f:
                     version = np.lib.format.read_magic(f)
                     read_header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
                                    else np.lib.format.read_array_header_2_0)
@@ -341,7 +353,7 @@ def _load_npz(path: Any) -> dict[str, np.ndarray]:
             except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as e:
                 if isinstance(e, SimulationError):
                     raise
-                raise SimulationError(None, "path", f"{where}: not a readable .npy array ({one_line(e, 80)})"
+                raise SimulationError(None, "path", f"{where}: not a readable .npy array ({one_line(str(e), 80)})"
                                       ) from None
     return arrays
 
@@ -517,7 +529,7 @@ class SimulationResult:
 
     def _possible(self) -> list[int]:
         n = self.events_per_sample.shape[0]
-        return [n * int(np.prod(layer.output_shape)) for layer in self.model.layers]
+        return [n * int(np.prod(_built(layer.output_shape))) for layer in self.model.layers]
 
     def __repr__(self) -> str:
         total = int(self.events_per_sample.sum())
@@ -637,7 +649,7 @@ class Simulator:
         try:
             raw = json.loads(str(spec))
         except (ValueError, RecursionError) as e:
-            raise SpecError("spec_json", f"{name}: not valid JSON ({one_line(e, 80)})") from None
+            raise SpecError("spec_json", f"{name}: not valid JSON ({one_line(str(e), 80)})") from None
         if not isinstance(raw, dict):
             raise SpecError("spec_json", f"{name}: expected a JSON object, got {type(raw).__name__}")
         model = Model.from_dict(raw, source=str(path))
@@ -726,12 +738,12 @@ class Simulator:
         last_layer = layers[last].layer
         if not single:
             for i in keep_p:
-                potentials[i] = np.empty((n, *layers[i].layer.output_shape), np.int32)
+                potentials[i] = np.empty((n, *_built(layers[i].layer.output_shape)), np.int32)
             for i in keep_o:
-                outputs[i] = np.empty((n, *layers[i].layer.output_shape),
+                outputs[i] = np.empty((n, *_built(layers[i].layer.output_shape)),
                                       np.uint8 if layers[i].layer.activation else np.int32)
             if not last_layer.activation:
-                predict = np.empty((n, *last_layer.output_shape), np.float32)
+                predict = np.empty((n, *_built(last_layer.output_shape)), np.float32)
         events = np.empty((n, len(layers)), np.int64)
         with tqdm(total=n, unit="sample", disable=not progress, desc=self.model.name) as bar:
             for start in range(0, n, chunk):
@@ -786,7 +798,7 @@ class Simulator:
         stored = 8 * len(self._layers) + (int(np.prod(self.model.input_shape)) if copy_input else 0)
         for i, prepared in enumerate(self._layers):
             layer = prepared.layer
-            size, item = int(np.prod(layer.output_shape)), 1 if layer.activation else 4
+            size, item = int(np.prod(_built(layer.output_shape))), 1 if layer.activation else 4
             stored += size * (4 + item) if i in kept else size * item if i == last else 0
             if i == last and not layer.activation:
                 stored += size * 4  # predict
@@ -810,7 +822,7 @@ class Simulator:
         try:
             arr = np.asarray(x)
         except (ValueError, TypeError) as e:  # ragged nested sequences
-            raise SimulationError(None, "input", f"expected an integer array, got {brief(x)} ({one_line(e, 80)})"
+            raise SimulationError(None, "input", f"expected an integer array, got {brief(x)} ({one_line(str(e), 80)})"
                                   ) from None
         if arr.dtype.kind not in "biu":
             raise SimulationError(None, "input", f"expected integers (uint8), got dtype {arr.dtype}")
