@@ -19,6 +19,7 @@ Examples
 from __future__ import annotations
 
 import json
+import math
 import operator
 import os
 import stat
@@ -291,7 +292,7 @@ def _sample_bytes(layer: Layer, item: int) -> int:
 
 def _variable_bytes(layer: Layer) -> int:
     """Bytes of a layer's validated variables and their floating copies (float64 at most)."""
-    weights = sum(int(np.prod(shape)) for key, shape in variable_shapes(layer).items() if key.startswith("weights"))
+    weights = sum(math.prod(shape) for key, shape in variable_shapes(layer).items() if key.startswith("weights"))
     return weights * (1 + 8) + layer.outputs * 8
 
 
@@ -301,7 +302,7 @@ def _check_variables_fit(model: Model, seeded: bool) -> None:
     need = [_variable_bytes(layer) for layer in layers]
     work = [0] * len(layers)
     if seeded:  # the calibration runs CALIBRATION_SAMPLES through each layer and sorts its potentials
-        work = [CALIBRATION_SAMPLES * (_sample_bytes(layer, 8) + 3 * 8 * int(np.prod(_built(layer.conv_shape))))
+        work = [CALIBRATION_SAMPLES * (_sample_bytes(layer, 8) + 3 * 8 * math.prod(_built(layer.conv_shape)))
                 for layer in layers]
     total = sum(need) + max(work)
     budget = memory_budget()
@@ -345,7 +346,7 @@ def _load_npz(path: Any) -> dict[str, np.ndarray]:
                     shape, _, dtype = read_header(f)
                 if dtype.hasobject:
                     raise SimulationError(None, "path", f"{where}: holds Python objects (pickled data), refused")
-                total += int(np.prod(shape, dtype=object)) * dtype.itemsize
+                total += math.prod(shape) * dtype.itemsize
                 if total > budget:
                     raise SimulationError(None, "path", f"{where}: the arrays need {_size(total)}, more than the "
                                                         f"{_size(budget)} of memory available")
@@ -529,7 +530,7 @@ class SimulationResult:
 
     def _possible(self) -> list[int]:
         n = self.events_per_sample.shape[0]
-        return [n * int(np.prod(_built(layer.output_shape))) for layer in self.model.layers]
+        return [n * math.prod(_built(layer.output_shape)) for layer in self.model.layers]
 
     def __repr__(self) -> str:
         total = int(self.events_per_sample.sum())
@@ -595,7 +596,11 @@ class Simulator:
             self._layers = _random_layers(model, int(seed))
         else:
             self._layers = [_prepare(layer, raw) for layer, raw in zip(model.layers, _by_layer(model, variables))]
-        self._chunk = max(1, CHUNK_BYTES // max(p.chunk_bytes() for p in self._layers))
+        self._work = [p.chunk_bytes() for p in self._layers]
+        self._chunk = max(1, CHUNK_BYTES // max(self._work))
+        sizes = [math.prod(_built(p.layer.output_shape)) for p in self._layers]
+        self._potential_bytes = [4 * size for size in sizes]
+        self._output_bytes = [(1 if p.layer.activation else 4) * size for p, size in zip(self._layers, sizes)]
 
     @property
     def variables(self) -> list[dict[str, np.ndarray]]:
@@ -786,30 +791,36 @@ class Simulator:
                                 events_per_sample=_frozen(events), kept=kept)
 
     def _plan(self, n: int, kept: tuple[int, ...], copy_input: bool, batch_size: int | None) -> int:
-        """The chunk size of a run of ``n`` samples, after checking that it fits in memory."""
+        """The chunk size of a run of ``n`` samples, after checking that it fits in memory.
+
+        A run that needs at most :data:`CHUNK_BYTES` in all (kept results and working set) is not
+        checked against :func:`memory_budget` unless :data:`MEMORY_BUDGET` is set: asking the
+        machine costs more than such a run.
+        """
+        layers, work = self._layers, self._work
+        one, last = max(work), len(layers) - 1
+        stored = 8 * len(layers) + (math.prod(self.model.input_shape) if copy_input else 0)
+        for i in kept:
+            stored += self._potential_bytes[i] + self._output_bytes[i]
+        if last not in kept:
+            stored += self._output_bytes[last]
+        if not layers[last].layer.activation:
+            stored += self._potential_bytes[last]  # predict, float32
+        held = n * stored
+        chunk = min(n, self._chunk if batch_size is None else batch_size)
+        if MEMORY_BUDGET is None and held + chunk * one <= CHUNK_BYTES:
+            return chunk
         budget = memory_budget()
-        per = [p.chunk_bytes() for p in self._layers]
-        one = max(per)
         if one > budget:
-            worst = self._layers[per.index(one)].layer
+            worst = layers[work.index(one)].layer
             raise SimulationError(worst.name, None, f"one sample needs {_size(one)} of working memory in this "
                                                     f"layer, more than the {_size(budget)} available")
-        last = len(self._layers) - 1
-        stored = 8 * len(self._layers) + (int(np.prod(self.model.input_shape)) if copy_input else 0)
-        for i, prepared in enumerate(self._layers):
-            layer = prepared.layer
-            size, item = int(np.prod(_built(layer.output_shape))), 1 if layer.activation else 4
-            stored += size * (4 + item) if i in kept else size * item if i == last else 0
-            if i == last and not layer.activation:
-                stored += size * 4  # predict
-        held = n * stored
         if held + one > budget:
-            what = ("every layer's potentials and outputs" if len(kept) == len(self._layers)
+            what = ("every layer's potentials and outputs" if len(kept) == len(layers)
                     else f"the output and layers {list(kept)}" if kept else "the output")
             raise SimulationError(None, "keep", f"keeping {what} of {n:,} samples needs {_size(held)} plus "
                                                 f"{_size(one)} of working memory, more than the {_size(budget)} "
                                                 "available: keep='output' or fewer layers, or run fewer samples")
-        chunk = min(n, self._chunk if batch_size is None else batch_size)
         if held + chunk * one > budget:
             if batch_size is not None:
                 raise SimulationError(None, "batch_size", f"{batch_size} samples at once need {_size(chunk * one)} "
