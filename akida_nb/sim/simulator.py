@@ -327,15 +327,27 @@ def _load_npz(path: Any) -> dict[str, np.ndarray]:
     if not stat.S_ISREG(mode):
         raise SimulationError(None, "path", f"{name} is not a regular file")
     try:
+        with open(path, "rb") as f:
+            magic = f.read(6)
+        if magic == b"\x93NUMPY":
+            raise SimulationError(None, "path", f"{name} holds a single .npy array, not an .npz archive")
+        if not magic.startswith(b"PK"):
+            raise SimulationError(None, "path", f"{name} is not an .npz archive (no zip header)")
         data = np.load(path, allow_pickle=False)
     except (OSError, ValueError, EOFError, zipfile.BadZipFile) as e:
+        if isinstance(e, SimulationError):
+            raise
         raise SimulationError(None, "path", f"{name} is not an .npz archive ({one_line(str(e), 80)})") from None
     if not isinstance(data, np.lib.npyio.NpzFile):
-        raise SimulationError(None, "path", f"{name} holds a single .npy array, not an .npz archive")
+        raise SimulationError(None, "path", f"{name} is not an .npz archive")
     budget, total, arrays = memory_budget(), 0, {}
     with data:
         archive = _built(data.zip)
         members = set(archive.namelist())
+        unpacked = sum(info.file_size for info in archive.infolist())  # zipfile never reads past these sizes
+        if unpacked > budget:
+            raise SimulationError(None, "path", f"{name} unpacks to {_size(unpacked)}, more than the "
+                                                f"{_size(budget)} of memory available")
         for key in data.files:
             where = f"{name}, array {brief(key)}"
             try:
@@ -657,7 +669,10 @@ class Simulator:
             raise SpecError("spec_json", f"{name}: not valid JSON ({one_line(str(e), 80)})") from None
         if not isinstance(raw, dict):
             raise SpecError("spec_json", f"{name}: expected a JSON object, got {type(raw).__name__}")
-        model = Model.from_dict(raw, source=str(path))
+        try:
+            model = Model.from_dict(raw, source=str(path))
+        except SpecError as e:
+            raise SpecError(e.path, f"{e.problem} (spec_json of {name})") from None
         variables = []
         for i, layer in enumerate(model.layers):
             variables.append({key: arrays.pop(f"L{i}_{key}") for key in variable_shapes(layer)
