@@ -113,7 +113,7 @@ def test_keep_all_holds_plain_lists(sim, x):
     assert out.kept == tuple(range(len(sim.model.layers)))
 
 
-@pytest.mark.parametrize("keep", ["some", "", None, 1, 1.5, [7], [-8], [True], ["L0"], [0.0], {"a": 1}])
+@pytest.mark.parametrize("keep", ["some", "", None, 1, 1.5, [7], [-8], [True], ["L0"], [0.0], {"a": 1}, b"\x00"])
 def test_bad_keep_raises(sim, x, keep):
     with pytest.raises(ak.SimulationError) as err:
         sim.run(x, keep=keep)

@@ -1,9 +1,12 @@
 """The :class:`Simulator`: runs a :class:`~akida_nb.Model` bit-exactly as Akida's software engine does.
 
 Variables (``weights``, ``weights_pw``, ``threshold``, ``act_step`` per layer) are validated
-once; runs are vectorised over the batch and processed in chunks of bounded memory. Every run
-returns a :class:`SimulationResult` with the exact potentials and outputs of every layer and
-the event counts (non-zero activations) an event-based chip pays for.
+once; runs are vectorised over the batch and processed in chunks of bounded memory
+(:data:`CHUNK_BYTES`). Every run returns a :class:`SimulationResult` with the event counts
+(non-zero activations) an event-based chip pays for and what it was asked to keep: the exact
+potentials and outputs of every layer (``keep="all"``), of some layers, or the model's output
+only. A run or a simulator that would not fit in :func:`memory_budget` raises a
+:class:`~akida_nb.SimulationError` with the bytes it needs before allocating them.
 
 Examples
 --------
@@ -378,7 +381,7 @@ def _keep_indices(keep: Any, n_layers: int) -> tuple[int, ...]:
             return tuple(range(n_layers))
         if keep == "output":
             return ()
-    elif isinstance(keep, (Sequence, np.ndarray, set, frozenset)):
+    elif isinstance(keep, (Sequence, np.ndarray, set, frozenset)) and not isinstance(keep, (bytes, bytearray)):
         indices = set()
         for i in keep:
             if isinstance(i, (bool, np.bool_)) or not isinstance(i, (int, np.integer)) \
