@@ -2,11 +2,13 @@
 
 Usage::
 
-    python benchmarks/bench_simulator.py [--batch 8] [--repeats 7] [--models ds_cnn_kws ...]
+    python benchmarks/bench_simulator.py [--batch 8] [--repeats 7] [--keep all|output|0,2] [--models ds_cnn_kws ...]
 
 For each model: seeded random variables (``Simulator(model, seed=0)``), a batch of random
 inputs, one warm-up run, then the median of ``--repeats`` timed runs. Prints samples/s and
 the effective GMAC/s (multiply-accumulates of the convolutions and dense layers per second).
+``--keep`` is passed to ``Simulator.run`` (``all``, the default; ``output``; or comma-separated
+layer indices): with ``output`` and a large ``--batch``, the run streams in chunks.
 When BrainChip's ``akida`` package is importable, the same model, variables and inputs run on
 its software engine too: its samples/s, the ratio, and whether both outputs are equal.
 On a machine where other processes keep cores busy, set ``OPENBLAS_NUM_THREADS=1`` (see README.md).
@@ -85,13 +87,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--batch", type=int, default=8)
     parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--keep", default="all", type=keep_arg,
+                        help="what each run keeps: all, output, or comma-separated layer indices")
     parser.add_argument("--models", nargs="+", default=list(MODELS), choices=ak.examples())
     args = parser.parse_args()
     try:
         import akida
     except ImportError:
         akida = None
-    print(f"batch {args.batch}, median of {args.repeats} runs; OPENBLAS_NUM_THREADS="
+    print(f"batch {args.batch}, keep {args.keep}, median of {args.repeats} runs; OPENBLAS_NUM_THREADS="
           f"{os.environ.get('OPENBLAS_NUM_THREADS', 'unset')}; akida engine: "
           f"{akida.__version__ if akida else 'not installed'}")
     for name in args.models:
@@ -99,7 +103,7 @@ def main() -> None:
         sim = Simulator(model, seed=0)
         x = np.random.default_rng(0).integers(0, 1 << model.input_bits, (args.batch, *model.input_shape),
                                               dtype=np.uint8)
-        seconds = median_seconds(lambda: sim.run(x), args.repeats)
+        seconds = median_seconds(lambda: sim.run(x, keep=args.keep), args.repeats)
         rate = args.batch / seconds
         gmacs = macs_per_sample(model) * rate / 1e9
         line = (f"{name:28s} {fmt(model.input_shape)}: {rate:8.0f} samples/s  {seconds * 1e3:7.1f} ms/batch  "
@@ -114,6 +118,16 @@ def main() -> None:
             except Exception as e:  # the engine refuses some models or variables: say so, keep timing ours
                 line += f"  | akida: {type(e).__name__}: {e}"
         print(line)
+
+
+def keep_arg(text: str) -> str | list[int]:
+    """``--keep``: ``all``, ``output`` or comma-separated layer indices."""
+    if text in ("all", "output"):
+        return text
+    try:
+        return [int(i) for i in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected all, output or layer indices like 0,2; got {text!r}") from None
 
 
 def fmt(shape: tuple[int, ...]) -> str:

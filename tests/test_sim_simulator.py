@@ -5,11 +5,10 @@ import tracemalloc
 
 import numpy as np
 import pytest
+import sim_reference as ref
 
 import akida_nb as ak
-from akida_nb.sim import Simulator, SimulationResult, kernels, simulator, variable_shapes
-
-import sim_reference as ref
+from akida_nb.sim import SimulationResult, Simulator, kernels, simulator, variable_shapes
 
 
 def small_model(**first):

@@ -10,6 +10,6 @@ Examples
 (2, 6)
 """
 from . import kernels
-from .simulator import SimulationResult, Simulator, variable_shapes
+from .simulator import KeptArrays, SimulationResult, Simulator, memory_budget, variable_shapes
 
-__all__ = ["Simulator", "SimulationResult", "variable_shapes", "kernels"]
+__all__ = ["KeptArrays", "SimulationResult", "Simulator", "kernels", "memory_budget", "variable_shapes"]

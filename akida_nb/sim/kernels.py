@@ -26,9 +26,25 @@ from ..errors import SimulationError
 from ..model import conv_output_size
 
 __all__ = [
-    "INT20_MIN", "INT20_MAX", "STEP_MODULUS", "weight_range", "same_pads", "pad_spatial", "sum_bound",
-    "conv2d", "depthwise_conv2d", "pointwise_conv2d", "separable_conv2d", "max_pool", "global_sum_pool",
-    "fully_connected", "flatten_fortran", "saturate20", "step_register", "activation", "predict",
+    "INT20_MAX",
+    "INT20_MIN",
+    "STEP_MODULUS",
+    "activation",
+    "conv2d",
+    "depthwise_conv2d",
+    "flatten_fortran",
+    "fully_connected",
+    "global_sum_pool",
+    "max_pool",
+    "pad_spatial",
+    "pointwise_conv2d",
+    "predict",
+    "same_pads",
+    "saturate20",
+    "separable_conv2d",
+    "step_register",
+    "sum_bound",
+    "weight_range",
 ]
 
 INT20_MIN = -(1 << 19)

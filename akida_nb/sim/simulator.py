@@ -1,9 +1,12 @@
 """The :class:`Simulator`: runs a :class:`~akida_nb.Model` bit-exactly as Akida's software engine does.
 
 Variables (``weights``, ``weights_pw``, ``threshold``, ``act_step`` per layer) are validated
-once; runs are vectorised over the batch and processed in chunks of bounded memory. Every run
-returns a :class:`SimulationResult` with the exact potentials and outputs of every layer and
-the event counts (non-zero activations) an event-based chip pays for.
+once; runs are vectorised over the batch and processed in chunks of bounded memory
+(:data:`CHUNK_BYTES`). Every run returns a :class:`SimulationResult` with the event counts
+(non-zero activations) an event-based chip pays for and what it was asked to keep: the exact
+potentials and outputs of every layer (``keep="all"``), of some layers, or the model's output
+only. A run or a simulator that would not fit in :func:`memory_budget` raises a
+:class:`~akida_nb.SimulationError` with the bytes it needs before allocating them.
 
 Examples
 --------
@@ -19,23 +22,36 @@ Examples
 from __future__ import annotations
 
 import json
+import math
+import operator
+import os
+import stat
+import zipfile
+import zlib
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from os import PathLike
 from types import MappingProxyType
-from typing import Any, Mapping, Sequence
+from typing import Any, TypeVar, overload
 
 import numpy as np
 
-from ..errors import SimulationError
+from ..errors import SimulationError, SpecError, brief, one_line
 from ..model import Layer, Model, fmt_shape
 from . import kernels as K
 
-__all__ = ["Simulator", "SimulationResult", "variable_shapes"]
+__all__ = ["KeptArrays", "SimulationResult", "Simulator", "memory_budget", "variable_shapes"]
 
 MIN_ACT_STEP = 1 / 16
 """Smallest act_step the engine accepts (its step register holds act_step·16)."""
 CHUNK_BYTES = 64 << 20
-"""Target size of the largest temporary array of one chunk of a run."""
+"""Working set of one chunk of a run: samples are computed this many bytes of temporaries at a time.
+
+A run holds what it keeps (see :meth:`Simulator.run`) plus one chunk's temporaries, so its peak
+memory is the kept bytes plus about ``CHUNK_BYTES`` (one sample's temporaries when a single
+sample needs more), whatever the number of samples."""
+MEMORY_BUDGET: int | None = None
+"""Bytes a simulator may hold at once; ``None`` (the default): ask the machine, see :func:`memory_budget`."""
 CALIBRATION_SAMPLES = 2
 """Random inputs used to place the thresholds and steps of seeded random variables."""
 CALIBRATION_QUANTILES = (0.7, 0.98)
@@ -120,13 +136,14 @@ class _Prepared:
         layer = self.layer
         if layer.type == "FullyConnected":
             return K.fully_connected(x, self.weights)
+        stride, padding = _built(layer.kernel_stride), _built(layer.padding)
         if layer.type == "SeparableConvolutional":
-            p = K.separable_conv2d(x, self.weights, self.weights_pw, layer.kernel_stride, layer.padding)
+            p = K.separable_conv2d(x, self.weights, _built(self.weights_pw), stride, padding)
         else:
-            p = K.conv2d(x, self.weights, layer.kernel_stride, layer.padding,
+            p = K.conv2d(x, self.weights, stride, padding,
                          flip=layer.type != "InputConvolutional", pad_value=layer.padding_value or 0)
         if layer.pool_type == "max":
-            return K.max_pool(p, layer.pool_size, layer.pool_stride, layer.padding)
+            return K.max_pool(p, _built(layer.pool_size), _built(layer.pool_stride), padding)
         if layer.pool_type == "average":
             return K.global_sum_pool(p)
         return p
@@ -139,14 +156,7 @@ class _Prepared:
 
     def chunk_bytes(self) -> int:
         """Bytes of the largest temporaries one sample needs in this layer."""
-        layer, item = self.layer, self.weights.dtype.itemsize
-        d0, d1, c = layer.input_shape
-        o0, o1, f = layer.conv_shape
-        if layer.type == "FullyConnected":
-            return (d0 * d1 * c + 4 * f) * 8
-        if layer.type == "SeparableConvolutional":
-            return (d0 * d1 * c + 3 * o0 * o1 * c + 4 * o0 * o1 * f) * item
-        return (o0 * o1 * (layer.kernel_size[0] * layer.kernel_size[1] * c + 4 * f) + d0 * d1 * c) * item
+        return _sample_bytes(self.layer, self.weights.dtype.itemsize)
 
 
 def _prepare(layer: Layer, raw: Mapping[str, Any]) -> _Prepared:
@@ -214,6 +224,247 @@ def _random_layers(model: Model, seed: int) -> list[_Prepared]:
     return layers
 
 
+_T = TypeVar("_T")
+
+
+def _built(value: _T | None) -> _T:
+    """A layer field that the model fills in when it is built (shapes) or that the layer's type sets."""
+    assert value is not None, "a built model's layers have their shapes and fields"
+    return value
+
+
+def memory_budget() -> int:
+    """Bytes a simulator may allocate: :data:`MEMORY_BUDGET` when set, else what the machine can give now.
+
+    That is the least of the physical memory (``os.sysconf``), the memory the system reports
+    available (``MemAvailable`` of ``/proc/meminfo``, where there is one) and the room left under
+    this process's address-space limit (``RLIMIT_AS``, when set). A :class:`Simulator` and each
+    :meth:`Simulator.run` check their needs against it before allocating and raise a
+    :class:`~akida_nb.SimulationError` with the bytes they would need, never a numpy MemoryError.
+
+    Examples
+    --------
+    >>> memory_budget() > 0
+    True
+    """
+    if MEMORY_BUDGET is not None:
+        return int(MEMORY_BUDGET)
+    limits = []
+    page = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
+    try:
+        limits.append(os.sysconf("SC_PHYS_PAGES") * page)
+    except (AttributeError, ValueError, OSError):
+        pass
+    try:
+        with open("/proc/meminfo", encoding="ascii") as f:
+            limits += [int(line.split()[1]) * 1024 for line in f if line.startswith("MemAvailable:")]
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        import resource
+
+        soft = resource.getrlimit(resource.RLIMIT_AS)[0]
+        if soft != resource.RLIM_INFINITY:
+            try:
+                with open("/proc/self/statm", encoding="ascii") as f:
+                    used = int(f.read().split()[0]) * page
+            except (OSError, ValueError, IndexError):
+                used = 0
+            limits.append(max(soft - used, 0))
+    except (ImportError, OSError, ValueError):
+        pass
+    return min(limits) if limits else 1 << 62
+
+
+def _size(n: int) -> str:
+    unit, scale = ("GiB", 1 << 30) if n >= 1 << 30 else ("MiB", 1 << 20)
+    return f"{n:,} bytes ({n / scale:.1f} {unit})"
+
+
+def _sample_bytes(layer: Layer, item: int) -> int:
+    """Bytes of the largest temporaries one sample needs in ``layer``, computing in ``item``-byte floats."""
+    d0, d1, c = _built(layer.input_shape)
+    o0, o1, f = _built(layer.conv_shape)
+    if layer.type == "FullyConnected":
+        return (d0 * d1 * c + 4 * f) * 8
+    if layer.type == "SeparableConvolutional":
+        return (d0 * d1 * c + 3 * o0 * o1 * c + 4 * o0 * o1 * f) * item
+    k0, k1 = _built(layer.kernel_size)
+    return (o0 * o1 * (k0 * k1 * c + 4 * f) + d0 * d1 * c) * item
+
+
+def _variable_bytes(layer: Layer) -> int:
+    """Bytes of a layer's validated variables and their floating copies (float64 at most)."""
+    weights = sum(math.prod(shape) for key, shape in variable_shapes(layer).items() if key.startswith("weights"))
+    return weights * (1 + 8) + layer.outputs * 8
+
+
+def _check_variables_fit(model: Model, seeded: bool) -> None:
+    """Raise before allocating when the variables (and the calibration of seeded ones) would not fit."""
+    layers = model.layers
+    need = [_variable_bytes(layer) for layer in layers]
+    work = [0] * len(layers)
+    if seeded:  # the calibration runs CALIBRATION_SAMPLES through each layer and sorts its potentials
+        work = [CALIBRATION_SAMPLES * (_sample_bytes(layer, 8) + 3 * 8 * math.prod(_built(layer.conv_shape)))
+                for layer in layers]
+    total = sum(need) + max(work)
+    budget = memory_budget()
+    if total > budget:
+        worst = max(range(len(layers)), key=lambda i: need[i] + work[i])
+        what = "seeded random variables and their calibration" if seeded else "variables"
+        raise SimulationError(layers[worst].name, None,
+                              f"the model's {what} need {_size(total)} (this layer the most), more than the "
+                              f"{_size(budget)} of memory available")
+
+
+def _load_npz(path: Any) -> dict[str, np.ndarray]:
+    """The arrays of an ``.npz`` file; what is not one raises a one-line SimulationError naming file and array."""
+    if not isinstance(path, (str, PathLike)):
+        raise SimulationError(None, "path", f"expected a file path, got {brief(path)}")
+    name = brief(os.fspath(path))
+    try:
+        mode = os.stat(path).st_mode
+    except (OSError, ValueError) as e:  # ValueError: a NUL in the path
+        raise SimulationError(None, "path", f"cannot read {name}: {one_line(getattr(e, 'strerror', None) or str(e), 80)}"
+                              ) from None
+    if not stat.S_ISREG(mode):
+        raise SimulationError(None, "path", f"{name} is not a regular file")
+    try:
+        with open(path, "rb") as f:
+            magic = f.read(6)
+        if magic == b"\x93NUMPY":
+            raise SimulationError(None, "path", f"{name} holds a single .npy array, not an .npz archive")
+        if not magic.startswith(b"PK"):
+            raise SimulationError(None, "path", f"{name} is not an .npz archive (no zip header)")
+        data = np.load(path, allow_pickle=False)
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as e:
+        if isinstance(e, SimulationError):
+            raise
+        raise SimulationError(None, "path", f"{name} is not an .npz archive ({one_line(str(e), 80)})") from None
+    if not isinstance(data, np.lib.npyio.NpzFile):
+        raise SimulationError(None, "path", f"{name} is not an .npz archive")
+    budget, total, arrays = memory_budget(), 0, {}
+    with data:
+        archive = _built(data.zip)
+        members = set(archive.namelist())
+        unpacked = sum(info.file_size for info in archive.infolist())  # zipfile never reads past these sizes
+        if unpacked > budget:
+            raise SimulationError(None, "path", f"{name} unpacks to {_size(unpacked)}, more than the "
+                                                f"{_size(budget)} of memory available")
+        for key in data.files:
+            where = f"{name}, array {brief(key)}"
+            try:
+                with archive.open(key + ".npy" if key + ".npy" in members else key) as f:
+                    version = np.lib.format.read_magic(f)
+                    read_header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                                   else np.lib.format.read_array_header_2_0)
+                    shape, _, dtype = read_header(f)
+                if dtype.hasobject:
+                    raise SimulationError(None, "path", f"{where}: holds Python objects (pickled data), refused")
+                total += math.prod(shape) * dtype.itemsize
+                if total > budget:
+                    raise SimulationError(None, "path", f"{where}: the arrays need {_size(total)}, more than the "
+                                                        f"{_size(budget)} of memory available")
+                arrays[key] = data[key]
+            except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as e:
+                if isinstance(e, SimulationError):
+                    raise
+                raise SimulationError(None, "path", f"{where}: not a readable .npy array ({one_line(str(e), 80)})"
+                                      ) from None
+    return arrays
+
+
+def _keep_indices(keep: Any, n_layers: int) -> tuple[int, ...]:
+    """The layer indices a ``keep`` argument of :meth:`Simulator.run` asks for, sorted."""
+    if isinstance(keep, str):
+        if keep == "all":
+            return tuple(range(n_layers))
+        if keep == "output":
+            return ()
+    elif isinstance(keep, (Sequence, np.ndarray, set, frozenset)) and not isinstance(keep, (bytes, bytearray)):
+        indices = set()
+        for i in keep:
+            if isinstance(i, (bool, np.bool_)) or not isinstance(i, (int, np.integer)) \
+                    or not -n_layers <= i < n_layers:
+                break
+            indices.add(int(i) % n_layers)
+        else:
+            return tuple(sorted(indices))
+    raise SimulationError(None, "keep", f"expected 'all', 'output' or a list of layer indices in "
+                                        f"[0, {n_layers - 1}], got {brief(keep)}")
+
+
+class KeptArrays(Sequence[np.ndarray]):
+    """Per-layer arrays of a run that kept only some layers (``Simulator.run(x, keep=...)``).
+
+    Indexing works as on a list; a layer the run did not keep raises a
+    :class:`~akida_nb.SimulationError` that says how to keep it.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import akida_nb as ak
+    >>> out = Simulator(ak.example("gxnor_mnist"), seed=0).run(np.zeros((2, 28, 28, 1), np.uint8), keep=[1])
+    >>> out.potentials
+    KeptArrays(potentials of layers [1] of 5)
+    >>> out.potentials[1].shape
+    (2, 7, 7, 64)
+    >>> try:
+    ...     out.potentials[0]
+    ... except ak.SimulationError as e:
+    ...     print(e)
+    layer 'block_1/conv_1', potentials: not kept by this run (keep=[1]); run(x, keep=[0, ...]) or keep='all' keeps it
+    """
+
+    def __init__(self, model: Model, what: str, arrays: Sequence[np.ndarray | None], keep: Any):
+        self._model, self._what, self._arrays, self._keep = model, what, list(arrays), keep
+
+    def __len__(self) -> int:
+        return len(self._arrays)
+
+    @overload
+    def __getitem__(self, i: int) -> np.ndarray: ...
+
+    @overload
+    def __getitem__(self, i: slice) -> list[np.ndarray]: ...
+
+    def __getitem__(self, i: int | slice) -> np.ndarray | list[np.ndarray]:
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        try:
+            j = operator.index(i)
+        except TypeError:
+            raise SimulationError(None, self._what, f"layers are indexed by int, got {brief(i)}") from None
+        arr = self._arrays[j]  # IndexError out of range, as a list
+        if arr is None:
+            j %= len(self)
+            raise SimulationError(self._model.layers[j].name, self._what,
+                                  f"not kept by this run (keep={brief(self._keep)}); run(x, keep=[{j}, ...]) "
+                                  "or keep='all' keeps it")
+        return arr
+
+    def __iter__(self) -> Iterator[np.ndarray]:
+        return (self[j] for j in range(len(self)))
+
+    @property
+    def kept(self) -> tuple[int, ...]:
+        """Indices of the layers held.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import akida_nb as ak
+        >>> out = Simulator(ak.example("gxnor_mnist"), seed=0).run(np.zeros((1, 28, 28, 1), np.uint8),
+        ...                                                         keep="output")
+        >>> out.layer_outputs.kept, out.potentials.kept
+        ((4,), ())
+        """
+        return tuple(i for i, a in enumerate(self._arrays) if a is not None)
+
+    def __repr__(self) -> str:
+        return f"KeptArrays({self._what} of layers {list(self.kept)} of {len(self)})"
+
+
 @dataclass(frozen=True, eq=False, repr=False)
 class SimulationResult:
     """What a :meth:`Simulator.run` computed: every layer's exact potentials and outputs, and events.
@@ -225,15 +476,20 @@ class SimulationResult:
     model : Model
         The simulated model.
     input : ndarray (N, d0, d1, C) of uint8
-        The input that was run.
-    potentials : list of ndarray (N, d0, d1, F) of int32
-        Per layer, pre-activation potentials after pooling.
-    layer_outputs : list of ndarray (N, d0, d1, F)
-        Per layer, uint8 activations (int32 potentials for a last layer without activation).
+        The input that was run (read-only; for a run with ``keep`` other than ``"all"``, a view
+        of the given array, not a copy, when it is uint8).
+    potentials : list of ndarray (N, d0, d1, F) of int32, or KeptArrays
+        Per layer, pre-activation potentials after pooling. A run with ``keep`` other than
+        ``"all"`` holds only the kept layers (a :class:`KeptArrays`: the others raise).
+    layer_outputs : list of ndarray (N, d0, d1, F), or KeptArrays
+        Per layer, uint8 activations (int32 potentials for a last layer without activation);
+        the last layer's is always kept.
     predict : ndarray of float32 or None
         ``float32(p - threshold) / act_step`` of the last layer when its activation is off.
     events_per_sample : ndarray (N, layers) of int64
-        Non-zero outputs of each layer for each sample.
+        Non-zero outputs of each layer for each sample (always, whatever was kept).
+    kept : tuple of int
+        Indices of the layers whose potentials and outputs were kept.
 
     Examples
     --------
@@ -246,10 +502,11 @@ class SimulationResult:
 
     model: Model
     input: np.ndarray
-    potentials: list[np.ndarray]
-    layer_outputs: list[np.ndarray]
+    potentials: Sequence[np.ndarray]
+    layer_outputs: Sequence[np.ndarray]
     predict: np.ndarray | None
     events_per_sample: np.ndarray
+    kept: tuple[int, ...]
 
     @property
     def output(self) -> np.ndarray:
@@ -282,13 +539,17 @@ class SimulationResult:
         import pandas as pd
 
         events = self.events_per_sample.sum(axis=0)
-        possible = np.array([o.size for o in self.layer_outputs], dtype=np.int64)
+        possible = np.array(self._possible(), dtype=np.int64)
         return pd.DataFrame({"layer": [layer.name for layer in self.model.layers], "events": events,
                              "possible": possible, "sparsity": 1 - events / possible})
 
+    def _possible(self) -> list[int]:
+        n = self.events_per_sample.shape[0]
+        return [n * math.prod(_built(layer.output_shape)) for layer in self.model.layers]
+
     def __repr__(self) -> str:
         total = int(self.events_per_sample.sum())
-        possible = sum(o.size for o in self.layer_outputs)
+        possible = sum(self._possible())
         return (f"SimulationResult(model {self.model.name!r}, {self.input.shape[0]} samples, "
                 f"{len(self.layer_outputs)} layers, output {fmt_shape(self.output.shape)} {self.output.dtype}, "
                 f"{total} events of {possible} ({1 - total / possible:.1%} sparse))")
@@ -306,9 +567,9 @@ class Simulator:
         in engine layouts (see :func:`variable_shapes`); a list in layer order or a dict keyed by
         layer name. Without them, seeded random variables are drawn.
     seed : int
-        Seed of the random variables (ignored when ``variables`` are given): uniform weights;
-        thresholds and steps placed on the potentials of random inputs so that about 30 % of
-        each layer's outputs are events.
+        Seed (an int ≥ 0) of the random variables (ignored when ``variables`` are given): uniform
+        weights; thresholds and steps placed on the potentials of random inputs so that about 30 %
+        of each layer's outputs are events.
 
     Attributes
     ----------
@@ -321,7 +582,9 @@ class Simulator:
     ------
     SimulationError
         Naming the layer and the variable that is missing, misshaped, of a wrong dtype or out of
-        range, or a layer whose potentials could leave int32 (outside what the engine defines).
+        range, or a layer whose potentials could leave int32 (outside what the engine defines);
+        a ``model`` that is not a :class:`~akida_nb.Model`, a bad ``seed``, or variables that
+        would not fit in :func:`memory_budget` (with the bytes they need).
 
     Examples
     --------
@@ -339,13 +602,20 @@ class Simulator:
                  seed: int = 0):
         if not isinstance(model, Model):
             raise SimulationError(None, "model", f"must be an akida_nb.Model, got {type(model).__name__}")
+        if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)) or seed < 0:
+            raise SimulationError(None, "seed", f"must be an int ≥ 0, got {brief(seed)}")
         self.model = model
         self.reference: Mapping[str, np.ndarray] | None = None
+        _check_variables_fit(model, seeded=variables is None)
         if variables is None:
-            self._layers = _random_layers(model, seed)
+            self._layers = _random_layers(model, int(seed))
         else:
             self._layers = [_prepare(layer, raw) for layer, raw in zip(model.layers, _by_layer(model, variables))]
-        self._chunk = max(1, CHUNK_BYTES // max(p.chunk_bytes() for p in self._layers))
+        self._work = [p.chunk_bytes() for p in self._layers]
+        self._chunk = max(1, CHUNK_BYTES // max(self._work))
+        sizes = [math.prod(_built(p.layer.output_shape)) for p in self._layers]
+        self._potential_bytes = [4 * size for size in sizes]
+        self._output_bytes = [(1 if p.layer.activation else 4) * size for p, size in zip(self._layers, sizes)]
 
     @property
     def variables(self) -> list[dict[str, np.ndarray]]:
@@ -361,7 +631,7 @@ class Simulator:
         return [dict(p.variables) for p in self._layers]
 
     @classmethod
-    def from_npz(cls, path: str | PathLike) -> "Simulator":
+    def from_npz(cls, path: str | PathLike) -> Simulator:
         """A simulator for a reference run stored as ``.npz`` (design notes §7), with its run in ``.reference``.
 
         The file holds ``spec_json`` (the native model format) and per layer ``L{i}_weights``,
@@ -378,29 +648,69 @@ class Simulator:
         >>> out = sim.run(sim.reference["input"])
         >>> np.array_equal(out.output, sim.reference["output"])
         True
+
+        Raises
+        ------
+        SimulationError
+            A path that is not a regular readable file, not an ``.npz`` archive, an array that holds
+            pickled objects or cannot be read, arrays that would not fit in :func:`memory_budget`,
+            a missing ``spec_json`` or a missing or misshaped variable (naming the file and array).
+        SpecError
+            A ``spec_json`` that is not a JSON object of the native model format.
         """
-        with np.load(path, allow_pickle=False) as data:
-            arrays = {key: data[key] for key in data.files}
+        arrays = _load_npz(path)
+        name = brief(os.fspath(path))
         if "spec_json" not in arrays:
-            raise SimulationError(None, "spec_json", f"{path} holds no model spec")
-        model = Model.from_dict(json.loads(str(arrays.pop("spec_json"))), source=str(path))
+            raise SimulationError(None, "spec_json", f"{name} holds no model spec (array spec_json)")
+        spec = arrays.pop("spec_json")
+        if spec.dtype.kind not in "US" or spec.ndim != 0:
+            raise SpecError("spec_json", f"{name}: expected the model as a JSON string, got a "
+                                         f"{spec.dtype} array of shape {spec.shape}")
+        try:
+            raw = json.loads(str(spec))
+        except (ValueError, RecursionError) as e:
+            raise SpecError("spec_json", f"{name}: not valid JSON ({one_line(str(e), 80)})") from None
+        if not isinstance(raw, dict):
+            raise SpecError("spec_json", f"{name}: expected a JSON object, got {type(raw).__name__}")
+        try:
+            model = Model.from_dict(raw, source=str(path))
+        except SpecError as e:
+            raise SpecError(e.path, f"{e.problem} (spec_json of {name})") from None
         variables = []
         for i, layer in enumerate(model.layers):
             variables.append({key: arrays.pop(f"L{i}_{key}") for key in variable_shapes(layer)
                               if f"L{i}_{key}" in arrays})
-        sim = cls(model, variables)
+        try:
+            sim = cls(model, variables)
+        except SimulationError as e:
+            index = next((i for i, layer in enumerate(model.layers) if layer.name == e.layer), None)
+            where = f"array L{index}_{e.variable} of " if index is not None and e.variable else ""
+            raise SimulationError(e.layer, e.variable, f"{e.problem} ({where}{name})") from None
         sim.reference = MappingProxyType(arrays)
         return sim
 
-    def run(self, x: np.ndarray, *, batch_size: int | None = None, progress: bool = False) -> SimulationResult:
+    def run(self, x: np.ndarray, *, keep: str | Sequence[int] = "all", batch_size: int | None = None,
+            progress: bool = False) -> SimulationResult:
         """Run a batch ``(N, d0, d1, C)`` or one sample ``(d0, d1, C)`` of integer inputs.
+
+        Samples are computed in chunks whose temporaries stay near :data:`CHUNK_BYTES`, so a run
+        holds what it keeps plus that working set; results are the same, bit for bit, whatever
+        the chunking. Before computing, a run whose kept results and working set would not fit
+        in :func:`memory_budget` raises a :class:`~akida_nb.SimulationError` with the bytes it
+        would need.
 
         Parameters
         ----------
         x : ndarray of integers
             Values in ``[0, 2**input_bits)``; uint8 or any integer dtype (no value is changed).
+        keep : "all", "output" or list of int
+            What the result holds besides the per-layer event counts (always counted):
+            ``"all"`` (the default) every layer's potentials and outputs; ``"output"`` the
+            model's output (and ``predict``) only; a list of layer indices those layers'
+            potentials and outputs, plus the model's output.
         batch_size : int, optional
-            Samples computed at once; by default as many as keep the largest temporary near 64 MB.
+            Samples computed at once; by default as many as keep the temporaries near
+            :data:`CHUNK_BYTES` (fewer when memory is short).
         progress : bool
             Show a tqdm progress bar over samples.
 
@@ -409,6 +719,12 @@ class Simulator:
         SimulationResult
             Always with a batch axis (N = 1 for a single sample).
 
+        Raises
+        ------
+        SimulationError
+            An input that is not an integer array of the model's input shape and range, a bad
+            ``keep`` or ``batch_size``, or a run that would not fit in memory (naming the bytes).
+
         Examples
         --------
         >>> import numpy as np
@@ -416,37 +732,127 @@ class Simulator:
         >>> sim = Simulator(ak.example("vgg_utk_face"), seed=0)
         >>> sim.run(np.full((3, 32, 32, 3), 128, np.uint8), batch_size=2).layer_outputs[0].shape
         (3, 30, 30, 32)
+        >>> out = sim.run(np.full((3, 32, 32, 3), 128, np.uint8), keep="output")
+        >>> out.output.shape, out.events_per_sample.shape, out.kept
+        ((3, 1, 1, 1), (3, 7), ())
         """
         from tqdm import tqdm
 
-        x = self._check_input(x)
-        n = x.shape[0]
-        chunk = self._chunk if batch_size is None else batch_size
-        if not isinstance(chunk, int) or chunk < 1:
-            raise SimulationError(None, "batch_size", f"must be a positive int, got {batch_size!r}")
-        potentials = [np.empty((n, *p.layer.output_shape), np.int32) for p in self._layers]
-        outputs = [np.empty((n, *p.layer.output_shape), np.uint8 if p.layer.activation else np.int32)
-                   for p in self._layers]
+        arr = self._input_array(x)
+        n, layers = arr.shape[0], self._layers
+        kept = _keep_indices(keep, len(layers))
+        keep_all = isinstance(keep, str) and keep == "all"
+        if batch_size is not None and (isinstance(batch_size, (bool, np.bool_))
+                                       or not isinstance(batch_size, (int, np.integer)) or batch_size < 1):
+            raise SimulationError(None, "batch_size", f"must be a positive int, got {brief(batch_size)}")
+        copy_input = keep_all or arr.dtype != np.uint8
+        chunk = self._plan(n, kept, copy_input, None if batch_size is None else int(batch_size))
+        self._check_range(arr)
+        if copy_input:
+            x = np.array(arr, dtype=np.uint8)
+        else:  # a read-only view: keeping a partial run never copies its input
+            x = arr.view()
+        last = len(layers) - 1
+        keep_p, keep_o = set(kept), set(kept) | {last}
+        single = chunk >= n  # one chunk: keep the arrays computed, no copy
+        potentials: list[np.ndarray | None] = [None] * len(layers)
+        outputs: list[np.ndarray | None] = [None] * len(layers)
+        predict = None
+        last_layer = layers[last].layer
+        if not single:
+            for i in keep_p:
+                potentials[i] = np.empty((n, *_built(layers[i].layer.output_shape)), np.int32)
+            for i in keep_o:
+                outputs[i] = np.empty((n, *_built(layers[i].layer.output_shape)),
+                                      np.uint8 if layers[i].layer.activation else np.int32)
+            if not last_layer.activation:
+                predict = np.empty((n, *_built(last_layer.output_shape)), np.float32)
+        events = np.empty((n, len(layers)), np.int64)
         with tqdm(total=n, unit="sample", disable=not progress, desc=self.model.name) as bar:
             for start in range(0, n, chunk):
                 h = x[start:start + chunk]
-                for i, prepared in enumerate(self._layers):
+                m = len(h)
+                rows = slice(start, start + m)
+                for i, prepared in enumerate(layers):
                     p = prepared.potential(h)
                     h = prepared.activation(p)
-                    potentials[i][start:start + len(h)] = p
-                    outputs[i][start:start + len(h)] = h
-                bar.update(len(h))
-        last = self._layers[-1]
-        predict = None
-        if not last.layer.activation:
-            predict = _frozen(K.predict(potentials[-1], last.variables["threshold"], last.variables["act_step"]))
-        events = np.stack([np.count_nonzero(o.reshape(n, -1), axis=1) for o in outputs], axis=1).astype(np.int64)
-        return SimulationResult(model=self.model, input=_frozen(x), potentials=[_frozen(p) for p in potentials],
-                                layer_outputs=[_frozen(o) for o in outputs], predict=predict,
-                                events_per_sample=_frozen(events))
+                    events[rows, i] = np.count_nonzero(h.reshape(m, -1), axis=1)
+                    if single:
+                        if i in keep_p:  # without activation, the outputs are the int32 potentials
+                            potentials[i] = h if not prepared.layer.activation else p.astype(np.int32)
+                        if i in keep_o:
+                            outputs[i] = h
+                    else:
+                        if i in keep_p:
+                            potentials[i][rows] = p  # type: ignore[index]
+                        if i in keep_o:
+                            outputs[i][rows] = h  # type: ignore[index]
+                if not last_layer.activation:
+                    v = layers[last].variables
+                    chunk_predict = K.predict(h, v["threshold"], v["act_step"])
+                    if single:
+                        predict = chunk_predict
+                    else:
+                        predict[rows] = chunk_predict  # type: ignore[index]
+                bar.update(m)
+        potentials = [None if a is None else _frozen(a) for a in potentials]
+        outputs = [None if a is None else _frozen(a) for a in outputs]
+        held_p: Sequence[np.ndarray]
+        held_o: Sequence[np.ndarray]
+        if keep_all:
+            held_p, held_o = [a for a in potentials if a is not None], [a for a in outputs if a is not None]
+        else:
+            held_p = KeptArrays(self.model, "potentials", potentials, keep)
+            held_o = KeptArrays(self.model, "layer_outputs", outputs, keep)
+        return SimulationResult(model=self.model, input=_frozen(x), potentials=held_p, layer_outputs=held_o,
+                                predict=None if predict is None else _frozen(predict),
+                                events_per_sample=_frozen(events), kept=kept)
 
-    def _check_input(self, x: Any) -> np.ndarray:
-        arr = np.asarray(x)
+    def _plan(self, n: int, kept: tuple[int, ...], copy_input: bool, batch_size: int | None) -> int:
+        """The chunk size of a run of ``n`` samples, after checking that it fits in memory.
+
+        A run that needs at most :data:`CHUNK_BYTES` in all (kept results and working set) is not
+        checked against :func:`memory_budget` unless :data:`MEMORY_BUDGET` is set: asking the
+        machine costs more than such a run.
+        """
+        layers, work = self._layers, self._work
+        one, last = max(work), len(layers) - 1
+        stored = 8 * len(layers) + (math.prod(self.model.input_shape) if copy_input else 0)
+        for i in kept:
+            stored += self._potential_bytes[i] + self._output_bytes[i]
+        if last not in kept:
+            stored += self._output_bytes[last]
+        if not layers[last].layer.activation:
+            stored += self._potential_bytes[last]  # predict, float32
+        held = n * stored
+        chunk = min(n, self._chunk if batch_size is None else batch_size)
+        if MEMORY_BUDGET is None and held + chunk * one <= CHUNK_BYTES:
+            return chunk
+        budget = memory_budget()
+        if one > budget:
+            worst = layers[work.index(one)].layer
+            raise SimulationError(worst.name, None, f"one sample needs {_size(one)} of working memory in this "
+                                                    f"layer, more than the {_size(budget)} available")
+        if held + one > budget:
+            what = ("every layer's potentials and outputs" if len(kept) == len(layers)
+                    else f"the output and layers {list(kept)}" if kept else "the output")
+            raise SimulationError(None, "keep", f"keeping {what} of {n:,} samples needs {_size(held)} plus "
+                                                f"{_size(one)} of working memory, more than the {_size(budget)} "
+                                                "available: keep='output' or fewer layers, or run fewer samples")
+        if held + chunk * one > budget:
+            if batch_size is not None:
+                raise SimulationError(None, "batch_size", f"{batch_size} samples at once need {_size(chunk * one)} "
+                                                          f"of working memory besides {_size(held)} kept, more "
+                                                          f"than the {_size(budget)} available")
+            chunk = max(1, (budget - held) // one)
+        return chunk
+
+    def _input_array(self, x: Any) -> np.ndarray:
+        try:
+            arr = np.asarray(x)
+        except (ValueError, TypeError) as e:  # ragged nested sequences
+            raise SimulationError(None, "input", f"expected an integer array, got {brief(x)} ({one_line(str(e), 80)})"
+                                  ) from None
         if arr.dtype.kind not in "biu":
             raise SimulationError(None, "input", f"expected integers (uint8), got dtype {arr.dtype}")
         if arr.ndim == 3:
@@ -454,12 +860,16 @@ class Simulator:
         shape = self.model.input_shape
         if arr.ndim != 4 or arr.shape[1:] != shape or arr.shape[0] == 0:
             raise SimulationError(None, "input", f"expected shape (N, {', '.join(map(str, shape))}) with N ≥ 1 "
-                                                 f"or {shape}, got {np.shape(x)}")
+                                                 f"or {shape}, got {brief(np.shape(x))}")
+        return arr
+
+    def _check_range(self, arr: np.ndarray) -> None:
         top = (1 << self.model.input_bits) - 1
+        if arr.dtype == np.uint8 and top >= 255:  # every uint8 value is an input value
+            return
         if int(arr.min()) < 0 or int(arr.max()) > top:
             raise SimulationError(None, "input", f"values must be in [0, {top}] ({self.model.input_bits}-bit "
                                                  f"input), got [{int(arr.min())}, {int(arr.max())}]")
-        return np.array(arr, dtype=np.uint8)
 
     def __repr__(self) -> str:
         return (f"Simulator(model {self.model.name!r}, {len(self._layers)} layers, input "
