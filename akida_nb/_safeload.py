@@ -130,7 +130,7 @@ def read_text(path: str | os.PathLike, limit: int = MAX_FILE_BYTES, where: str =
         raise SpecError(where, f"not UTF-8 text (byte {e.start})") from None
 
 
-def _check_text(text: Any, where: str, what: str) -> str:
+def _check_text(text: Any, where: str, what: str, limit: int) -> str:
     if isinstance(text, (bytes, bytearray)):
         try:
             text = bytes(text).decode("utf-8")
@@ -138,8 +138,8 @@ def _check_text(text: Any, where: str, what: str) -> str:
             raise SpecError(where, f"not UTF-8 text (byte {e.start})") from None
     if not isinstance(text, str):
         raise SpecError(where, f"expected {what} text (a str), got {type(text).__name__}")
-    if len(text) > MAX_FILE_BYTES:
-        raise SpecError(where, f"{len(text)} characters, over the {MAX_FILE_BYTES}-character limit")
+    if len(text) > limit:
+        raise SpecError(where, f"{len(text)} characters, over the {limit}-character limit")
     return text
 
 
@@ -174,8 +174,17 @@ def _json_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return out
 
 
-def parse_json(text: str | bytes, where: str = "") -> Any:
+def parse_json(text: str | bytes, where: str = "", limit: int = MAX_FILE_BYTES) -> Any:
     """Parse JSON text with bounded depth, no duplicate keys and integers of sane length.
+
+    Parameters
+    ----------
+    text : str or bytes
+        The document (bytes are decoded as UTF-8).
+    where : str
+        Prefix of error messages (a file name).
+    limit : int
+        Longest text accepted, in characters.
 
     Raises
     ------
@@ -195,12 +204,12 @@ def parse_json(text: str | bytes, where: str = "") -> Any:
     >>> parse_json("[" * 5000 + "]" * 5000, "deep.json")
     Traceback (most recent call last):
     ...
-    akida_nb.errors.SpecError: deep.json: not valid JSON: nested 5000 levels deep (the limit is 64)
+    akida_nb.errors.SpecError: deep.json: not valid JSON: nested too deeply (5000 levels; the limit is 64)
     """
-    text = _check_text(text, where, "JSON")
+    text = _check_text(text, where, "JSON", limit)
     depth = _json_depth(text)
     if depth > MAX_DEPTH:
-        raise SpecError(where, f"not valid JSON: nested {depth} levels deep (the limit is {MAX_DEPTH})")
+        raise SpecError(where, f"not valid JSON: nested too deeply ({depth} levels; the limit is {MAX_DEPTH})")
     try:
         return json.loads(text, object_pairs_hook=_json_object, parse_int=_json_int, parse_constant=_json_constant)
     except json.JSONDecodeError as e:
@@ -224,7 +233,7 @@ def _yaml_loader() -> type:
             self._depth += 1
             try:
                 if self._depth > MAX_DEPTH:
-                    raise yaml.YAMLError(f"nested more than {MAX_DEPTH} levels deep")
+                    raise yaml.YAMLError(f"nested too deeply (more than {MAX_DEPTH} levels)")
                 node = super().compose_node(parent, index)
             finally:
                 self._depth -= 1
@@ -259,13 +268,22 @@ def _yaml_loader() -> type:
     return BoundedLoader
 
 
-def parse_yaml(text: str | bytes, where: str = "") -> Any:
+def parse_yaml(text: str | bytes, where: str = "", limit: int = MAX_FILE_BYTES) -> Any:
     """Parse YAML text with a safe loader: bounded depth and alias expansion, no duplicate keys.
 
     No Python object is ever constructed (``yaml.SafeLoader`` underneath); a document
     nested deeper than :data:`MAX_DEPTH`, with more than :data:`MAX_YAML_NODES` nodes once
     aliases are expanded, with a repeated key or an integer of more than
     :data:`MAX_INT_DIGITS` digits is refused.
+
+    Parameters
+    ----------
+    text : str or bytes
+        The document (bytes are decoded as UTF-8).
+    where : str
+        Prefix of error messages (a file name).
+    limit : int
+        Longest text accepted, in characters.
 
     Raises
     ------
@@ -285,7 +303,7 @@ def parse_yaml(text: str | bytes, where: str = "") -> Any:
     """
     import yaml
 
-    text = _check_text(text, where, "YAML")
+    text = _check_text(text, where, "YAML", limit)
     try:
         return yaml.load(text, Loader=_yaml_loader())  # noqa: S506 (a SafeLoader subclass)
     except yaml.MarkedYAMLError as e:

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field, replace
-from typing import Any, Iterable, Mapping
+from typing import Any, Iterable, Mapping, TypeGuard
 
 from ._safeload import parse_json, parse_yaml
 from .errors import SpecError, brief, one_line
@@ -78,7 +78,7 @@ def pool_output_size(n: int, size: int, stride: int, padding: str) -> int:
     return conv_output_size(n, size, stride, padding)
 
 
-def _is_int(v) -> bool:
+def _is_int(v: Any) -> TypeGuard[int]:
     return isinstance(v, int) and not isinstance(v, bool)
 
 
@@ -360,8 +360,8 @@ def ensure_model(obj: Any, where: str = "model") -> "Model":
     Examples
     --------
     >>> import akida_nb as ak
-    >>> ensure_model(ak.example("gxnor_mnist")).name
-    'gxnor_mnist'
+    >>> ensure_model(ak.example("gxnor_mnist")).input_shape
+    (28, 28, 1)
     >>> ensure_model({"layers": []})
     Traceback (most recent call last):
     ...
@@ -534,7 +534,7 @@ class Model:
         >>> ak.example("ds_cnn_kws").layer("dense_5").units
         33
         """
-        if _is_int(key):
+        if isinstance(key, int) and not isinstance(key, bool):
             if not -len(self.layers) <= key < len(self.layers):
                 raise SpecError("layers", f"no layer {brief(key)}: the model has {len(self.layers)} layers "
                                 f"(indices 0 to {len(self.layers) - 1})")

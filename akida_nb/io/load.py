@@ -80,7 +80,7 @@ def load_model(path: str | os.PathLike, *, strict: bool = True, **kwargs: Any) -
     text = read_text(path, limit=MAX_CONFIG_BYTES if suffix == ".json" else MAX_FILE_BYTES, where=where)
     native_kwargs = ", ".join(sorted(kwargs))
     if suffix == ".json":
-        spec = parse_json(text, where)
+        spec = parse_json(text, where, limit=MAX_CONFIG_BYTES)
         if isinstance(spec, Mapping) and "class_name" in spec and "config" in spec:
             return from_keras_config(spec, strict=strict, source=str(path), **kwargs)
         if len(text) > MAX_FILE_BYTES:
