@@ -189,8 +189,8 @@ def parse_json(text: str | bytes, where: str = "", limit: int = MAX_FILE_BYTES) 
     Raises
     ------
     SpecError
-        ``where: not valid JSON: …`` for a syntax error, a duplicate key, nesting deeper
-        than :data:`MAX_DEPTH`, an integer of more than :data:`MAX_INT_DIGITS` digits,
+        ``where: nested too deeply …`` for nesting deeper than :data:`MAX_DEPTH`;
+        ``where: not valid JSON: …`` for a syntax error, a duplicate key, an integer of more than :data:`MAX_INT_DIGITS` digits,
         ``NaN`` or ``Infinity``.
 
     Examples
@@ -204,12 +204,12 @@ def parse_json(text: str | bytes, where: str = "", limit: int = MAX_FILE_BYTES) 
     >>> parse_json("[" * 5000 + "]" * 5000, "deep.json")
     Traceback (most recent call last):
     ...
-    akida_nb.errors.SpecError: deep.json: not valid JSON: nested too deeply (5000 levels; the limit is 64)
+    akida_nb.errors.SpecError: deep.json: nested too deeply (5000 levels; the limit is 64)
     """
     text = _check_text(text, where, "JSON", limit)
     depth = _json_depth(text)
     if depth > MAX_DEPTH:
-        raise SpecError(where, f"not valid JSON: nested too deeply ({depth} levels; the limit is {MAX_DEPTH})")
+        raise SpecError(where, f"nested too deeply ({depth} levels; the limit is {MAX_DEPTH})")
     try:
         return json.loads(text, object_pairs_hook=_json_object, parse_int=_json_int, parse_constant=_json_constant)
     except json.JSONDecodeError as e:
