@@ -34,8 +34,16 @@ from typing import Any
 
 from .errors import SpecError, brief, one_line
 
-__all__ = ["MAX_FILE_BYTES", "MAX_DEPTH", "MAX_YAML_NODES", "MAX_INT_DIGITS", "regular_file", "read_text", "parse_json",
-           "parse_yaml"]
+__all__ = [
+    "MAX_DEPTH",
+    "MAX_FILE_BYTES",
+    "MAX_INT_DIGITS",
+    "MAX_YAML_NODES",
+    "parse_json",
+    "parse_yaml",
+    "read_text",
+    "regular_file",
+]
 
 MAX_FILE_BYTES = 16 * 2**20
 """Largest native model or target file read (16 MiB); larger files are refused before reading."""
@@ -305,7 +313,7 @@ def parse_yaml(text: str | bytes, where: str = "", limit: int = MAX_FILE_BYTES) 
 
     text = _check_text(text, where, "YAML", limit)
     try:
-        return yaml.load(text, Loader=_yaml_loader())  # noqa: S506 (a SafeLoader subclass)
+        return yaml.load(text, Loader=_yaml_loader())
     except yaml.MarkedYAMLError as e:
         mark = f" at line {e.problem_mark.line + 1}, column {e.problem_mark.column + 1}" if e.problem_mark else ""
         raise SpecError(where, f"not valid YAML: {one_line(str(e.problem or e.context), 120)}{mark}") from None

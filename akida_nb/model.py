@@ -20,14 +20,23 @@ Examples
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any, Iterable, Mapping, TypeGuard
+from typing import Any, TypeGuard
 
 from ._safeload import parse_json, parse_yaml
 from .errors import SpecError, brief, one_line
 
-__all__ = ["Layer", "Model", "LAYER_TYPES", "MAX_SIZE", "UNRESOLVED_SHAPE", "ensure_model", "conv_output_size",
-           "pool_output_size"]
+__all__ = [
+    "LAYER_TYPES",
+    "MAX_SIZE",
+    "UNRESOLVED_SHAPE",
+    "Layer",
+    "Model",
+    "conv_output_size",
+    "ensure_model",
+    "pool_output_size",
+]
 
 LAYER_TYPES = ("InputConvolutional", "Convolutional", "SeparableConvolutional", "FullyConnected")
 CONV_TYPES = LAYER_TYPES[:3]
@@ -270,13 +279,13 @@ def _parse_layer(raw: Any, i: int, previous_activation: bool | None) -> Layer:
         raise SpecError(f"layers[{i - 1}].activation",
                         "activation off is only allowed on the last layer")
     name = _text(raw.get("name", f"L{i}_{ltype}"), f"{path}.name")
-    kw: dict[str, Any] = dict(
-        type=ltype, name=name, index=i,
-        weights_bits=_bits(raw.get("weights_bits", 2 if ltype == "SeparableConvolutional" else 1),
-                           f"{path}.weights_bits"),
-        act_bits=_bits(raw.get("act_bits", 1), f"{path}.act_bits"),
-        activation=_bool(raw.get("activation", True), f"{path}.activation"),
-    )
+    kw: dict[str, Any] = {
+        "type": ltype, "name": name, "index": i,
+        "weights_bits": _bits(raw.get("weights_bits", 2 if ltype == "SeparableConvolutional" else 1),
+                              f"{path}.weights_bits"),
+        "act_bits": _bits(raw.get("act_bits", 1), f"{path}.act_bits"),
+        "activation": _bool(raw.get("activation", True), f"{path}.activation"),
+    }
     if ltype == "FullyConnected":
         if "units" not in raw:
             raise SpecError(f"{path}.units", "missing (required for FullyConnected)")
@@ -309,7 +318,7 @@ def _parse_layer(raw: Any, i: int, previous_activation: bool | None) -> Layer:
 
 
 def _infer(layer: Layer, in_shape: tuple[int, int, int], in_bits: int, path: str) -> Layer:
-    d0, d1, c = in_shape
+    d0, d1, _ = in_shape
     outputs = layer.outputs
     if layer.type == "FullyConnected":
         return replace(layer, input_shape=in_shape, input_bits=in_bits,
@@ -342,7 +351,7 @@ def _infer(layer: Layer, in_shape: tuple[int, int, int], in_bits: int, path: str
     return replace(layer, input_shape=in_shape, input_bits=in_bits, conv_shape=conv_shape, output_shape=out)
 
 
-def ensure_model(obj: Any, where: str = "model") -> "Model":
+def ensure_model(obj: Any, where: str = "model") -> Model:
     """``obj`` itself when it is a :class:`Model`, else the one error every entry point raises.
 
     Parameters
@@ -398,7 +407,7 @@ class Model:
 
     # ------------------------------------------------------------------ construction
     @classmethod
-    def from_dict(cls, spec: Mapping[str, Any], *, source: str | None = None) -> "Model":
+    def from_dict(cls, spec: Mapping[str, Any], *, source: str | None = None) -> Model:
         """Validate a native-format dict and infer every layer's shapes and input bits.
 
         Raises
@@ -455,7 +464,7 @@ class Model:
                    layers=tuple(layers), source=source)
 
     @classmethod
-    def from_json(cls, text: str, *, source: str | None = None) -> "Model":
+    def from_json(cls, text: str, *, source: str | None = None) -> Model:
         """Parse a JSON string in the native format.
 
         Examples
@@ -466,7 +475,7 @@ class Model:
         return cls.from_dict(parse_json(text, source or ""), source=source)
 
     @classmethod
-    def from_yaml(cls, text: str, *, source: str | None = None) -> "Model":
+    def from_yaml(cls, text: str, *, source: str | None = None) -> Model:
         """Parse a YAML string in the native format (safe loader: no object construction).
 
         Examples
@@ -503,7 +512,7 @@ class Model:
         """
         return json.dumps(self.to_dict(), indent=indent)
 
-    def replace_layers(self, layers: Iterable[Mapping[str, Any] | Layer], name: str | None = None) -> "Model":
+    def replace_layers(self, layers: Iterable[Mapping[str, Any] | Layer], name: str | None = None) -> Model:
         """A new model with other layers (dicts or :class:`Layer`), shapes re-inferred.
 
         Examples
@@ -574,8 +583,8 @@ class Model:
         return df
 
     def __repr__(self) -> str:
-        lines = [f"Model {self.name!r}: input {fmt_shape(self.input_shape)} ({self.input_bits}-bit), "
-                 f"{len(self.layers)} layers, output {fmt_shape(self.output_shape)}"]
+        lines = [(f"Model {self.name!r}: input {fmt_shape(self.input_shape)} ({self.input_bits}-bit), "
+                  f"{len(self.layers)} layers, output {fmt_shape(self.output_shape)}")]
         for l in self.layers:
             act = f"a{l.act_bits}" if l.activation else "no activation"
             extra = "" if l.type == "FullyConnected" else f" k{fmt_pair(l.kernel_size)} s{fmt_pair(l.kernel_stride)} {l.padding}{' ' + _fmt_pool(l) if l.pool_type != 'none' else ''}"

@@ -12,16 +12,16 @@ True
 """
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 from importlib import resources
 from pathlib import Path
 
 from .errors import SpecError, brief
 
-__all__ = ["data_dir", "static_text", "model_path", "examples", "example"]
+__all__ = ["data_dir", "example", "examples", "model_path", "static_text"]
 
 
-@lru_cache(maxsize=None)
+@cache
 def data_dir() -> Path:
     """The folder holding ``targets/`` and ``models/``.
 

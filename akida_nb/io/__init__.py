@@ -16,6 +16,17 @@ from .akida import from_akida, map_akida_layers
 from .keras import MAX_CONFIG_BYTES, UnmappedLayer, from_keras_config, load_keras_archive
 from .load import load_model
 
-__all__ = ["from_akida", "map_akida_layers", "from_keras_config", "load_keras_archive", "load_model",
-           "UnmappedLayer", "MAX_CONFIG_BYTES", "MAX_FILE_BYTES", "read_text", "regular_file", "parse_json",
-           "parse_yaml"]
+__all__ = [
+           "MAX_CONFIG_BYTES",
+           "MAX_FILE_BYTES",
+           "UnmappedLayer",
+           "from_akida",
+           "from_keras_config",
+           "load_keras_archive",
+           "load_model",
+           "map_akida_layers",
+           "parse_json",
+           "parse_yaml",
+           "read_text",
+           "regular_file",
+]

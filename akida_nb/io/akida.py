@@ -25,7 +25,8 @@ Examples
 from __future__ import annotations
 
 import re
-from typing import Any, Callable, Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from ..errors import ModelImportError, SpecError
 from ..model import LAYER_TYPES, Model

@@ -37,15 +37,16 @@ import re
 import reprlib
 import zipfile
 import zlib
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Mapping, TypeGuard
+from typing import Any, TypeGuard
 
 from .._safeload import parse_json
 from ..errors import ModelImportError, SpecError, one_line
 from ..model import Model, conv_output_size, pool_output_size
 
-__all__ = ["UnmappedLayer", "from_keras_config", "load_keras_archive", "MAX_CONFIG_BYTES"]
+__all__ = ["MAX_CONFIG_BYTES", "UnmappedLayer", "from_keras_config", "load_keras_archive"]
 
 QUANT_BITWIDTHS = range(1, 9)
 """Bit widths accepted in a quantizeml ``quant_config`` (the native format's 1 to 8)."""
@@ -118,7 +119,7 @@ class _KerasLayer:
     @property
     def kind(self) -> str:
         """The class name without quantizeml's ``Quantized`` prefix, aliases resolved."""
-        base = self.cls[len("Quantized"):] if self.cls.startswith("Quantized") else self.cls
+        base = self.cls.removeprefix("Quantized")
         return _ALIASES.get(base, base)
 
     def fail(self, problem: str) -> ModelImportError:

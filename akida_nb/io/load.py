@@ -25,7 +25,7 @@ from ..errors import SpecError, brief, one_line
 from ..model import Model
 from .keras import MAX_CONFIG_BYTES, from_keras_config, load_keras_archive
 
-__all__ = ["load_model", "SUFFIXES"]
+__all__ = ["SUFFIXES", "load_model"]
 
 SUFFIXES = (".json", ".yaml", ".yml", ".keras")
 """File suffixes :func:`load_model` reads."""
