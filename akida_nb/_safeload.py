@@ -284,19 +284,12 @@ def parse_yaml(text: str | bytes, where: str = "", limit: int = MAX_FILE_BYTES) 
     aliases are expanded, with a repeated key or an integer of more than
     :data:`MAX_INT_DIGITS` digits is refused.
 
-    Parameters
-    ----------
-    text : str or bytes
-        The document (bytes are decoded as UTF-8).
-    where : str
-        Prefix of error messages (a file name).
-    limit : int
-        Longest text accepted, in characters.
+    ``text``, ``where`` and ``limit`` are as for :func:`parse_json`.
 
     Raises
     ------
     SpecError
-        ``where: not valid YAML: …`` in one bounded line.
+        ``where: not valid YAML: …`` (or ``nested too deeply``) in one bounded line.
 
     Examples
     --------
