@@ -114,7 +114,7 @@ def _positive_int(value: Any, path: str) -> int:
 
 
 def _text(value: Any, path: str, what: str = "a non-empty string") -> str:
-    if not isinstance(value, str) or not value:
+    if not isinstance(value, str) or (not value and what == "a non-empty string"):
         raise SpecError(path, f"expected {what}, got {brief(value)}")
     try:
         value.encode("utf-8")
