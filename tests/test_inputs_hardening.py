@@ -339,3 +339,20 @@ def test_a_replaced_model_with_a_bad_padding_value_is_refused_by_the_validator(s
                                              model.layers[1]))
     with pytest.raises(SimulationError, match=r"\[0, 255\]"):
         normalize_variables(bad, Simulator(model, seed=0).variables)
+
+
+def test_an_akida_input_layer_with_a_padding_value_outside_its_input_is_refused() -> None:
+    from types import SimpleNamespace as NS
+
+    from akida_nb.io import map_akida_layers
+
+    def input_conv(padding_value: int) -> NS:
+        return NS(name="in_conv", parameters=NS(
+            layer_type="InputConvolutional", input_shape=(8, 8, 1), kernel_size=(3, 3), filters=4,
+            kernel_stride=(1, 1), padding="Same", pool_type="NoPooling", pool_size=(-1, -1), pool_stride=(-1, -1),
+            weights_bits=4, act_bits=2, activation=True, padding_value=padding_value))
+
+    assert map_akida_layers(NS(layers=[input_conv(255)])).layers[0].padding_value == 255
+    with pytest.raises(ModelImportError, match=r"\[0, 255\]") as err:
+        map_akida_layers(NS(layers=[input_conv(256)]))
+    assert err.value.layer == "in_conv"
