@@ -21,8 +21,8 @@ from .errors import (
     UnknownTargetError,
 )
 from .fixes import FixResult, applicable_fixes, fix, list_fixes
-from .io import from_akida, from_keras_config
-from .model import Layer, Model, load_model
+from .io import from_akida, from_keras_config, load_model
+from .model import Layer, Model
 from .nps import estimate_nps
 from .report import CompatibilityReport, Comparison
 from .resources import example, examples

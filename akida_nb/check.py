@@ -11,42 +11,22 @@ Examples
 """
 from __future__ import annotations
 
-from typing import Iterable, Mapping
-
-import numpy as np
+from typing import Iterable
 
 from .errors import SpecError
 from .model import Model
 from .notes import notes_for
 from .report import CompatibilityReport, Comparison, LayerVerdict, Violation
 from .rules import layer_context
+from .sim.variables import variable_ranges
 from .targets import get_target
 
 __all__ = ["check", "compare"]
 
 
 def _variable_ranges(model: Model, variables) -> list[dict[str, tuple]]:
-    """Per layer, (min, max) of each variable; accepts what the Simulator accepts (list, dict by name, Simulator)."""
-    if hasattr(variables, "variables") and not isinstance(variables, (list, tuple, Mapping)):
-        variables = variables.variables
-    if isinstance(variables, Mapping):
-        unknown = set(variables) - {l.name for l in model.layers}
-        if unknown:
-            raise SpecError("variables", f"no layers named {', '.join(sorted(map(repr, unknown)))}")
-        variables = [variables.get(l.name, {}) for l in model.layers]
-    if not isinstance(variables, (list, tuple)) or len(variables) != len(model.layers):
-        raise SpecError("variables", f"expected one mapping per layer ({len(model.layers)} layers)")
-    out = []
-    for i, v in enumerate(variables):
-        if not isinstance(v, Mapping):
-            raise SpecError(f"variables[{i}]", "expected a mapping of variable name → array")
-        ranges = {}
-        for key, arr in v.items():
-            arr = np.asarray(arr)
-            if arr.size:
-                ranges[key] = (arr.min().item(), arr.max().item())
-        out.append(ranges)
-    return out
+    """Per layer, (min, max) of each variable given, validated as the Simulator validates them (partial allowed)."""
+    return variable_ranges(model, variables)
 
 
 NP_FIELDS = frozenset({"nps", "np_refused", "cumulative_nps"})

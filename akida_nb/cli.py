@@ -27,7 +27,7 @@ __all__ = ["main"]
 
 
 def _load(spec: str):
-    from .model import load_model
+    from .io import load_model
     from .resources import examples, example
 
     path = Path(spec)

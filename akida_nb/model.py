@@ -20,14 +20,23 @@ Examples
 from __future__ import annotations
 
 import json
-import math
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any, TypeGuard
 
-from .errors import SpecError
+from ._safeload import parse_json, parse_yaml
+from .errors import SpecError, brief, one_line
 
-__all__ = ["Layer", "Model", "LAYER_TYPES", "load_model", "conv_output_size", "pool_output_size"]
+__all__ = [
+    "LAYER_TYPES",
+    "MAX_SIZE",
+    "UNRESOLVED_SHAPE",
+    "Layer",
+    "Model",
+    "conv_output_size",
+    "ensure_model",
+    "pool_output_size",
+]
 
 LAYER_TYPES = ("InputConvolutional", "Convolutional", "SeparableConvolutional", "FullyConnected")
 CONV_TYPES = LAYER_TYPES[:3]
@@ -43,6 +52,10 @@ KEYS_BY_TYPE = {
     "SeparableConvolutional": _CONV_KEYS,
     "FullyConnected": _COMMON_KEYS + ("units",),
 }
+MAX_SIZE = 2**31 - 1
+"""Largest size, count or stride accepted in a model (the engine's int32 indexing); larger is a SpecError."""
+UNRESOLVED_SHAPE = (0, 0, 0)
+"""``input_shape``/``output_shape``/``conv_shape`` of a :class:`Layer` that no :class:`Model` has resolved."""
 _MODEL_KEYS = ("name", "input", "layers")
 _INPUT_KEYS = ("shape", "bits")
 
@@ -74,45 +87,59 @@ def pool_output_size(n: int, size: int, stride: int, padding: str) -> int:
     return conv_output_size(n, size, stride, padding)
 
 
-def _is_int(v) -> bool:
+def _is_int(v: Any) -> TypeGuard[int]:
     return isinstance(v, int) and not isinstance(v, bool)
 
 
-def _pair(value, path: str) -> tuple[int, int]:
-    if _is_int(value):
-        value = (value, value)
-    if not isinstance(value, (list, tuple)) or len(value) != 2 or not all(_is_int(v) for v in value):
-        raise SpecError(path, f"expected an int or a pair of ints, got {value!r}")
-    if any(v <= 0 for v in value):
-        raise SpecError(path, f"sizes must be positive, got {list(value)}")
-    return (int(value[0]), int(value[1]))
+def _sizes(values: Any, n: int, path: str, what: str) -> tuple[int, ...]:
+    if not isinstance(values, (list, tuple)) or len(values) != n or not all(_is_int(v) for v in values):
+        raise SpecError(path, f"expected {what}, got {brief(values)}")
+    if any(v <= 0 for v in values):
+        raise SpecError(path, f"sizes must be positive, got {brief(list(values))}")
+    if any(v > MAX_SIZE for v in values):
+        raise SpecError(path, f"sizes are at most {MAX_SIZE} (2**31 - 1), got {brief(list(values))}")
+    return tuple(int(v) for v in values)
 
 
-def _positive_int(value, path: str) -> int:
+def _pair(value: Any, path: str) -> tuple[int, int]:
+    a, b = _sizes([value, value] if _is_int(value) else value, 2, path, "an int or a pair of ints")
+    return (a, b)
+
+
+def _positive_int(value: Any, path: str) -> int:
     if not _is_int(value):
-        raise SpecError(path, f"expected an int, got {value!r}")
-    if value <= 0:
-        raise SpecError(path, f"must be positive, got {value}")
-    return int(value)
+        raise SpecError(path, f"expected an int, got {brief(value)}")
+    (n,) = _sizes([value], 1, path, "an int")
+    return n
 
 
-def _bits(value, path: str) -> int:
+def _text(value: Any, path: str, what: str = "a non-empty string") -> str:
+    if not isinstance(value, str) or (not value and what == "a non-empty string"):
+        raise SpecError(path, f"expected {what}, got {brief(value)}")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise SpecError(path, f"{brief(value)} is not valid Unicode text (it holds a lone surrogate)") from None
+    return value
+
+
+def _bits(value: Any, path: str) -> int:
     if not _is_int(value):
-        raise SpecError(path, f"expected an int bit width, got {value!r}")
+        raise SpecError(path, f"expected an int bit width, got {brief(value)}")
     if not 1 <= value <= 8:
         raise SpecError(path, f"bit widths are 1 to 8, got {value}")
     return int(value)
 
 
-def _choice(value, options, path: str) -> str:
+def _choice(value: Any, options: Iterable[str], path: str) -> str:
     if not isinstance(value, str) or value not in options:
-        raise SpecError(path, f"expected one of {', '.join(map(repr, options))}, got {value!r}")
+        raise SpecError(path, f"expected one of {', '.join(map(repr, options))}, got {brief(value)}")
     return value
 
 
-def _bool(value, path: str) -> bool:
+def _bool(value: Any, path: str) -> bool:
     if not isinstance(value, bool):
-        raise SpecError(path, f"expected true or false, got {value!r}")
+        raise SpecError(path, f"expected true or false, got {brief(value)}")
     return value
 
 
@@ -120,8 +147,12 @@ def _bool(value, path: str) -> bool:
 class Layer:
     """One Akida layer, with every field explicit and the shapes inferred by its :class:`Model`.
 
-    Build layers through :meth:`Model.from_dict`; ``input_shape``, ``output_shape``,
-    ``input_bits`` and ``index`` are filled in by the model.
+    Build layers through :meth:`Model.from_dict`. Every layer of a :class:`Model` is
+    resolved: ``index``, ``input_shape``, ``conv_shape``, ``output_shape`` and
+    ``input_bits`` are set by the model. A layer built by hand (``ak.Layer(...)``, e.g.
+    for :meth:`Model.replace_layers`) has ``index`` -1, shapes :data:`UNRESOLVED_SHAPE`
+    and ``input_bits`` 0 until a model resolves it (see :attr:`resolved`). The
+    convolution fields are ``None`` on a FullyConnected layer and ``units`` on the others.
 
     Examples
     --------
@@ -145,12 +176,25 @@ class Layer:
     pool_stride: tuple[int, int] | None = None
     padding_value: int | None = None
     units: int | None = None
-    # filled in by Model
+    # set by Model (see the class docstring)
     index: int = -1
-    input_shape: tuple[int, int, int] | None = field(default=None, compare=False)
-    output_shape: tuple[int, int, int] | None = field(default=None, compare=False)
-    conv_shape: tuple[int, int, int] | None = field(default=None, compare=False)
-    input_bits: int | None = field(default=None, compare=False)
+    input_shape: tuple[int, int, int] = field(default=UNRESOLVED_SHAPE, compare=False)
+    output_shape: tuple[int, int, int] = field(default=UNRESOLVED_SHAPE, compare=False)
+    conv_shape: tuple[int, int, int] = field(default=UNRESOLVED_SHAPE, compare=False)
+    input_bits: int = field(default=0, compare=False)
+
+    @property
+    def resolved(self) -> bool:
+        """True for a layer of a :class:`Model` (shapes and input bits set).
+
+        Examples
+        --------
+        >>> from akida_nb import example
+        >>> layer = example("gxnor_mnist").layers[0]
+        >>> layer.resolved, Layer("FullyConnected", "fc", 2, 2, units=4).resolved
+        (True, False)
+        """
+        return self.index >= 0 and self.input_bits > 0
 
     @property
     def is_conv(self) -> bool:
@@ -159,8 +203,44 @@ class Layer:
 
     @property
     def outputs(self) -> int:
-        """Number of output channels (filters or units)."""
-        return self.units if self.type == "FullyConnected" else self.filters
+        """Number of output channels (filters or units).
+
+        Examples
+        --------
+        >>> Layer("FullyConnected", "fc", 2, 2, units=4).outputs
+        4
+        """
+        value = self.units if self.type == "FullyConnected" else self.filters
+        if value is None:
+            raise SpecError(f"layers[{self.index}]", f"layer {brief(self.name)} has no "
+                            f"{'units' if self.type == 'FullyConnected' else 'filters'}")
+        return value
+
+    def geometry(self) -> tuple[tuple[int, int], tuple[int, int], str]:
+        """``(kernel_size, kernel_stride, padding)`` of a convolutional layer (a SpecError on a FullyConnected).
+
+        Examples
+        --------
+        >>> from akida_nb import example
+        >>> example("ds_cnn_kws").layers[0].geometry()
+        ((5, 5), (2, 2), 'same')
+        """
+        if self.kernel_size is None or self.kernel_stride is None or self.padding is None:
+            raise SpecError(f"layers[{self.index}]", f"layer {brief(self.name)} ({self.type}) has no convolution")
+        return self.kernel_size, self.kernel_stride, self.padding
+
+    def pooling(self) -> tuple[tuple[int, int], tuple[int, int]]:
+        """``(pool_size, pool_stride)`` of a max-pooling layer (a SpecError otherwise).
+
+        Examples
+        --------
+        >>> from akida_nb import example
+        >>> example("gxnor_mnist").layers[0].pooling()
+        ((2, 2), (2, 2))
+        """
+        if self.pool_size is None or self.pool_stride is None:
+            raise SpecError(f"layers[{self.index}]", f"layer {brief(self.name)} does not max-pool")
+        return self.pool_size, self.pool_stride
 
     def to_dict(self) -> dict[str, Any]:
         """Every field of the native format, defaults filled in (JSON-ready lists, not tuples).
@@ -180,7 +260,11 @@ class Layer:
         return out
 
 
-def _parse_layer(raw, i: int, previous_activation: bool | None) -> Layer:
+def _key(key: Any) -> str:
+    return one_line(str(key), 60)
+
+
+def _parse_layer(raw: Any, i: int, previous_activation: bool | None) -> Layer:
     path = f"layers[{i}]"
     if not isinstance(raw, Mapping):
         raise SpecError(path, f"a layer must be a mapping, got {type(raw).__name__}")
@@ -190,20 +274,18 @@ def _parse_layer(raw, i: int, previous_activation: bool | None) -> Layer:
     allowed = KEYS_BY_TYPE[ltype]
     for key in raw:
         if key not in allowed:
-            raise SpecError(f"{path}.{key}", f"unknown key for a {ltype} layer (allowed: {', '.join(allowed)})")
+            raise SpecError(f"{path}.{_key(key)}", f"unknown key for a {ltype} layer (allowed: {', '.join(allowed)})")
     if previous_activation is False:
         raise SpecError(f"layers[{i - 1}].activation",
                         "activation off is only allowed on the last layer")
-    name = raw.get("name", f"L{i}_{ltype}")
-    if not isinstance(name, str) or not name:
-        raise SpecError(f"{path}.name", f"expected a non-empty string, got {name!r}")
-    kw: dict[str, Any] = dict(
-        type=ltype, name=name, index=i,
-        weights_bits=_bits(raw.get("weights_bits", 2 if ltype == "SeparableConvolutional" else 1),
-                           f"{path}.weights_bits"),
-        act_bits=_bits(raw.get("act_bits", 1), f"{path}.act_bits"),
-        activation=_bool(raw.get("activation", True), f"{path}.activation"),
-    )
+    name = _text(raw.get("name", f"L{i}_{ltype}"), f"{path}.name")
+    kw: dict[str, Any] = {
+        "type": ltype, "name": name, "index": i,
+        "weights_bits": _bits(raw.get("weights_bits", 2 if ltype == "SeparableConvolutional" else 1),
+                              f"{path}.weights_bits"),
+        "act_bits": _bits(raw.get("act_bits", 1), f"{path}.act_bits"),
+        "activation": _bool(raw.get("activation", True), f"{path}.activation"),
+    }
     if ltype == "FullyConnected":
         if "units" not in raw:
             raise SpecError(f"{path}.units", "missing (required for FullyConnected)")
@@ -230,38 +312,74 @@ def _parse_layer(raw, i: int, previous_activation: bool | None) -> Layer:
     if ltype == "InputConvolutional":
         pv = raw.get("padding_value", 0)
         if not _is_int(pv):
-            raise SpecError(f"{path}.padding_value", f"expected an int, got {pv!r}")
+            raise SpecError(f"{path}.padding_value", f"expected an int, got {brief(pv)}")
         kw["padding_value"] = int(pv)
     return Layer(**kw)
 
 
 def _infer(layer: Layer, in_shape: tuple[int, int, int], in_bits: int, path: str) -> Layer:
-    d0, d1, c = in_shape
+    d0, d1, _ = in_shape
+    outputs = layer.outputs
     if layer.type == "FullyConnected":
         return replace(layer, input_shape=in_shape, input_bits=in_bits,
-                       conv_shape=(1, 1, layer.units), output_shape=(1, 1, layer.units))
-    (k0, k1), (s0, s1) = layer.kernel_size, layer.kernel_stride
-    o0 = conv_output_size(d0, k0, s0, layer.padding)
-    o1 = conv_output_size(d1, k1, s1, layer.padding)
+                       conv_shape=(1, 1, outputs), output_shape=(1, 1, outputs))
+    (k0, k1), (s0, s1), padding = layer.geometry()
+    if layer.padding_value is not None and not 0 <= layer.padding_value <= (1 << in_bits) - 1:
+        raise SpecError(f"{path}.padding_value", f"must be an input value in [0, {(1 << in_bits) - 1}] "
+                        f"({in_bits}-bit input), got {brief(layer.padding_value)}")
+    o0 = conv_output_size(d0, k0, s0, padding)
+    o1 = conv_output_size(d1, k1, s1, padding)
     if o0 <= 0 or o1 <= 0:
         raise SpecError(f"{path}.kernel_size",
                         f"empty output: a {k0}×{k1} kernel with 'valid' padding does not fit the "
                         f"{d0}×{d1} input")
-    conv_shape = (o0, o1, layer.filters)
+    conv_shape = (o0, o1, outputs)
+    out: tuple[int, int, int]
     if layer.pool_type == "average":
-        out = (1, 1, layer.filters)
+        out = (1, 1, outputs)
     elif layer.pool_type == "max":
-        (p0, p1), (t0, t1) = layer.pool_size, layer.pool_stride
-        q0 = pool_output_size(o0, p0, t0, layer.padding)
-        q1 = pool_output_size(o1, p1, t1, layer.padding)
+        (p0, p1), (t0, t1) = layer.pooling()
+        q0 = pool_output_size(o0, p0, t0, padding)
+        q1 = pool_output_size(o1, p1, t1, padding)
         if q0 <= 0 or q1 <= 0:
             raise SpecError(f"{path}.pool_size",
                             f"empty output: a {p0}×{p1} 'valid' pool does not fit the {o0}×{o1} "
                             "convolution output")
-        out = (q0, q1, layer.filters)
+        out = (q0, q1, outputs)
     else:
         out = conv_shape
     return replace(layer, input_shape=in_shape, input_bits=in_bits, conv_shape=conv_shape, output_shape=out)
+
+
+def ensure_model(obj: Any, where: str = "model") -> Model:
+    """``obj`` itself when it is a :class:`Model`, else the one error every entry point raises.
+
+    Parameters
+    ----------
+    obj : object
+        What the caller was given as a model.
+    where : str
+        The argument's name, used as the error's path.
+
+    Raises
+    ------
+    SpecError
+        ``model: expected an akida_nb.Model, got dict (load one with ak.load_model or ak.Model.from_dict)``.
+
+    Examples
+    --------
+    >>> import akida_nb as ak
+    >>> ensure_model(ak.example("gxnor_mnist")).input_shape
+    (28, 28, 1)
+    >>> ensure_model({"layers": []})
+    Traceback (most recent call last):
+    ...
+    akida_nb.errors.SpecError: model: expected an akida_nb.Model, got dict (load one with ak.load_model or ak.Model.from_dict)
+    """
+    if not isinstance(obj, Model):
+        raise SpecError(where, f"expected an akida_nb.Model, got {type(obj).__name__} "
+                               "(load one with ak.load_model or ak.Model.from_dict)")
+    return obj
 
 
 @dataclass(frozen=True)
@@ -289,7 +407,7 @@ class Model:
 
     # ------------------------------------------------------------------ construction
     @classmethod
-    def from_dict(cls, spec: Mapping[str, Any], *, source: str | None = None) -> "Model":
+    def from_dict(cls, spec: Mapping[str, Any], *, source: str | None = None) -> Model:
         """Validate a native-format dict and infer every layer's shapes and input bits.
 
         Raises
@@ -307,7 +425,7 @@ class Model:
             raise SpecError("", f"a model spec must be a mapping, got {type(spec).__name__}")
         for key in spec:
             if key not in _MODEL_KEYS:
-                raise SpecError(str(key), f"unknown key (allowed: {', '.join(_MODEL_KEYS)})")
+                raise SpecError(_key(key), f"unknown key (allowed: {', '.join(_MODEL_KEYS)})")
         if "input" not in spec:
             raise SpecError("input", "missing (a mapping with 'shape' and 'bits')")
         raw_input = spec["input"]
@@ -315,14 +433,10 @@ class Model:
             raise SpecError("input", f"expected a mapping, got {type(raw_input).__name__}")
         for key in raw_input:
             if key not in _INPUT_KEYS:
-                raise SpecError(f"input.{key}", f"unknown key (allowed: {', '.join(_INPUT_KEYS)})")
+                raise SpecError(f"input.{_key(key)}", f"unknown key (allowed: {', '.join(_INPUT_KEYS)})")
         if "shape" not in raw_input:
             raise SpecError("input.shape", "missing ([d0, d1, channels])")
-        shape = raw_input["shape"]
-        if not isinstance(shape, (list, tuple)) or len(shape) != 3 or not all(_is_int(v) for v in shape):
-            raise SpecError("input.shape", f"expected [d0, d1, channels] as ints, got {shape!r}")
-        if any(v <= 0 for v in shape):
-            raise SpecError("input.shape", f"sizes must be positive, got {list(shape)}")
+        d0, d1, c = _sizes(raw_input["shape"], 3, "input.shape", "[d0, d1, channels] as ints")
         raw_layers = spec.get("layers")
         if raw_layers is None:
             raise SpecError("layers", "missing (a non-empty list of layers)")
@@ -330,28 +444,27 @@ class Model:
             raise SpecError("layers", f"expected a list, got {type(raw_layers).__name__}")
         if not raw_layers:
             raise SpecError("layers", "a model needs at least one layer")
-        name = spec.get("name", "model")
-        if not isinstance(name, str):
-            raise SpecError("name", f"expected a string, got {name!r}")
+        name = _text(spec.get("name", "model"), "name", "a string")
         first_is_input_conv = isinstance(raw_layers[0], Mapping) and raw_layers[0].get("type") == "InputConvolutional"
         bits = _bits(raw_input.get("bits", 8 if first_is_input_conv else 4), "input.bits")
 
         layers = []
-        in_shape, in_bits, prev_act = tuple(int(v) for v in shape), bits, None
+        in_shape: tuple[int, int, int] = (d0, d1, c)
+        in_bits, prev_act = bits, None
         names = set()
         for i, raw in enumerate(raw_layers):
             layer = _parse_layer(raw, i, prev_act)
             if layer.name in names:
-                raise SpecError(f"layers[{i}].name", f"duplicate layer name {layer.name!r}")
+                raise SpecError(f"layers[{i}].name", f"duplicate layer name {brief(layer.name)}")
             names.add(layer.name)
             layer = _infer(layer, in_shape, in_bits, f"layers[{i}]")
             layers.append(layer)
             in_shape, in_bits, prev_act = layer.output_shape, layer.act_bits, layer.activation
-        return cls(name=name, input_shape=tuple(int(v) for v in shape), input_bits=bits,
+        return cls(name=name, input_shape=(d0, d1, c), input_bits=bits,
                    layers=tuple(layers), source=source)
 
     @classmethod
-    def from_json(cls, text: str, *, source: str | None = None) -> "Model":
+    def from_json(cls, text: str, *, source: str | None = None) -> Model:
         """Parse a JSON string in the native format.
 
         Examples
@@ -359,14 +472,10 @@ class Model:
         >>> Model.from_json('{"input": {"shape": [4, 4, 8]}, "layers": [{"type": "FullyConnected", "units": 2}]}').name
         'model'
         """
-        try:
-            spec = json.loads(text)
-        except json.JSONDecodeError as e:
-            raise SpecError("", f"not valid JSON: {e.msg} at line {e.lineno}, column {e.colno}") from None
-        return cls.from_dict(spec, source=source)
+        return cls.from_dict(parse_json(text, source or ""), source=source)
 
     @classmethod
-    def from_yaml(cls, text: str, *, source: str | None = None) -> "Model":
+    def from_yaml(cls, text: str, *, source: str | None = None) -> Model:
         """Parse a YAML string in the native format (safe loader: no object construction).
 
         Examples
@@ -374,13 +483,7 @@ class Model:
         >>> Model.from_yaml("input: {shape: [4, 4, 8]}\\nlayers:\\n- {type: FullyConnected, units: 2}").layers[0].units
         2
         """
-        import yaml
-
-        try:
-            spec = yaml.safe_load(text)
-        except yaml.YAMLError as e:
-            raise SpecError("", f"not valid YAML: {e}") from None
-        return cls.from_dict(spec, source=source)
+        return cls.from_dict(parse_yaml(text, source or ""), source=source)
 
     def to_dict(self) -> dict[str, Any]:
         """The native-format dict with every default written out; ``from_dict(to_dict())`` is the identity.
@@ -409,7 +512,7 @@ class Model:
         """
         return json.dumps(self.to_dict(), indent=indent)
 
-    def replace_layers(self, layers: Iterable[Mapping[str, Any] | Layer], name: str | None = None) -> "Model":
+    def replace_layers(self, layers: Iterable[Mapping[str, Any] | Layer], name: str | None = None) -> Model:
         """A new model with other layers (dicts or :class:`Layer`), shapes re-inferred.
 
         Examples
@@ -440,12 +543,18 @@ class Model:
         >>> ak.example("ds_cnn_kws").layer("dense_5").units
         33
         """
-        if isinstance(key, int):
+        if isinstance(key, int) and not isinstance(key, bool):
+            if not -len(self.layers) <= key < len(self.layers):
+                raise SpecError("layers", f"no layer {brief(key)}: the model has {len(self.layers)} layers "
+                                f"(indices 0 to {len(self.layers) - 1})")
             return self.layers[key]
+        if not isinstance(key, str):
+            raise SpecError("layers", f"expected a layer index (int) or name (str), got {brief(key)}")
         for layer in self.layers:
             if layer.name == key:
                 return layer
-        raise SpecError("layers", f"no layer named {key!r} (layers: {', '.join(l.name for l in self.layers)})")
+        names = one_line(", ".join(l.name for l in self.layers), 200)
+        raise SpecError("layers", f"no layer named {brief(key)} (layers: {names})")
 
     def summary(self):
         """Per-layer DataFrame: index, name, type, shapes, bits, kernel/stride/padding/pool.
@@ -474,8 +583,8 @@ class Model:
         return df
 
     def __repr__(self) -> str:
-        lines = [f"Model {self.name!r}: input {fmt_shape(self.input_shape)} ({self.input_bits}-bit), "
-                 f"{len(self.layers)} layers, output {fmt_shape(self.output_shape)}"]
+        lines = [(f"Model {self.name!r}: input {fmt_shape(self.input_shape)} ({self.input_bits}-bit), "
+                  f"{len(self.layers)} layers, output {fmt_shape(self.output_shape)}")]
         for l in self.layers:
             act = f"a{l.act_bits}" if l.activation else "no activation"
             extra = "" if l.type == "FullyConnected" else f" k{fmt_pair(l.kernel_size)} s{fmt_pair(l.kernel_stride)} {l.padding}{' ' + _fmt_pool(l) if l.pool_type != 'none' else ''}"
@@ -514,57 +623,3 @@ def _fmt_pool(l: Layer) -> str:
     if l.pool_type == "average":
         return "global average"
     return ""
-
-
-def load_model(path, *, strict: bool = True, **kwargs) -> Model:
-    """Load a model file: native ``.json``/``.yaml``/``.yml``, or a Keras config (``.json``/``.keras``).
-
-    A ``.json`` file is read as a Keras ``model.to_json()`` config when it has
-    Keras's ``class_name``/``config`` keys, otherwise as the native format.
-
-    Parameters
-    ----------
-    path : str or Path
-    strict : bool
-        For Keras files: raise on layers that cannot be mapped (``True``) or list
-        them in ``model.unmapped`` (``False``).
-    **kwargs
-        Passed to :func:`akida_nb.from_keras_config` (bit widths for float models).
-
-    Examples
-    --------
-    >>> import akida_nb as ak
-    >>> from akida_nb.resources import model_path
-    >>> ak.load_model(model_path("ds_cnn_kws")).name
-    'ds_cnn_kws_v1'
-    """
-    path = Path(path)
-    if not path.exists():
-        raise SpecError("", f"no such file: {path}")
-    suffix = path.suffix.lower()
-    if suffix == ".keras":
-        from .io.keras import load_keras_archive
-
-        return load_keras_archive(path, strict=strict, **kwargs)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as e:
-        raise SpecError("", f"cannot read {path}: {e}") from None
-    native_kwargs = ", ".join(sorted(kwargs))
-    if suffix in (".yaml", ".yml"):
-        if kwargs:
-            raise SpecError("", f"{native_kwargs}: only Keras models take these (a native model states its bits)")
-        return Model.from_yaml(text, source=str(path))
-    if suffix == ".json":
-        try:
-            spec = json.loads(text)
-        except json.JSONDecodeError as e:
-            raise SpecError("", f"{path}: not valid JSON: {e.msg} at line {e.lineno}") from None
-        if isinstance(spec, Mapping) and "class_name" in spec and "config" in spec:
-            from .io.keras import from_keras_config
-
-            return from_keras_config(spec, strict=strict, **kwargs)
-        if kwargs:
-            raise SpecError("", f"{native_kwargs}: only Keras models take these (a native model states its bits)")
-        return Model.from_dict(spec, source=str(path))
-    raise SpecError("", f"unsupported file type {suffix!r} (expected .json, .yaml, .yml or .keras)")

@@ -12,16 +12,16 @@ True
 """
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 from importlib import resources
 from pathlib import Path
 
-from .errors import SpecError
+from .errors import SpecError, brief
 
-__all__ = ["data_dir", "static_text", "model_path", "examples", "example"]
+__all__ = ["data_dir", "example", "examples", "model_path", "static_text"]
 
 
-@lru_cache(maxsize=None)
+@cache
 def data_dir() -> Path:
     """The folder holding ``targets/`` and ``models/``.
 
@@ -50,6 +50,9 @@ def static_text(name: str) -> str:
 def model_path(name: str) -> Path:
     """Path of a packaged example model, by name.
 
+    Only the packaged names of :func:`examples` are accepted: a path, a name with a
+    separator or ``..`` is refused, so no file outside the package is ever read.
+
     Raises
     ------
     SpecError
@@ -59,11 +62,15 @@ def model_path(name: str) -> Path:
     --------
     >>> model_path("ds_cnn_kws").name
     'ds_cnn_kws.json'
+    >>> model_path("../../etc/passwd")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    akida_nb.errors.SpecError: name: no example model named '../../etc/passwd'; examples: akidanet_edge_...
     """
-    path = data_dir() / "models" / f"{name}.json"
-    if not path.is_file():
-        raise SpecError("", f"no example model named {name!r}; examples: {', '.join(examples())}")
-    return path
+    known = examples()
+    if not isinstance(name, str) or name not in known:
+        raise SpecError("name", f"no example model named {brief(name)}; examples: {', '.join(known)}")
+    return data_dir() / "models" / f"{name}.json"
 
 
 def examples() -> list[str]:
@@ -85,6 +92,6 @@ def example(name: str):
     >>> example("vgg_utk_face").input_shape
     (32, 32, 3)
     """
-    from .model import load_model
+    from .io.load import load_model
 
     return load_model(model_path(name))

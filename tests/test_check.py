@@ -67,9 +67,10 @@ def test_unknown_target_is_typed():
 
 def test_variables_argument_is_validated():
     m = ak.example("ds_cnn_kws")
-    with pytest.raises(ak.SpecError, match="one mapping per layer"):
+    # one validator, one error class for check, fix and the Simulator (SimulationError)
+    with pytest.raises(ak.SimulationError, match="one mapping per layer"):
         ak.check(m, "nsoc_v2", variables=[{}])
-    with pytest.raises(ak.SpecError, match="no layers named 'nope'"):
+    with pytest.raises(ak.SimulationError, match="no layers named 'nope'"):
         ak.check(m, "nsoc_v2", variables={"nope": {}})
 
 
@@ -102,7 +103,10 @@ def model_specs(draw):
     if draw(st.booleans()):
         layers[-1]["activation"] = False
     shape = [draw(st.integers(1, 300)), draw(st.integers(1, 300)), draw(st.integers(1, 8))]
-    return {"input": {"shape": shape, "bits": draw(st.integers(1, 8))}, "layers": layers}
+    bits = draw(st.integers(1, 8))
+    if "padding_value" in layers[0]:  # an input value: [0, 2**bits - 1]
+        layers[0]["padding_value"] %= 1 << bits
+    return {"input": {"shape": shape, "bits": bits}, "layers": layers}
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -1,6 +1,7 @@
 """The Simulator's API: variables in both forms, seeds, batches and chunks, events, validation errors."""
 from __future__ import annotations
 
+import dataclasses
 import tracemalloc
 
 import numpy as np
@@ -211,10 +212,16 @@ def test_variables_by_name_must_match_the_layers(model):
 
 
 def test_padding_value_must_be_an_input_value():
-    model = ak.Model.from_dict({"input": {"shape": [5, 5, 1], "bits": 8}, "layers": [
-        {"type": "InputConvolutional", "kernel_size": 3, "filters": 2, "padding_value": 256}]})
-    with pytest.raises(ak.SimulationError) as err:
-        Simulator(model, seed=0)
+    spec = {"input": {"shape": [5, 5, 1], "bits": 8}, "layers": [
+        {"type": "InputConvolutional", "kernel_size": 3, "filters": 2, "padding_value": 256}]}
+    with pytest.raises(ak.SpecError) as spec_err:  # refused when the model is built
+        ak.Model.from_dict(spec)
+    assert spec_err.value.path == "layers[0].padding_value"
+    spec["layers"][0]["padding_value"] = 255
+    model = ak.Model.from_dict(spec)
+    bad = dataclasses.replace(model, layers=(dataclasses.replace(model.layers[0], padding_value=256),))
+    with pytest.raises(ak.SimulationError) as err:  # and by the Simulator, for a model built around from_dict
+        Simulator(bad, seed=0)
     assert err.value.variable == "padding_value"
 
 

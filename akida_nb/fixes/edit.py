@@ -33,8 +33,9 @@ import numpy as np
 from ..errors import FixError
 from ..model import Layer, Model
 from ..present import format_value
-from ..sim import Simulator, variable_shapes
+from ..sim import variable_shapes
 from ..sim.kernels import step_register, weight_range
+from ..sim.variables import normalize_variables as validated_variables
 
 __all__ = ["Change", "Edit", "Variables", "normalize_variables", "identity_layer", "identity_variables",
            "is_identity", "requantize", "rescale_activation", "embed_fc_weights", "pool_fc_weights",
@@ -76,6 +77,8 @@ def normalize_variables(model: Model, variables) -> Variables | None:
 
     Accepts what the Simulator accepts (a list in layer order, a dict keyed by layer
     name) or a Simulator itself; returns the list form with the engine's dtypes.
+    Validation is :func:`akida_nb.sim.variables.normalize_variables` (every variable
+    of every layer required), so the errors are the Simulator's.
 
     Raises
     ------
@@ -92,9 +95,7 @@ def normalize_variables(model: Model, variables) -> Variables | None:
     """
     if variables is None:
         return None
-    if isinstance(variables, Simulator):
-        variables = variables.variables
-    checked = Simulator(model, variables).variables
+    checked = validated_variables(model, variables)
     return [{key: np.array(value) for key, value in layer_vars.items()} for layer_vars in checked]
 
 

@@ -25,7 +25,8 @@ Examples
 from __future__ import annotations
 
 import re
-from typing import Any, Callable, Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from ..errors import ModelImportError, SpecError
 from ..model import LAYER_TYPES, Model
@@ -143,8 +144,8 @@ def map_akida_layers(model: Any, *, name: str = "akida_model",
                                "an Akida v1 model starts with an InputData or InputConvolutional layer")
     if not layers:
         raise ModelImportError(first.name, first_type, "the akida model has no layer after its input")
-    spec = {"name": name, "input": {"shape": _input_shape(first, first_type), "bits": bits},
-            "layers": [_layer_spec(layer, enums) for layer in layers]}
+    layer_specs = [_layer_spec(layer, enums) for layer in layers]
+    spec = {"name": name, "input": {"shape": _input_shape(first, first_type), "bits": bits}, "layers": layer_specs}
     try:
         return Model.from_dict(spec)
     except SpecError as e:
@@ -152,7 +153,7 @@ def map_akida_layers(model: Any, *, name: str = "akida_model",
         if match is None:
             raise ModelImportError(None, None, str(e)) from None
         layer = layers[int(match.group(1))]
-        raise ModelImportError(layer.name, spec["layers"][int(match.group(1))]["type"],
+        raise ModelImportError(layer.name, layer_specs[int(match.group(1))]["type"],
                                f"{e.problem} ({e.path})") from None
 
 

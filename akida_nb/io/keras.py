@@ -32,21 +32,26 @@ Examples
 """
 from __future__ import annotations
 
-import json
 import math
 import re
 import reprlib
 import zipfile
 import zlib
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, TypeGuard
 
-from ..errors import ModelImportError, SpecError
+from .._safeload import parse_json
+from ..errors import ModelImportError, SpecError, one_line
 from ..model import Model, conv_output_size, pool_output_size
 
-__all__ = ["UnmappedLayer", "from_keras_config", "load_keras_archive", "MAX_CONFIG_BYTES"]
+__all__ = ["MAX_CONFIG_BYTES", "UnmappedLayer", "from_keras_config", "load_keras_archive"]
 
+QUANT_BITWIDTHS = range(1, 9)
+"""Bit widths accepted in a quantizeml ``quant_config`` (the native format's 1 to 8)."""
+KERAS_PADDINGS = ("valid", "same")
+"""``padding`` values of Keras 2D convolutions and poolings; any other value is refused."""
 MAX_CONFIG_BYTES = 64 * 2**20
 """Largest ``config.json`` (uncompressed) that :func:`load_keras_archive` reads by default."""
 
@@ -114,7 +119,7 @@ class _KerasLayer:
     @property
     def kind(self) -> str:
         """The class name without quantizeml's ``Quantized`` prefix, aliases resolved."""
-        base = self.cls[len("Quantized"):] if self.cls.startswith("Quantized") else self.cls
+        base = self.cls.removeprefix("Quantized")
         return _ALIASES.get(base, base)
 
     def fail(self, problem: str) -> ModelImportError:
@@ -150,7 +155,7 @@ def _show(value: Any) -> str:
     return _REPR.repr(value)
 
 
-def _is_int(v: Any) -> bool:
+def _is_int(v: Any) -> TypeGuard[int]:
     return isinstance(v, int) and not isinstance(v, bool)
 
 
@@ -172,11 +177,36 @@ def _positive(layer: _KerasLayer, key: str) -> int:
 
 
 def _bitwidth(layer: _KerasLayer, quantizer: str) -> int | None:
-    """``quant_config[quantizer]["bitwidth"]`` of a quantizeml layer, if present."""
+    """``quant_config[quantizer]["bitwidth"]`` of a quantizeml layer, if present; refused if not an int from 1 to 8.
+
+    A bit width of ``0``, ``"2"``, ``2.0`` or ``True`` is an error naming the layer and the key,
+    never a silent fallback to the default.
+    """
     qc = layer.config.get("quant_config")
-    q = qc.get(quantizer) if isinstance(qc, Mapping) else None
-    bits = q.get("bitwidth") if isinstance(q, Mapping) else None
-    return bits if _is_int(bits) else None
+    if qc is None:
+        return None
+    if not isinstance(qc, Mapping):
+        raise layer.fail(f"quant_config {_show(qc)} is not a mapping")
+    q = qc.get(quantizer)
+    if q is None:
+        return None
+    if not isinstance(q, Mapping):
+        raise layer.fail(f"quant_config.{quantizer} {_show(q)} is not a mapping")
+    if q.get("bitwidth") is None:
+        return None
+    bits = q["bitwidth"]
+    if not _is_int(bits) or not QUANT_BITWIDTHS[0] <= bits <= QUANT_BITWIDTHS[-1]:
+        raise layer.fail(f"quant_config.{quantizer}.bitwidth {_show(bits)}: bit widths are "
+                         f"{QUANT_BITWIDTHS[0]} to {QUANT_BITWIDTHS[-1]}, as ints")
+    return bits
+
+
+def _padding(layer: _KerasLayer) -> str:
+    """The layer's ``padding`` (``'valid'`` by default); anything but 'valid' or 'same' is refused."""
+    padding = layer.config.get("padding", "valid")
+    if padding not in KERAS_PADDINGS:
+        raise layer.fail(f"padding {_show(padding)}: Keras 2D convolutions and poolings pad 'valid' or 'same'")
+    return padding
 
 
 def _activation_name(value: Any) -> str | None:
@@ -445,8 +475,7 @@ class _BlockReader:
             return "a convolution on a flattened tensor"
         if cfg.get("data_format", "channels_last") != "channels_last":
             return f"data_format {_show(cfg.get('data_format'))}: Akida reads channels-last tensors"
-        if cfg.get("padding", "valid") not in ("same", "valid"):
-            return f"padding {_show(cfg.get('padding'))}: Akida pads 'same' or 'valid'"
+        _padding(layer)
         if _pair(layer, "dilation_rate", 1) != (1, 1):
             return "dilated convolutions have no Akida equivalent"
         if cfg.get("groups", 1) != 1:
@@ -468,7 +497,7 @@ class _BlockReader:
             self.shape = (1, 1, spec["units"])
         else:
             kernel, strides = _pair(layer, "kernel_size"), _pair(layer, "strides", 1)
-            padding = layer.config.get("padding", "valid")
+            padding = _padding(layer)
             filters = _positive(pointwise or layer, "filters")
             spec.update(kernel_size=list(kernel), filters=filters, kernel_stride=list(strides), padding=padding,
                         weights_bits=self._weights_bits(layer, ltype, pointwise))
@@ -541,7 +570,7 @@ class _BlockReader:
         else:
             size = _pair(layer, "pool_size", 2)
             stride = size if layer.config.get("strides") is None else _pair(layer, "strides")
-            keras_padding = layer.config.get("padding", "valid")
+            keras_padding = _padding(layer)
             out = [(pool_output_size(n, p, s, keras_padding), pool_output_size(n, p, s, block.spec["padding"]))
                    for n, p, s in zip((d0, d1), size, stride)]
             if any(k != a for k, a in out):
@@ -658,9 +687,9 @@ def from_keras_config(config: Mapping[str, Any] | str, *, strict: bool = True, w
     try:
         if isinstance(config, str):
             try:
-                config = json.loads(config)
-            except json.JSONDecodeError as e:
-                raise ModelImportError(None, None, f"not valid JSON: {e.msg} at line {e.lineno}") from None
+                config = parse_json(config, limit=MAX_CONFIG_BYTES)
+            except SpecError as e:
+                raise ModelImportError(None, None, e.problem) from None
         if not isinstance(config, Mapping) or "class_name" not in config:
             raise ModelImportError(None, None, "expected a Keras model config: a mapping with 'class_name' and "
                                    "'config'")
@@ -746,10 +775,9 @@ def load_keras_archive(path: str | Path, *, strict: bool = True, weights_bits: i
     if len(data) > max_config_bytes:
         raise ModelImportError(None, None, f"{path}: {_CONFIG_MEMBER} is over the {max_config_bytes}-byte limit")
     try:
-        config = json.loads(data.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise ModelImportError(None, None, f"{path}: {_CONFIG_MEMBER} is not valid JSON ({e})") from None
-    except RecursionError:
-        raise ModelImportError(None, None, f"{path}: {_CONFIG_MEMBER} is nested too deeply") from None
+        config = parse_json(data, limit=max_config_bytes)
+    except SpecError as e:
+        raise ModelImportError(None, None, f"{one_line(str(path), 120)}: {_CONFIG_MEMBER} is "
+                               f"{e.problem.replace('not UTF-8 text', 'not valid JSON: not UTF-8 text')}") from None
     return from_keras_config(config, strict=strict, weights_bits=weights_bits, act_bits=act_bits,
                              input_bits=input_bits, input_weights_bits=input_weights_bits, source=str(path))

@@ -39,11 +39,10 @@ import numpy as np
 from ..errors import SimulationError, SpecError, brief, one_line
 from ..model import Layer, Model, fmt_shape
 from . import kernels as K
+from .variables import MIN_ACT_STEP, by_layer, layer_variables, potential_bound, variable_shapes
 
-__all__ = ["KeptArrays", "SimulationResult", "Simulator", "memory_budget", "variable_shapes"]
+__all__ = ["KeptArrays", "MIN_ACT_STEP", "SimulationResult", "Simulator", "memory_budget", "variable_shapes"]
 
-MIN_ACT_STEP = 1 / 16
-"""Smallest act_step the engine accepts (its step register holds act_step·16)."""
 CHUNK_BYTES = 64 << 20
 """Working set of one chunk of a run: samples are computed this many bytes of temporaries at a time.
 
@@ -56,65 +55,6 @@ CALIBRATION_SAMPLES = 2
 """Random inputs used to place the thresholds and steps of seeded random variables."""
 CALIBRATION_QUANTILES = (0.7, 0.98)
 """A seeded neuron's threshold sits at the first quantile of its potentials, its top level at the second."""
-
-_INT32 = (-(1 << 31), (1 << 31) - 1)
-
-
-def variable_shapes(layer: Layer) -> dict[str, tuple[int, ...]]:
-    """The variables a layer needs and their shapes (engine layouts, design notes §7).
-
-    Examples
-    --------
-    >>> import akida_nb as ak
-    >>> variable_shapes(ak.example("ds_cnn_kws").layers[1])
-    {'weights': (3, 3, 64, 1), 'weights_pw': (1, 1, 64, 64), 'threshold': (64,), 'act_step': (64,)}
-    """
-    d0, d1, c = layer.input_shape
-    f = layer.outputs
-    if layer.type == "FullyConnected":
-        shapes = {"weights": (1, 1, d0 * d1 * c, f)}
-    elif layer.type == "SeparableConvolutional":
-        shapes = {"weights": (*layer.kernel_size, c, 1), "weights_pw": (1, 1, c, f)}
-    else:
-        shapes = {"weights": (*layer.kernel_size, c, f)}
-    return {**shapes, "threshold": (f,), "act_step": (f,)}
-
-
-def _integers(value: Any, layer: Layer, name: str, shape: tuple[int, ...], lo: int, hi: int,
-              dtype) -> np.ndarray:
-    arr = np.asarray(value)
-    if arr.dtype.kind not in "biu":
-        raise SimulationError(layer.name, name, f"expected an integer array, got dtype {arr.dtype}")
-    if arr.shape != shape:
-        raise SimulationError(layer.name, name, f"expected shape {shape}, got {arr.shape}")
-    if arr.size and (int(arr.min()) < lo or int(arr.max()) > hi):
-        raise SimulationError(layer.name, name,
-                              f"values must be in [{lo}, {hi}], got [{int(arr.min())}, {int(arr.max())}]")
-    return _frozen(arr.astype(dtype))
-
-
-def _act_step(value: Any, layer: Layer, shape: tuple[int, ...]) -> np.ndarray:
-    arr = np.asarray(value)
-    name = "act_step"
-    if arr.dtype.kind not in "biuf":
-        raise SimulationError(layer.name, name, f"expected a real array, got dtype {arr.dtype}")
-    if arr.shape != shape:
-        raise SimulationError(layer.name, name, f"expected shape {shape}, got {arr.shape}")
-    if arr.dtype.kind == "f" and not np.isfinite(arr).all():
-        raise SimulationError(layer.name, name, "values must be finite")
-    if arr.dtype.kind != "f" and arr.size and int(np.abs(arr).max()) >= 1 << 24:
-        raise SimulationError(layer.name, name, "integer values from 2**24 on are not exact in float32")
-    step = arr.astype(np.float32)
-    if arr.dtype.kind == "f" and not np.array_equal(step.astype(arr.dtype), arr):
-        raise SimulationError(layer.name, name,
-                              "values are not exactly representable in float32 (the engine's type); "
-                              "pass np.float32 values")
-    if arr.size and float(step.min()) < MIN_ACT_STEP:
-        raise SimulationError(layer.name, name, f"values must be >= 1/16, got {float(step.min())}")
-    if not K.step_register(step).all():
-        raise SimulationError(layer.name, name,
-                              "act_step·16 is a multiple of 2**28, which leaves the engine's step at 0")
-    return _frozen(step)
 
 
 def _frozen(arr: np.ndarray) -> np.ndarray:
@@ -160,36 +100,8 @@ class _Prepared:
 
 
 def _prepare(layer: Layer, raw: Mapping[str, Any]) -> _Prepared:
-    if not isinstance(raw, Mapping):
-        raise SimulationError(layer.name, None, f"variables must be a mapping, got {type(raw).__name__}")
-    shapes = variable_shapes(layer)
-    for key in raw:
-        if key not in shapes:
-            raise SimulationError(layer.name, key, f"unknown variable for a {layer.type} layer "
-                                                   f"(expected: {', '.join(shapes)})")
-    for key in shapes:
-        if key not in raw:
-            raise SimulationError(layer.name, key, "missing")
-    lo, hi = K.weight_range(layer.weights_bits)
-    v = {key: _integers(raw[key], layer, key, shapes[key], lo, hi, np.int8)
-         for key in ("weights", "weights_pw") if key in shapes}
-    v["threshold"] = _integers(raw["threshold"], layer, "threshold", shapes["threshold"], *_INT32, np.int32)
-    v["act_step"] = _act_step(raw["act_step"], layer, shapes["act_step"])
-
-    x_max = (1 << layer.input_bits) - 1
-    if layer.type == "InputConvolutional" and not 0 <= layer.padding_value <= x_max:
-        raise SimulationError(layer.name, "padding_value",
-                              f"must be an input value in [0, {x_max}], got {layer.padding_value}")
-    if layer.type == "SeparableConvolutional":  # the depthwise sums, then the pointwise ones
-        per_channel = np.abs(v["weights"][..., 0].astype(np.int64)).sum(axis=(0, 1))
-        pointwise = per_channel[:, None] * np.abs(v["weights_pw"][0, 0].astype(np.int64))
-        bound = max(K.sum_bound(per_channel[None], x_max), K.sum_bound(pointwise, x_max))
-    else:
-        bound = K.sum_bound(v["weights"], x_max)
-    if bound > _INT32[1]:
-        raise SimulationError(layer.name, "weights",
-                              f"potentials can reach {bound} (Σ|weights| · {x_max}), beyond the engine's "
-                              "int32: this model is outside what the engine defines")
+    v = layer_variables(layer, raw)
+    bound = potential_bound(layer, v)
     dtype = np.float32 if bound < 1 << 24 else np.float64
     pw = v.get("weights_pw")
     return _Prepared(layer=layer, variables=MappingProxyType(v), weights=v["weights"].astype(dtype),
@@ -610,7 +522,7 @@ class Simulator:
         if variables is None:
             self._layers = _random_layers(model, int(seed))
         else:
-            self._layers = [_prepare(layer, raw) for layer, raw in zip(model.layers, _by_layer(model, variables))]
+            self._layers = [_prepare(layer, raw) for layer, raw in zip(model.layers, by_layer(model, variables))]
         self._work = [p.chunk_bytes() for p in self._layers]
         self._chunk = max(1, CHUNK_BYTES // max(self._work))
         sizes = [math.prod(_built(p.layer.output_shape)) for p in self._layers]
@@ -875,21 +787,3 @@ class Simulator:
         return (f"Simulator(model {self.model.name!r}, {len(self._layers)} layers, input "
                 f"{fmt_shape(self.model.input_shape)} ({self.model.input_bits}-bit), "
                 f"compute {'/'.join(sorted({p.weights.dtype.name for p in self._layers}))})")
-
-
-def _by_layer(model: Model, variables: Sequence[Mapping] | Mapping[str, Mapping]) -> list[Mapping]:
-    names = [layer.name for layer in model.layers]
-    if isinstance(variables, Mapping):
-        for key in variables:
-            if key not in names:
-                raise SimulationError(str(key), None, f"no such layer (layers: {', '.join(names)})")
-        for name in names:
-            if name not in variables:
-                raise SimulationError(name, None, "no variables given for this layer")
-        return [variables[name] for name in names]
-    if isinstance(variables, (str, bytes)) or not isinstance(variables, Sequence):
-        raise SimulationError(None, "variables", "expected a list of per-layer dicts or a dict keyed by layer name, "
-                                                 f"got {type(variables).__name__}")
-    if len(variables) != len(names):
-        raise SimulationError(None, "variables", f"expected {len(names)} per-layer dicts, got {len(variables)}")
-    return list(variables)
