@@ -53,14 +53,9 @@ def pytest_make_collect_report(collector):
 
 # --- model factories --------------------------------------------------------------------------------
 
-def model_from(layers, shape=(8, 8, 3), bits=None, name=None) -> ak.Model:
-    """A Model from a list of layer dicts (short forms allowed) on an input of ``shape``."""
-    spec = {"input": {"shape": list(shape)}, "layers": [dict(layer) for layer in layers]}
-    if bits is not None:
-        spec["input"]["bits"] = bits
-    if name is not None:
-        spec["name"] = name
-    return ak.Model.from_dict(spec)
+def model(layers, shape=(8, 8, 4), bits=2, name="m") -> ak.Model:
+    """A Model named ``name`` from layer dicts (short forms allowed) on an input of ``shape`` and ``bits``."""
+    return ak.Model.from_dict({"name": name, "input": {"shape": list(shape), "bits": bits}, "layers": layers})
 
 
 # --- registry guard ---------------------------------------------------------------------------------
