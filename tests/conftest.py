@@ -9,6 +9,7 @@ extra's package is missing, fails instead: CI must not pass by silently not runn
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from pathlib import Path
@@ -18,7 +19,9 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # `import strategies` from any rootdir
 
 import akida_nb as ak  # noqa: E402
-from akida_nb import targets as _targets  # noqa: E402
+import akida_nb.targets  # noqa: E402
+
+_targets = sys.modules["akida_nb.targets"]  # the module (akida_nb.targets is also the function targets())
 
 EXTRAS = {"akida": ("akida",)}
 """Marker of each optional extra and the packages whose absence skips its tests."""
@@ -60,10 +63,19 @@ def model(layers, shape=(8, 8, 4), bits=2, name="m") -> ak.Model:
 
 # --- registry guard ---------------------------------------------------------------------------------
 
-@pytest.fixture
-def restore_targets():
-    """Undo every target registered (or unregistered) by the test."""
+@contextlib.contextmanager
+def registry_guard():
+    """Within the block, register or unregister targets freely; on exit the registry is as it was."""
     saved = dict(_targets._EXTRA)
-    yield
-    _targets._EXTRA.clear()
-    _targets._EXTRA.update(saved)
+    try:
+        yield
+    finally:
+        _targets._EXTRA.clear()
+        _targets._EXTRA.update(saved)
+
+
+@pytest.fixture(autouse=True)
+def restore_targets():
+    """Undo every target a test registers (or unregisters): the registry is the same after each test."""
+    with registry_guard():
+        yield
