@@ -10,6 +10,7 @@ no module imports, even inside a function, a module that imports it back.
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -141,3 +142,57 @@ def test_type_only_imports_close_no_circle_either():
     found = cycles(graph)
     assert not found, "import circles through TYPE_CHECKING imports: " + "; ".join(" ↔ ".join(c) for c in found)
 
+
+
+# ------------------------------------------------------------------------------------ design notes
+DESIGN = ROOT / "docs" / "design.md"
+SCANNED = ("akida_nb", "tests", "benchmarks", "data", "notebooks", "docs", ".ci")
+SCANNED_FILES = ("README.md", "pyproject.toml", "constraints.txt")
+SECTION_SIGN = "\u00a7"
+
+
+def anchor(heading: str) -> str:
+    """GitHub's anchor for a Markdown heading: lower case, punctuation dropped, spaces to hyphens."""
+    text = re.sub(r"[^\w\- ]", "", heading.strip().lower())
+    return text.replace(" ", "-")
+
+
+def design_anchors() -> set[str]:
+    text = DESIGN.read_text(encoding="utf-8")
+    text = re.sub(r"```.*?```", "", text, flags=re.S)          # no headings inside code blocks
+    return {anchor(m.group(1)) for m in re.finditer(r"^#{1,6} (.+)$", text, re.M)}
+
+
+def text_files():
+    paths = [ROOT / name for name in SCANNED_FILES]
+    for folder in SCANNED:
+        paths += [p for p in (ROOT / folder).rglob("*") if p.is_file()]
+    for path in sorted(paths):
+        try:
+            yield path, path.read_text(encoding="utf-8")
+        except UnicodeDecodeError:                              # binary test data
+            continue
+
+
+def test_anchor_follows_github():
+    assert anchor("Average pooling is a saturating sum") == "average-pooling-is-a-saturating-sum"
+    assert anchor("AKD1000 engine facts") == "akd1000-engine-facts"
+    assert {"the-house", "axis-convention", "simulator-arithmetic", "the-activation"} <= design_anchors()
+
+
+def test_every_design_link_names_a_heading():
+    anchors = design_anchors()
+    links = [(path.relative_to(ROOT), m.group(1)) for path, text in text_files()
+             for m in re.finditer(r"design\.md#([\w\-]+)", text)]
+    internal = [(DESIGN.relative_to(ROOT), m.group(1))
+                for m in re.finditer(r"\]\(#([\w\-]+)\)", DESIGN.read_text(encoding="utf-8"))]
+    assert len(links) >= 20
+    broken = [(str(path), name) for path, name in links + internal if name not in anchors]
+    assert not broken, broken
+
+
+def test_no_bare_section_numbers_remain():
+    pattern = re.compile(SECTION_SIGN + r"\s*\d")
+    found = [f"{path.relative_to(ROOT)}:{text[:m.start()].count(chr(10)) + 1}" for path, text in text_files()
+             for m in pattern.finditer(text)]
+    assert not found, "point these into docs/design.md#<heading> instead: " + ", ".join(found)
