@@ -78,6 +78,7 @@ def test_variables_argument_is_validated():
 CHECK_REACH = Reach()
 
 
+@pytest.mark.slow
 @settings(max_examples=150, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
 @given(case=st.one_of(mutated_specs(min_size=0, max_size=2), model_specs().map(lambda spec: (spec, None))),
        target=st.sampled_from(["nsoc_v1", "nsoc_v2"]))

@@ -623,6 +623,7 @@ def test_to_dict_is_json():
 SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
+@pytest.mark.slow
 @SETTINGS
 @given(m=small_models(), target=st.sampled_from(["nsoc_v1", "nsoc_v2", "akd1000"]))
 def test_property_fix_never_fails_and_rechecks(m, target):
@@ -644,6 +645,7 @@ def mostly_mutated(mutated, free):
     return st.integers(0, 9).flatmap(lambda i: free if i == 0 else mutated)
 
 
+@pytest.mark.slow
 @settings(PROPERTY, max_examples=40)
 @given(m=mostly_mutated(mutated_models().map(lambda pair: pair[0]), small_models()),
        target=st.sampled_from(["nsoc_v1", "nsoc_v2"]), seed=st.integers(0, 3))
@@ -678,6 +680,7 @@ def fix_cases(draw):
     return draw(small_models(bits=st.sampled_from([1, 2, 4]))), draw(st.sampled_from(FIX_NAMES))
 
 
+@pytest.mark.slow
 @settings(PROPERTY, max_examples=120)
 @given(case=fix_cases(), target=st.sampled_from(["nsoc_v1", "nsoc_v2"]), seed=st.integers(0, 3))
 def test_property_a_fix_marked_exact_is_bit_exact(case, target, seed):

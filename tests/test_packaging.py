@@ -27,6 +27,7 @@ def wheel(tmp_path_factory):
     return whl
 
 
+@pytest.mark.slow
 def test_wheel_carries_data_and_css(wheel):
     names = set(zipfile.ZipFile(wheel).namelist())
     for required in ("akida_nb/data/targets/nsoc_v1.yaml", "akida_nb/data/targets/nsoc_v2.yaml",
@@ -36,6 +37,7 @@ def test_wheel_carries_data_and_css(wheel):
     assert not any(n.startswith(("tests/", "notebooks/")) for n in names)
 
 
+@pytest.mark.slow
 def test_installed_wheel_works_outside_the_repo(wheel, tmp_path):
     target = tmp_path / "site"
     subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", str(target), str(wheel)],
