@@ -13,8 +13,7 @@ from __future__ import annotations
 
 import copy
 
-from hypothesis import assume
-from hypothesis import strategies as st
+from hypothesis import assume, strategies as st
 
 import akida_nb as ak
 

@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 
 import akida_nb as ak
+
 from conftest import model
 
 CONV = {"type": "Convolutional", "kernel_size": 3, "filters": 8, "weights_bits": 2, "act_bits": 2}

@@ -5,6 +5,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 import akida_nb as ak
+
 from strategies import Reach, model_specs, mutated_specs
 
 

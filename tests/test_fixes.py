@@ -9,8 +9,7 @@ import re
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, assume, event, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, assume, event, given, settings, strategies as st
 
 import akida_nb as ak
 from akida_nb.errors import AkidaNbError, FixError, SimulationError
@@ -18,6 +17,7 @@ from akida_nb.fixes import ORDER_RATIONALE, FixResult, applicable_fixes, fix, li
 from akida_nb.fixes.edit import identity_variables
 from akida_nb.fixes.registry import get_fix
 from akida_nb.sim import Simulator
+
 from conftest import model
 from strategies import MUTATIONS, Reach, mutated_models, small_models
 

@@ -1,5 +1,6 @@
 """The shared test helpers do what the tests rely on."""
 import akida_nb as ak
+
 from conftest import registry_guard
 
 
