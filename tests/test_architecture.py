@@ -39,13 +39,13 @@ def _statements(tree: ast.AST, type_only: bool = False):
         yield tree, type_only
         return
     if isinstance(tree, ast.If) and _is_type_checking(tree.test):
-        for node in tree.body:
-            yield from _statements(node, True)
-        for node in tree.orelse:
-            yield from _statements(node, type_only)
+        for stmt in tree.body:
+            yield from _statements(stmt, True)
+        for stmt in tree.orelse:
+            yield from _statements(stmt, type_only)
         return
-    for node in ast.iter_child_nodes(tree):
-        yield from _statements(node, type_only)
+    for child in ast.iter_child_nodes(tree):
+        yield from _statements(child, type_only)
 
 
 def _targets(node: ast.Import | ast.ImportFrom, name: str, path: Path, known: set[str]) -> set[str]:
