@@ -136,10 +136,12 @@ def test_no_import_circles():
 
 
 def test_type_only_imports_close_no_circle_either():
+    """Imports under TYPE_CHECKING do not run, but a circle they close is still a design smell."""
+    runtime = cycles(import_graph())
     graph = import_graph()
     for name, targets in type_only_edges().items():
         graph[name] |= targets
-    found = cycles(graph)
+    found = [c for c in cycles(graph) if c not in runtime]   # runtime circles fail the test above
     assert not found, "import circles through TYPE_CHECKING imports: " + "; ".join(" ↔ ".join(c) for c in found)
 
 
