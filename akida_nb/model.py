@@ -1,7 +1,7 @@
 """The native model format: :class:`Model` and :class:`Layer`, validation and shape inference.
 
 A model is an input (shape ``[d0, d1, c]`` and bit width) and a sequence of Akida
-layers. Shapes are arrays exactly as numpy holds them (see design notes §2: d0 is
+layers. Shapes are arrays exactly as numpy holds them (see docs/design.md#axis-convention: d0 is
 what Keras calls the height, d1 the width).
 
 Examples

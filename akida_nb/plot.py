@@ -240,7 +240,7 @@ def feature_maps(result: Any, layer: int | str = 0, sample: int = 0, max_channel
 
 # ------------------------------------------------------------------------------ teaching
 def staircase_values(potentials: Any, act_bits: int = 4, act_step: float = 1.0, threshold: int = 0) -> np.ndarray:
-    """The quantized activation of design notes §7.9 for ordinary values, as plotted by :func:`staircase`.
+    """The quantized activation of docs/design.md#the-activation for ordinary values, as plotted by :func:`staircase`.
 
     ``clip(ceil((p − threshold) · 2^b / S), 0, 2^b − 1)`` with ``S = floor(16 · act_step)``
     (``act_step`` as float32, as the engine holds it).

@@ -1,6 +1,6 @@
 """ipywidgets dashboards: :class:`Explorer`, :class:`Playground`, :class:`ConstraintBrowser` (``ak.widgets``).
 
-Each dashboard is a plain class that owns its widgets (design notes §8): the root
+Each dashboard is a plain class that owns its widgets (docs/design.md#widgets-and-plots): the root
 container is ``.ui`` (a notebook displays the object itself), every control's ``value``
 is observed by one update method, and the results go into ``HTML`` widgets and plain
 attributes, so the dashboards can be driven and tested without a browser by setting

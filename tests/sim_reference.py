@@ -1,4 +1,4 @@
-"""A slow, obviously-correct reference of design notes §7, one Python integer at a time.
+"""A slow, obviously-correct reference of docs/design.md#simulator-arithmetic, one Python integer at a time.
 
 It shares no code with ``akida_nb.sim``: plain loops over output cells, Python ints, the
 formulas exactly as the notes write them. The tests compare the vectorised simulator to it.

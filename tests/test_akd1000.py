@@ -4,13 +4,11 @@ import pytest
 
 import akida_nb as ak
 
+from conftest import model
+
 CONV = {"type": "Convolutional", "kernel_size": 3, "filters": 8, "weights_bits": 2, "act_bits": 2}
 NEXT = {"type": "Convolutional", "kernel_size": 1, "filters": 4, "weights_bits": 2, "act_bits": 2}
 IC = {"type": "InputConvolutional", "kernel_size": 3, "filters": 16, "weights_bits": 8, "act_bits": 4}
-
-
-def model(layers, shape=(8, 8, 4), bits=2):
-    return ak.Model.from_dict({"input": {"shape": list(shape), "bits": bits}, "layers": layers})
 
 
 def rules(m, target):

@@ -6,6 +6,8 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 import akida_nb as ak
 
+from strategies import Reach, model_specs, mutated_specs
+
 
 def test_five_problems_report_five_rows():
     m = ak.Model.from_dict({"input": {"shape": [8, 8, 4], "bits": 2}, "layers": [
@@ -75,51 +77,36 @@ def test_variables_argument_is_validated():
 
 
 # ---------------------------------------------------------------------------- properties
-pairs = st.integers(1, 9).map(lambda k: [k, k]) | st.tuples(st.integers(1, 9), st.integers(1, 9)).map(list)
+CHECK_REACH = Reach()
 
 
-@st.composite
-def layer_specs(draw, layer_type):
-    bits = st.integers(1, 8)
-    d = {"type": layer_type, "weights_bits": draw(bits), "act_bits": draw(bits)}
-    if layer_type == "FullyConnected":
-        d["units"] = draw(st.integers(1, 64))
-        return d
-    d.update(kernel_size=draw(pairs), filters=draw(st.integers(1, 64)), kernel_stride=draw(pairs),
-             padding="same", pool_type=draw(st.sampled_from(["none", "max", "average"])))
-    if d["pool_type"] == "max":
-        d.update(pool_size=draw(pairs), pool_stride=draw(pairs))
-    if layer_type == "InputConvolutional":
-        d["padding_value"] = draw(st.integers(0, 255))
-    return d
-
-
-@st.composite
-def model_specs(draw):
-    types = ["Convolutional", "SeparableConvolutional", "FullyConnected"]
-    first = draw(st.sampled_from(types + ["InputConvolutional"]))
-    rest = draw(st.lists(st.sampled_from(types), max_size=4))
-    layers = [draw(layer_specs(t)) for t in [first] + rest]
-    if draw(st.booleans()):
-        layers[-1]["activation"] = False
-    shape = [draw(st.integers(1, 300)), draw(st.integers(1, 300)), draw(st.integers(1, 8))]
-    bits = draw(st.integers(1, 8))
-    if "padding_value" in layers[0]:  # an input value: [0, 2**bits - 1]
-        layers[0]["padding_value"] %= 1 << bits
-    return {"input": {"shape": shape, "bits": bits}, "layers": layers}
-
-
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(spec=model_specs(), target=st.sampled_from(["nsoc_v1", "nsoc_v2"]))
-def test_check_never_raises_on_valid_specs(spec, target):
+@pytest.mark.slow
+@settings(max_examples=150, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+@given(case=st.one_of(mutated_specs(min_size=0, max_size=2), model_specs().map(lambda spec: (spec, None))),
+       target=st.sampled_from(["nsoc_v1", "nsoc_v2"]))
+def test_check_never_raises_on_valid_specs(case, target):
+    spec, applied = case                       # applied: the mutations of a skeleton, None for a free spec
+    CHECK_REACH.example()
     model = ak.Model.from_dict(spec)
     rep = ak.check(model, target)
     assert rep.ok == rep.violations.empty
+    if applied is not None:                    # skeletons pass both tables; every mutation breaks a rule of both
+        assert rep.ok == (not applied), (applied, rep.violations[["layer", "rule"]].to_dict("records"))
     assert sum(l.violations for l in rep.layer_verdicts) == len(rep.entries)
     assert ak.CompatibilityReport.from_json(rep.to_json()) == rep
     for v in rep.entries:
         assert v.layer == model.layers[v.layer_index].name
         assert v.value in v.message
+    if rep.entries or applied == []:
+        CHECK_REACH.reached()
+
+
+@pytest.mark.slow  # it runs the property test above when that did not run here
+def test_check_property_reaches_its_assertions():
+    """At least 80% of the examples above judged a violation or a skeleton's predicted verdict."""
+    if not CHECK_REACH.examples:               # run alone (-k) or on another xdist worker
+        test_check_never_raises_on_valid_specs()
+    assert CHECK_REACH.fraction() >= 0.8, CHECK_REACH
 
 
 @settings(max_examples=150, deadline=None)

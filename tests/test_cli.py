@@ -19,6 +19,7 @@ def run(*args):
     return subprocess.run([str(exe), *args], capture_output=True, text=True)
 
 
+@pytest.mark.slow
 def test_console_script_checks_both_targets_and_exits_1():
     proc = run("check", KWS, "--target", "nsoc_v1", "--target", "nsoc_v2")
     assert proc.returncode == 1

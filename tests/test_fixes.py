@@ -9,8 +9,7 @@ import re
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, assume, event, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, assume, event, given, settings, strategies as st
 
 import akida_nb as ak
 from akida_nb.errors import AkidaNbError, FixError, SimulationError
@@ -19,13 +18,12 @@ from akida_nb.fixes.edit import identity_variables
 from akida_nb.fixes.registry import get_fix
 from akida_nb.sim import Simulator
 
+from conftest import model
+from strategies import MUTATIONS, Reach, mutated_models, small_models
+
 FIX_NAMES = ["input_conv_to_conv", "valid_to_same", "pad_kernel", "stride_to_maxpool", "widen_pool_to_stride",
              "clamp_bits", "pool_before_fc", "fix_avgpool_size", "split_maxpool", "identity_after_maxpool",
              "pad_avgpool_filters"]
-
-
-def model(layers, shape=(8, 8, 4), bits=2, name="m"):
-    return ak.Model.from_dict({"name": name, "input": {"shape": list(shape), "bits": bits}, "layers": layers})
 
 
 def rules_of(report):
@@ -623,46 +621,9 @@ def test_to_dict_is_json():
 
 # ------------------------------------------------------------------------------------------ properties
 SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-pairs = st.one_of(st.integers(1, 5), st.tuples(st.integers(1, 5), st.integers(1, 5)).map(list))
-strides = st.one_of(st.integers(1, 3), st.tuples(st.integers(1, 3), st.integers(1, 3)).map(list))
-bits = st.integers(1, 8)
 
 
-@st.composite
-def conv_layer(draw, layer_type, bits=bits):
-    layer = {"type": layer_type, "kernel_size": draw(pairs), "filters": draw(st.integers(1, 9)),
-             "kernel_stride": draw(strides), "padding": draw(st.sampled_from(["same", "valid"])),
-             "weights_bits": draw(bits), "act_bits": draw(bits),
-             "pool_type": draw(st.sampled_from(["none", "max", "average"]))}
-    if layer["pool_type"] == "max":
-        layer["pool_size"] = draw(pairs)
-        layer["pool_stride"] = draw(strides)
-    if layer_type == "InputConvolutional":
-        layer["padding_value"] = draw(st.integers(0, 255))
-    return layer
-
-
-@st.composite
-def small_models(draw, bits=bits):
-    """Random valid small models; ``bits`` draws every bit width (supported ones make fixes exact more often)."""
-    layers = []
-    first_input_conv = draw(st.booleans())
-    for i in range(draw(st.integers(1, 4))):
-        if i == 0 and first_input_conv:
-            layers.append(draw(conv_layer("InputConvolutional", bits)))
-            continue
-        kind = draw(st.sampled_from(["Convolutional", "SeparableConvolutional", "FullyConnected"]))
-        layers.append({"type": kind, "units": draw(st.integers(1, 6)), "weights_bits": draw(bits),
-                       "act_bits": draw(bits)} if kind == "FullyConnected" else draw(conv_layer(kind, bits)))
-    layers[-1]["activation"] = draw(st.booleans())
-    shape = [draw(st.integers(1, 12)), draw(st.integers(1, 12)), draw(st.integers(1, 4))]
-    spec = {"input": {"shape": shape, "bits": 8 if first_input_conv else draw(bits)}, "layers": layers}
-    try:
-        return ak.Model.from_dict(spec)
-    except ak.SpecError:  # empty output: a 'valid' kernel or pool larger than its input
-        assume(False)
-
-
+@pytest.mark.slow
 @SETTINGS
 @given(m=small_models(), target=st.sampled_from(["nsoc_v1", "nsoc_v2", "akd1000"]))
 def test_property_fix_never_fails_and_rechecks(m, target):
@@ -674,13 +635,26 @@ def test_property_fix_never_fails_and_rechecks(m, target):
     assert ak.Model.from_dict(res.model.to_dict()) == res.model
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(m=small_models(), target=st.sampled_from(["nsoc_v1", "nsoc_v2"]), seed=st.integers(0, 3))
+CARRY_REACH = Reach()
+EXACT_REACH = Reach()
+PROPERTY = settings(deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+
+
+def mostly_mutated(mutated, free):
+    """Nine in ten examples from ``mutated``, one in ten from ``free`` (breadth beyond the skeletons)."""
+    return st.integers(0, 9).flatmap(lambda i: free if i == 0 else mutated)
+
+
+@pytest.mark.slow
+@settings(PROPERTY, max_examples=40)
+@given(m=mostly_mutated(mutated_models().map(lambda pair: pair[0]), small_models()),
+       target=st.sampled_from(["nsoc_v1", "nsoc_v2"]), seed=st.integers(0, 3))
 def test_property_variables_carry_over(m, target, seed):
     try:
         v = Simulator(m, seed=seed).variables
     except SimulationError:
         assume(False)
+    CARRY_REACH.example()
     res = fix(m, target, variables=v)
     sim = Simulator(res.model, res.variables)          # always valid variables
     if res.exact:
@@ -688,19 +662,47 @@ def test_property_variables_carry_over(m, target, seed):
         before = Simulator(m, v).run(x).output
         after = sim.run(x).output
         assert after.dtype == before.dtype and np.array_equal(after, before)
+        if res.change_rows:                            # a comparison that could fail: the model was changed
+            CARRY_REACH.reached()
 
 
-@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(m=small_models(bits=st.sampled_from([1, 2, 4])), target=st.sampled_from(["nsoc_v1", "nsoc_v2"]),
-       seed=st.integers(0, 3), name=st.sampled_from(FIX_NAMES))
-def test_property_a_fix_marked_exact_is_bit_exact(m, target, seed, name):
+@pytest.mark.slow  # it runs the property test above when that did not run here
+def test_property_variables_carry_over_reaches_its_comparison():
+    if not CARRY_REACH.examples:                       # run alone (-k) or on another xdist worker
+        test_property_variables_carry_over()
+    assert CARRY_REACH.fraction() >= 0.8, CARRY_REACH
+
+
+@st.composite
+def fix_cases(draw):
+    """``(model, fix name)``: mostly a skeleton broken where the named fix repairs it exactly."""
+    if draw(st.integers(0, 9)):
+        name = draw(st.sampled_from(sorted(MUTATIONS)))
+        return draw(mutated_models(names=[name], max_size=1))[0], name
+    return draw(small_models(bits=st.sampled_from([1, 2, 4]))), draw(st.sampled_from(FIX_NAMES))
+
+
+@pytest.mark.slow
+@settings(PROPERTY, max_examples=120)
+@given(case=fix_cases(), target=st.sampled_from(["nsoc_v1", "nsoc_v2"]), seed=st.integers(0, 3))
+def test_property_a_fix_marked_exact_is_bit_exact(case, target, seed):
+    m, name = case
     try:
         v = Simulator(m, seed=seed).variables
     except SimulationError:
         assume(False)
+    EXACT_REACH.example()
     res = fix(m, target, fixes=[name], variables=v)
     if not (res.change_rows and res.exact):
         return
     event(f"exact: {name}")
     before, after = run_both(m, res, seed=seed, n=3, variables=v)
     assert after.dtype == before.dtype and np.array_equal(after, before)
+    EXACT_REACH.reached()
+
+
+@pytest.mark.slow  # it runs the property test above when that did not run here
+def test_property_a_fix_marked_exact_reaches_its_comparison():
+    if not EXACT_REACH.examples:
+        test_property_a_fix_marked_exact_is_bit_exact()
+    assert EXACT_REACH.fraction() >= 0.8, EXACT_REACH

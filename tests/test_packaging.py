@@ -12,7 +12,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def test_import_is_light():
     code = ("import sys, akida_nb as ak; ak.check(ak.example('ds_cnn_kws'), 'nsoc_v1'); "
-            "heavy = [m for m in ('matplotlib', 'ipywidgets', 'akida', 'tensorflow', 'keras', 'pandas.io.formats.style') "
+            "heavy = [m for m in ('matplotlib', 'ipywidgets', 'akida', 'tensorflow', 'keras', 'dask', 'pandas.io.formats.style') "
             "if m in sys.modules]; print(heavy)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
@@ -27,6 +27,7 @@ def wheel(tmp_path_factory):
     return whl
 
 
+@pytest.mark.slow
 def test_wheel_carries_data_and_css(wheel):
     names = set(zipfile.ZipFile(wheel).namelist())
     for required in ("akida_nb/data/targets/nsoc_v1.yaml", "akida_nb/data/targets/nsoc_v2.yaml",
@@ -36,6 +37,7 @@ def test_wheel_carries_data_and_css(wheel):
     assert not any(n.startswith(("tests/", "notebooks/")) for n in names)
 
 
+@pytest.mark.slow
 def test_installed_wheel_works_outside_the_repo(wheel, tmp_path):
     target = tmp_path / "site"
     subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", str(target), str(wheel)],

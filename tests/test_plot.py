@@ -188,6 +188,7 @@ def test_np_usage_from_estimate_nps():
         assert ax.get_title() == f"NPs per layer: {total} in total of {available} available {fits}"
 
 
+@pytest.mark.slow
 def test_no_pyplot_state_and_no_show(result, monkeypatch):
     import matplotlib.pyplot as plt
 

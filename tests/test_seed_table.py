@@ -1,7 +1,7 @@
 """Walk the seed table cell by cell: a model just inside and one just outside each rule.
 
 The expectations here are written from ``hardware_constraints.txt`` and the readings
-of design.md §2, independently of the target data files: for each case, the exact
+of docs/design.md#axis-convention, independently of the target data files: for each case, the exact
 set of rule ids each target must report. A final test proves every rule of both
 targets is exercised by some case that violates it.
 """

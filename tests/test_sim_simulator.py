@@ -86,6 +86,7 @@ def test_progress_bar_is_optional(model, x, capsys):
     assert "sample" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_memory_of_a_large_batch_stays_bounded():
     sim = Simulator(ak.example("akidanet_imagenet_a025_224"), seed=0)
     x = np.random.default_rng(0).integers(0, 256, (24, 224, 224, 3), dtype=np.uint8)

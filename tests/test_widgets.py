@@ -254,6 +254,7 @@ def test_explorer_fix_toggle_reruns_fix(fixes, target):
     assert ex.current_report == ak.check(model, target)
 
 
+@pytest.mark.slow
 def test_explorer_side_by_side_applies_fixes_per_target_in_turn(fixes):
     model = ak.example("broken")
     ex = W.Explorer(model)

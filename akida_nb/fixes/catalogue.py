@@ -131,7 +131,7 @@ def input_conv_to_conv(model: Model, target, variables=None) -> FixOutput:
 
     For the pre-production chip (no image input layer) and for inputs whose channel count
     the InputConvolutional does not take. The kernel is flipped on both spatial axes (the
-    InputConvolutional correlates, a Convolutional convolves: design notes §7.1–7.2), so
+    InputConvolutional correlates, a Convolutional convolves: docs/design.md#the-image-layer-correlates), so
     the potentials are unchanged; padding cells become 0 instead of ``padding_value``; the
     model input's bits go to the nearest width a Convolutional reads (8 → 4), and the first
     layer's threshold and act_step are scaled with the input (2**(new − old)) — the data
@@ -286,7 +286,7 @@ def pad_kernel(model: Model, target, variables=None) -> FixOutput:
             w = lv["weights"]
             grown = np.zeros((big, big, *w.shape[2:]), w.dtype)
             (k0, k1), (d0, d1) = layer.kernel_size, plan["offsets"]
-            if layer.type != "InputConvolutional":        # flipped kernels (design notes §7.1)
+            if layer.type != "InputConvolutional":  # flipped: docs/design.md#convolution-is-a-true-convolution
                 d0, d1 = big - k0 - d0, big - k1 - d1
             grown[d0:d0 + k0, d1:d1 + k1] = w
             e.set_vars(layer.name, dict(lv, weights=grown))
@@ -707,7 +707,7 @@ def split_maxpool(model: Model, target, variables=None) -> FixOutput:
     that is not itself an identity layer becomes the convolution without pooling,
     followed by an identity SeparableConvolutional (threshold 0) with the pooling.
 
-    The engine pools *potentials* before the activation (design notes §7.5); after the
+    The engine pools *potentials* before the activation (docs/design.md#max-pooling); after the
     split the pooling acts on the activations. The activation is a non-decreasing
     function of the potential, and the maximum commutes with non-decreasing functions,
     so the outputs are bit-identical — as long as the pooled potential is not clipped to

@@ -163,7 +163,7 @@ def is_identity(layer: Layer, variables: Mapping[str, np.ndarray] | None = None)
 
 
 def requantize(weights: np.ndarray, bits: int) -> tuple[np.ndarray, float]:
-    """Weights in the range of ``bits`` (design notes §7.11) and the scale that was applied.
+    """Weights in the range of ``bits`` (docs/design.md#weight-ranges) and the scale that was applied.
 
     Weights already in range come back unchanged with scale 1 (the change is exact);
     otherwise they are scaled by ``hi / max|w|``, rounded and clipped (negative weights
@@ -212,7 +212,7 @@ def embed_fc_weights(weights: np.ndarray, old: tuple[int, int, int], new: tuple[
 
     The old (d0, d1) grid sits centred in the new one (offset ``(new − old) // 2`` per axis,
     which is where "same" padding puts a "valid" output); the new positions get zero
-    weights. Indices follow the engine's Fortran-order flatten (design notes §7.7).
+    weights. Indices follow the engine's Fortran-order flatten (docs/design.md#fully-connected-layers).
 
     Examples
     --------

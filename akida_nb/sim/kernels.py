@@ -1,6 +1,6 @@
 """Pure functions computing one step of an Akida layer, bit-exact with BrainChip's engine.
 
-Every function here follows design notes §7. Tensors are numpy arrays ``(N, d0, d1, C)``;
+Every function here follows docs/design.md#simulator-arithmetic. Tensors are numpy arrays ``(N, d0, d1, C)``;
 potentials are whole numbers held in a floating array (float32 or float64), so that
 convolutions run as BLAS matrix products. That is exact as long as every partial sum stays
 below 2**24 (float32) or 2**53 (float64): :func:`sum_bound` bounds it, and the convolutions
@@ -52,7 +52,7 @@ INT20_MIN = -(1 << 19)
 INT20_MAX = (1 << 19) - 1
 """Highest value of a 20-bit signed potential."""
 STEP_MODULUS = 1 << 28
-"""The engine's activation arithmetic is modulo 2**28 (design notes §7.9)."""
+"""The engine's activation arithmetic is modulo 2**28 (docs/design.md#the-activation)."""
 _IDENTITY_BOUND = 1 << 62  # clip bounds of a no-op step in global_sum_pool
 
 Pair = tuple[int, int]
@@ -63,7 +63,7 @@ def _floating(w: np.ndarray) -> np.dtype:
 
 
 def weight_range(bits: int) -> tuple[int, int]:
-    """Inclusive range of weight values for a bit width (design notes §7.11).
+    """Inclusive range of weight values for a bit width (docs/design.md#weight-ranges).
 
     1 bit is unsigned ``[0, 1]``; 2 to 7 bits are symmetric ``±(2**(b-1) - 1)``; 8 bits are int8.
 
@@ -137,7 +137,7 @@ def _windows(x: np.ndarray, offsets: Pair, stride: Pair, out: Pair) -> np.ndarra
 
 def conv2d(x: np.ndarray, weights: np.ndarray, stride: Pair, padding: str, *, flip: bool = True,
            pad_value: int = 0) -> np.ndarray:
-    """Convolution potentials (design notes §7.1, §7.2, §7.4) as one matrix product (im2col).
+    """Convolution potentials (docs/design.md#simulator-arithmetic) as one matrix product (im2col).
 
     Parameters
     ----------
@@ -184,7 +184,7 @@ def conv2d(x: np.ndarray, weights: np.ndarray, stride: Pair, padding: str, *, fl
 
 
 def depthwise_conv2d(x: np.ndarray, weights: np.ndarray, stride: Pair, padding: str) -> np.ndarray:
-    """Per-channel true convolution (the first half of a SeparableConvolutional, §7.3).
+    """Per-channel true convolution (the first half of a SeparableConvolutional, docs/design.md#separable-layers).
 
     Parameters
     ----------
@@ -230,7 +230,7 @@ def pointwise_conv2d(x: np.ndarray, weights: np.ndarray) -> np.ndarray:
 
 def separable_conv2d(x: np.ndarray, depthwise: np.ndarray, pointwise: np.ndarray, stride: Pair,
                      padding: str) -> np.ndarray:
-    """SeparableConvolutional potentials: depthwise then pointwise, no rounding between (§7.3).
+    """SeparableConvolutional potentials: depthwise, then pointwise unrounded (docs/design.md#separable-layers).
 
     Parameters
     ----------
@@ -266,7 +266,7 @@ def saturate20(p: np.ndarray) -> np.ndarray:
 
 
 def max_pool(p: np.ndarray, size: Pair, stride: Pair, padding: str) -> np.ndarray:
-    """Max pooling of potentials (§7.5): TF alignment, padded cells ignored, 20-bit clip unless 1×1.
+    """Max pooling of potentials: TF alignment, padding ignored, 20-bit clip unless 1×1 (docs/design.md#max-pooling).
 
     Examples
     --------
@@ -290,7 +290,7 @@ def max_pool(p: np.ndarray, size: Pair, stride: Pair, padding: str) -> np.ndarra
 
 
 def global_sum_pool(p: np.ndarray) -> np.ndarray:
-    """Global "average" pooling as the engine does it: a saturating sum (§7.6).
+    """Global "average" pooling as the engine does it (docs/design.md#average-pooling-is-a-saturating-sum).
 
     The sum runs in C order over (d0, d1) and clips to 20 bits after every addition. Each
     step ``s -> clip(s + a, lo, hi)`` composes with the next into one of the same form, so the
@@ -331,7 +331,7 @@ def global_sum_pool(p: np.ndarray) -> np.ndarray:
 
 
 def flatten_fortran(x: np.ndarray) -> np.ndarray:
-    """Flatten (N, D0, D1, C) as the engine does: index ``d0 + D0·d1 + D0·D1·c`` (§7.7).
+    """Flatten (N, D0, D1, C) to index ``d0 + D0·d1 + D0·D1·c`` (docs/design.md#fully-connected-layers).
 
     Examples
     --------
@@ -342,7 +342,7 @@ def flatten_fortran(x: np.ndarray) -> np.ndarray:
 
 
 def fully_connected(x: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    """FullyConnected potentials: Fortran-order flatten, exact dot product, 20-bit clip (§7.7).
+    """FullyConnected potentials: Fortran flatten, exact product, 20-bit clip (docs/design.md#fully-connected-layers).
 
     Parameters
     ----------
@@ -381,7 +381,7 @@ def _wrap32(d: np.ndarray) -> np.ndarray:
 
 
 def activation(p: np.ndarray, threshold: np.ndarray, act_step: np.ndarray, bits: int) -> np.ndarray:
-    """Quantised activation (§7.9): ``clip(ceil((p - threshold)·2**b / S), 0, 2**b - 1)`` as uint8.
+    """Quantised activation: ``clip(ceil((p - threshold)·2**b / S), 0, 2**b - 1)`` (docs/design.md#the-activation).
 
     With ``d = p - threshold`` wrapped to int32 and ``S`` from :func:`step_register`, the engine
     computes 0 for ``d <= 0`` and ``((d·2**b - 1) mod 2**28) // S + 1`` else, clipped. When the

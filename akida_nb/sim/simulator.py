@@ -468,7 +468,7 @@ class SimulationResult:
 
 
 class Simulator:
-    """Bit-exact simulator of an Akida model (design notes §7).
+    """Bit-exact simulator of an Akida model (docs/design.md#simulator-arithmetic).
 
     Parameters
     ----------
@@ -544,7 +544,7 @@ class Simulator:
 
     @classmethod
     def from_npz(cls, path: str | PathLike) -> Simulator:
-        """A simulator for a reference run stored as ``.npz`` (design notes §7), with its run in ``.reference``.
+        """A simulator for a reference run stored as ``.npz`` (docs/design.md#simulator-arithmetic), with its run in ``.reference``.
 
         The file holds ``spec_json`` (the native model format) and per layer ``L{i}_weights``,
         ``L{i}_weights_pw``, ``L{i}_threshold``, ``L{i}_act_step``; every other array (the stored
