@@ -19,13 +19,17 @@ True
 """
 from __future__ import annotations
 
-import hashlib
-import html
 import json
 from dataclasses import asdict, dataclass, field
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
-from .model import fmt_shape
+from .errors import SpecError, brief
+from .html import badge, page, render_html
+from .present import (Block, Cell, Column, Items, Line, Section, Span, Table, badge_span, format_shape, plural,
+                      render_text)
+
+html_page = page
+"""The page wrapper of :mod:`akida_nb.html` under its former name."""
 
 __all__ = ["Violation", "LayerVerdict", "CompatibilityReport", "Comparison", "html_page", "badge"]
 
@@ -95,68 +99,88 @@ class LayerVerdict:
         return "ok" if self.ok else f"✗ {self.violations}"
 
 
-# ------------------------------------------------------------------------------ HTML helpers
-def _esc(value: Any) -> str:
-    return html.escape(str(value), quote=True)
+# ------------------------------------------------------------------------------ blocks
+_LAYER_COLUMNS = (Column("#", right=True), Column("layer"), Column("type"), Column("input", right=True),
+                  Column("output", right=True))
+_VIOLATION_COLUMNS = (Column("#", right=True, flow="layer {} "), Column("layer", flow="{} "),
+                      Column("type", flow="({}), "), Column("rule", flow="rule {}: "),
+                      Column("parameter", flow="{} = "), Column("value", flow="{}, "),
+                      Column("allowed", flow="allowed {}"), Column("message", long=True, label=False),
+                      Column("fix", long=True), Column("note", long=True))
 
 
-def badge(ok: bool, text: str | None = None) -> str:
-    """A small verdict badge (``✓`` / ``✗``) as HTML; colours come from the report CSS.
-
-    Examples
-    --------
-    >>> badge(False, "2 violations")
-    '<span class="akn-badge akn-bad">✗ 2 violations</span>'
-    """
-    label = text if text is not None else ("compatible" if ok else "incompatible")
-    return f'<span class="akn-badge {"akn-ok" if ok else "akn-bad"}">{"✓" if ok else "✗"} {_esc(label)}</span>'
+def _layer_cells(l: LayerVerdict) -> list[Cell]:
+    return [l.index, l.name, l.type, format_shape(l.input_shape), format_shape(l.output_shape)]
 
 
-def html_page(text: str, body: str, title: str = "") -> str:
-    """Wrap a rich view: scoped CSS, escaped text fallback first, rich view hidden until the CSS shows it.
-
-    ``body`` must already be escaped HTML. The scope id is derived from the text, so
-    the same report always renders the same HTML.
-
-    Examples
-    --------
-    >>> page = html_page("plain <text>", "<b>rich</b>")
-    >>> page.index("plain &lt;text&gt;") < page.index("<b>rich</b>")
-    True
-    """
-    from .resources import static_text
-
-    scope = "akn-" + hashlib.sha1(text.encode("utf-8")).hexdigest()[:12]
-    css = static_text("report.css").replace("#SCOPE", f"#{scope}")
-    heading = f'<div class="akn-title">{_esc(title)}</div>' if title else ""
-    return (f'<div id="{scope}" class="akn-root">'
-            f'<pre class="akn-fallback">{_esc(text)}</pre>'
-            f"<style>{css}</style>"
-            f'<div class="akn-wrap" style="display:none">{heading}{body}</div></div>')
+def _violations_table(entries: Sequence[Violation], title: str = "Violations") -> Table:
+    rows: list[list[Cell]] = [
+        [v.layer_index, v.layer, v.layer_type, v.rule, Span(v.parameter, "code"), Span(v.value, "value"),
+         v.allowed, v.message, v.fix,
+         [v.note, " ", Span(f"[{v.rule} · {v.source}]" if v.source else f"[{v.rule}]", "source")]]
+        for v in entries]
+    return Table(title, _VIOLATION_COLUMNS, rows, role="violations", numbered=True, flow=True)
 
 
-def _table(headers: list[str], rows: list[list[str]], cls: str = "") -> str:
-    head = "".join(f"<th>{_esc(h)}</th>" for h in headers)
-    body = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>" for row in rows)
-    return f'<table class="akn-table {cls}"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+# ------------------------------------------------------------------------------ JSON input
+def _parse_json(text: Any, where: str) -> Any:
+    if not isinstance(text, (str, bytes, bytearray)):
+        raise SpecError(where, f"JSON text expected, got {type(text).__name__}")
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError) as e:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+        raise SpecError(where, f"not valid JSON: {e}") from None
 
 
-def _violations_html(entries) -> str:
-    rows = [[_esc(v.layer_index), _esc(v.layer), _esc(v.layer_type), f"<code>{_esc(v.parameter)}</code>",
-             f'<span class="akn-value">{_esc(v.value)}</span>', _esc(v.allowed),
-             f'<div class="akn-msg">{_esc(v.message)}</div><div class="akn-fix">fix: {_esc(v.fix)}</div>'
-             f'<div class="akn-note">{_esc(v.note)} <span class="akn-source">[{_esc(v.rule)} · '
-             f"{_esc(v.source)}]</span></div>"]
-            for v in entries]
-    return _table(["#", "layer", "type", "parameter", "value", "allowed", "message, fix and rule"], rows,
-                  "akn-violations")
+def _mapping(d: Any, kind: str, where: str) -> Mapping[str, Any]:
+    if not isinstance(d, Mapping):
+        raise SpecError(where, f"not a {kind} dict: got {brief(d)}")
+    return d
 
 
-def _list_html(title: str, items, cls: str) -> str:
-    if not items:
-        return ""
-    lis = "".join(f"<li>{_esc(i)}</li>" for i in items)
-    return f'<div class="{cls}"><b>{_esc(title)}</b><ul>{lis}</ul></div>'
+def _typed(d: Mapping[str, Any], key: str, kind: type, where: str) -> Any:
+    if key not in d:
+        raise SpecError(where, f"not a CompatibilityReport dict: missing {key!r}")
+    value = d[key]
+    if not isinstance(value, kind) or isinstance(value, bool) and kind is not bool:
+        raise SpecError(f"{where}.{key}", f"{kind.__name__} expected, got {brief(value)}")
+    return value
+
+
+def _strings(values: Any, where: str) -> list[str]:
+    if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
+        raise SpecError(where, f"a list of strings expected, got {brief(values)}")
+    return values
+
+
+def _record(cls: type, raw: Any, where: str) -> Any:
+    """A Violation or LayerVerdict from its dict, every field of the right type."""
+    import dataclasses
+    import typing
+
+    raw = _mapping(raw, cls.__name__, where)
+    hints = typing.get_type_hints(cls)
+    names = [f.name for f in dataclasses.fields(cls)]
+    unknown = sorted(set(raw) - set(names))
+    if unknown:
+        raise SpecError(where, f"not a {cls.__name__} dict: unknown key {brief(unknown[0])}")
+    values = {}
+    for f in dataclasses.fields(cls):
+        if f.name not in raw:
+            if f.default is dataclasses.MISSING:
+                raise SpecError(where, f"not a {cls.__name__} dict: missing {f.name!r}")
+            continue
+        kind = typing.get_origin(hints[f.name]) or hints[f.name]
+        value = raw[f.name]
+        if kind is tuple:
+            if not isinstance(value, list) or not all(isinstance(v, int) and not isinstance(v, bool)
+                                                      for v in value):
+                raise SpecError(f"{where}.{f.name}", f"a list of integers expected, got {brief(value)}")
+            value = tuple(value)
+        elif not isinstance(value, kind) or isinstance(value, bool):
+            raise SpecError(f"{where}.{f.name}", f"{kind.__name__} expected, got {brief(value)}")
+        values[f.name] = value
+    return cls(**values)
 
 
 # ------------------------------------------------------------------------------ one target
@@ -215,7 +239,8 @@ class CompatibilityReport:
         import pandas as pd
 
         return pd.DataFrame([{"layer_index": l.index, "layer": l.name, "layer_type": l.type,
-                              "input_shape": fmt_shape(l.input_shape), "output_shape": fmt_shape(l.output_shape),
+                              "input_shape": format_shape(l.input_shape),
+                              "output_shape": format_shape(l.output_shape),
                               "violations": l.violations, "verdict": "ok" if l.ok else "violation"}
                              for l in self.layer_verdicts])
 
@@ -238,53 +263,39 @@ class CompatibilityReport:
             parts.append(f"{len(self.unmapped)} unmapped layer{'s' if len(self.unmapped) != 1 else ''}")
         return "INCOMPATIBLE (" + ", ".join(parts) + ")"
 
-    # --- text
+    # --- the blocks both views render
+    def _details(self, layers: bool = True) -> list[Block]:
+        """Unmapped layers, notes, the layer table (unless ``layers=False``) and the violations."""
+        blocks: list[Block] = [Items("Unmapped layers (not checked)", self.unmapped, "unmapped"),
+                               Items("Notes", self.notes, "notes")]
+        if layers:
+            rows = [_layer_cells(l) + [badge_span(l.ok, l.summary)] for l in self.layer_verdicts]
+            blocks.append(Table("Layers", _LAYER_COLUMNS + (Column("verdict"),), rows,
+                                open=len(rows) <= 20, role="layers"))
+        blocks.append(_violations_table(self.entries))
+        return blocks
+
+    def blocks(self) -> list[Block]:
+        """The report as :mod:`akida_nb.present` blocks: ``repr`` and ``_repr_html_`` both render these.
+
+        Examples
+        --------
+        >>> import akida_nb as ak
+        >>> [type(b).__name__ for b in ak.check(ak.example("broken"), "nsoc_v1").blocks()][:3]
+        ['Line', 'Line', 'Items']
+        """
+        return [Line(["CompatibilityReport: ", Span(repr(self.model_name), "model"), " on ",
+                      Span(self.target, "target"), " ", Span(f"({self.target_title})", "target-title")]),
+                Line(["Verdict: ", badge_span(self.ok, self.summary_line())])] + self._details()
+
     def __repr__(self) -> str:
-        lines = [f"CompatibilityReport: {self.model_name!r} on {self.target} ({self.target_title})",
-                 f"Verdict: {self.summary_line()}", "", "Layers:"]
-        w = max([5] + [len(l.name) for l in self.layer_verdicts])
-        lines.append(f"  {'#':>3}  {'layer':<{w}}  {'type':<22}  {'input':>11}  {'output':>11}  verdict")
-        for l in self.layer_verdicts:
-            verdict = l.summary if l.ok else f"✗ {l.summary}"
-            lines.append(f"  {l.index:>3}  {l.name:<{w}}  {l.type:<22}  {fmt_shape(l.input_shape):>11}  "
-                         f"{fmt_shape(l.output_shape):>11}  {verdict}")
-        if self.entries:
-            lines += ["", "Violations:"]
-            for k, v in enumerate(self.entries, 1):
-                lines.append(f"  {k}. layer {v.layer_index} {v.layer!r} ({v.layer_type}), rule {v.rule}")
-                lines.append(f"     parameter: {v.parameter}   value: {v.value}   allowed: {v.allowed}")
-                lines.append(f"     {v.message}")
-                lines.append(f"     fix: {v.fix}")
-        if self.unmapped:
-            lines += ["", "Unmapped layers (not checked):"] + [f"  - {u}" for u in self.unmapped]
-        if self.notes:
-            lines += ["", "Notes:"] + [f"  - {n}" for n in self.notes]
-        return "\n".join(lines)
+        return render_text(self.blocks())
 
     __str__ = __repr__
 
-    # --- HTML
-    def _rich_body(self) -> str:
-        rows = [[_esc(l.index), _esc(l.name), _esc(l.type), _esc(fmt_shape(l.input_shape)),
-                 _esc(fmt_shape(l.output_shape)),
-                 badge(l.ok, l.summary)]
-                for l in self.layer_verdicts]
-        parts = [f'<div class="akn-header"><span class="akn-model">{_esc(self.model_name)}</span> on '
-                 f'<span class="akn-target">{_esc(self.target)}</span> '
-                 f'<span class="akn-target-title">({_esc(self.target_title)})</span> '
-                 f'{badge(self.ok, self.summary_line())}</div>',
-                 _list_html("Unmapped layers (not checked)", self.unmapped, "akn-unmapped"),
-                 _list_html("Notes", self.notes, "akn-notes"),
-                 f'<details class="akn-layers" {"open" if len(self.layer_verdicts) <= 20 else ""}>'
-                 f"<summary>Layers ({len(self.layer_verdicts)})</summary>"
-                 + _table(["#", "layer", "type", "input", "output", "verdict"], rows) + "</details>"]
-        if self.entries:
-            parts.append(f'<details class="akn-viol" open><summary>Violations ({len(self.entries)})</summary>'
-                         + _violations_html(self.entries) + "</details>")
-        return "".join(parts)
-
     def _repr_html_(self) -> str:
-        return html_page(repr(self), self._rich_body())
+        blocks = self.blocks()
+        return page(render_text(blocks), render_html(blocks))
 
     # --- JSON
     def to_dict(self) -> dict[str, Any]:
@@ -314,17 +325,14 @@ class CompatibilityReport:
         >>> ak.CompatibilityReport.from_dict(rep.to_dict()) == rep
         True
         """
-        from .errors import SpecError
-
-        try:
-            return cls(model_name=d["model_name"], target=d["target"], target_title=d["target_title"],
-                       layer_verdicts=tuple(LayerVerdict(**dict(l, input_shape=tuple(l["input_shape"]),
-                                                        output_shape=tuple(l["output_shape"])))
-                                    for l in d["layers"]),
-                       entries=tuple(Violation(**v) for v in d["violations"]),
-                       notes=tuple(d.get("notes", ())), unmapped=tuple(d.get("unmapped", ())))
-        except (KeyError, TypeError) as e:
-            raise SpecError("report", f"not a CompatibilityReport dict: {e}") from None
+        d = _mapping(d, "CompatibilityReport", "report")
+        texts = {k: _typed(d, k, str, "report") for k in ("model_name", "target", "target_title")}
+        layers = [_record(LayerVerdict, l, f"report.layers[{i}]")
+                  for i, l in enumerate(_typed(d, "layers", list, "report"))]
+        entries = [_record(Violation, v, f"report.violations[{i}]")
+                   for i, v in enumerate(_typed(d, "violations", list, "report"))]
+        extra = {k: tuple(_strings(d.get(k, []), f"report.{k}")) for k in ("notes", "unmapped")}
+        return cls(layer_verdicts=tuple(layers), entries=tuple(entries), **texts, **extra)
 
     def to_json(self, indent: int | None = 1) -> str:
         """:meth:`to_dict` as JSON text."""
@@ -332,8 +340,18 @@ class CompatibilityReport:
 
     @classmethod
     def from_json(cls, text: str) -> "CompatibilityReport":
-        """Inverse of :meth:`to_json`."""
-        return cls.from_dict(json.loads(text))
+        """Inverse of :meth:`to_json`; text that is not such JSON raises a one-line :class:`SpecError`.
+
+        Examples
+        --------
+        >>> import akida_nb as ak
+        >>> try:
+        ...     ak.CompatibilityReport.from_json("{bad")
+        ... except ak.SpecError as e:
+        ...     print(str(e)[:34])
+        report: not valid JSON: Expecting
+        """
+        return cls.from_dict(_parse_json(text, "report"))
 
 
 # ------------------------------------------------------------------------------ several targets
@@ -399,50 +417,37 @@ class Comparison:
         df = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
         return df[["target"] + VIOLATION_COLUMNS]
 
-    def __repr__(self) -> str:
-        lines = [f"Comparison: {self.model_name!r} on {', '.join(self.targets)}"]
-        for r in self.reports:
-            lines.append(f"  {r.target} ({r.target_title}): {r.summary_line()}")
-        lines += ["", "Verdict per layer:"]
+    def blocks(self) -> list[Block]:
+        """The comparison as :mod:`akida_nb.present` blocks: ``repr`` and ``_repr_html_`` both render these.
+
+        Examples
+        --------
+        >>> import akida_nb as ak
+        >>> type(ak.compare(ak.example("broken")).blocks()[-1]).__name__
+        'Section'
+        """
+        blocks: list[Block] = [Line(["Comparison: ", Span(repr(self.model_name), "model"), " on ",
+                                     ", ".join(self.targets)])]
+        blocks += [Line(["  ", Span(r.target, "target"), " ", Span(f"({r.target_title})", "target-title"), ": ",
+                         badge_span(r.ok, r.summary_line())]) for r in self.reports]
         first = self.reports[0]
-        w = max([5] + [len(l.name) for l in first.layer_verdicts])
-        cw = max(8, *(len(t) for t in self.targets))
-        lines.append(f"  {'#':>3}  {'layer':<{w}}  {'type':<22}  " + "  ".join(f"{t:<{cw}}" for t in self.targets))
-        for i, l in enumerate(first.layer_verdicts):
-            cells = []
-            for r in self.reports:
-                lv = r.layer_verdicts[i]
-                cells.append(f"{lv.mark:<{cw}}")
-            lines.append(f"  {l.index:>3}  {l.name:<{w}}  {l.type:<22}  " + "  ".join(cells))
-        for r in self.reports:
-            lines += ["", "─" * 8 + f" {r.target} " + "─" * 8, repr(r)]
-        return "\n".join(lines)
+        rows = [_layer_cells(l) + [badge_span(r.layer_verdicts[i].ok, r.layer_verdicts[i].mark)
+                                   for r in self.reports]
+                for i, l in enumerate(first.layer_verdicts)]
+        blocks.append(Table("Verdict per layer", _LAYER_COLUMNS + tuple(Column(t) for t in self.targets), rows,
+                            role="compare"))
+        blocks += [Section([Span(r.target, "target"), ": ", badge_span(r.ok, r.summary_line())],
+                           r._details(layers=False), role="target-details") for r in self.reports]
+        return blocks
+
+    def __repr__(self) -> str:
+        return render_text(self.blocks())
 
     __str__ = __repr__
 
     def _repr_html_(self) -> str:
-        head = "".join(f'<div class="akn-header"><span class="akn-target">{_esc(r.target)}</span> '
-                       f'<span class="akn-target-title">({_esc(r.target_title)})</span> '
-                       f"{badge(r.ok, r.summary_line())}</div>" for r in self.reports)
-        first = self.reports[0]
-        rows = []
-        for i, l in enumerate(first.layer_verdicts):
-            cells = [_esc(l.index), _esc(l.name), _esc(l.type), _esc(fmt_shape(l.input_shape)),
-                     _esc(fmt_shape(l.output_shape))]
-            for r in self.reports:
-                lv = r.layer_verdicts[i]
-                cells.append(badge(lv.ok, "ok" if lv.ok else f"{lv.violations}"))
-            rows.append(cells)
-        table = _table(["#", "layer", "type", "input", "output"] + self.targets, rows, "akn-compare")
-        details = "".join(
-            f'<details class="akn-target-details"><summary>{_esc(r.target)}: {_esc(r.summary_line())}'
-            f"</summary>{_list_html('Unmapped layers (not checked)', r.unmapped, 'akn-unmapped')}"
-            f"{_list_html('Notes', r.notes, 'akn-notes')}"
-            f"{_violations_html(r.entries) if r.entries else ''}</details>"
-            for r in self.reports)
-        body = (f'<div class="akn-header"><span class="akn-model">{_esc(self.model_name)}</span></div>'
-                + head + table + details)
-        return html_page(repr(self), body)
+        blocks = self.blocks()
+        return page(render_text(blocks), render_html(blocks))
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict with every report; :meth:`from_dict` restores it."""
@@ -460,8 +465,25 @@ class Comparison:
         >>> ak.Comparison.from_dict(cmp.to_dict()) == cmp
         True
         """
-        return cls(model_name=d["model_name"],
-                   reports=tuple(CompatibilityReport.from_dict(r) for r in d["reports"]))
+        d = _mapping(d, "Comparison", "comparison")
+        reports = _typed(d, "reports", list, "comparison")
+        if not reports:
+            raise SpecError("comparison.reports", "a Comparison needs at least one report")
+        return cls(model_name=_typed(d, "model_name", str, "comparison"),
+                   reports=tuple(CompatibilityReport.from_dict(r) for r in reports))
+
+    @classmethod
+    def from_json(cls, text: str) -> "Comparison":
+        """Inverse of :meth:`to_json`; text that is not such JSON raises a one-line :class:`SpecError`.
+
+        Examples
+        --------
+        >>> import akida_nb as ak
+        >>> cmp = ak.compare(ak.example("broken"))
+        >>> ak.Comparison.from_json(cmp.to_json()) == cmp
+        True
+        """
+        return cls.from_dict(_parse_json(text, "comparison"))
 
     def to_json(self, indent: int | None = 1) -> str:
         """:meth:`to_dict` as JSON text."""

@@ -1,0 +1,184 @@
+"""The HTML toolkit of reports, fix results and widgets: escape, table, section, badge, page.
+
+Every rich view of akida_nb is built here. It follows the pattern of xarray's and
+scikit-learn's reprs: :func:`page` puts the escaped text first as a fallback (shown where
+CSS is stripped, hidden by the CSS otherwise), then the rich view, hidden by an inline
+style that the CSS overrides. The CSS ships in ``akida_nb/static/report.css``, is loaded
+once per page, scoped under one id derived from the page's text (deterministic, no
+``uuid4``) and takes every colour from JupyterLab's ``var(--jp-…, fallback)`` theme
+variables. No JavaScript.
+
+:func:`render_html` draws the blocks of :mod:`akida_nb.present` (the same blocks
+:func:`akida_nb.present.render_text` draws for a terminal). Every string goes through
+:func:`escape`, which also makes lone surrogates printable, so no user string can inject
+markup or break the notebook's UTF-8 encoding.
+
+Examples
+--------
+>>> from akida_nb.html import page, table, escape
+>>> html = page("a <b>", table(["layer"], [[escape("x<y")]]))
+>>> "x&lt;y" in html and html.startswith('<div id="akn-')
+True
+"""
+from __future__ import annotations
+
+import hashlib
+import html as _html
+from typing import Any, Iterable, Sequence
+
+from .present import Block, Cell, Items, Line, Section, Span, Table, _parts, safe_text
+
+__all__ = ["escape", "badge", "table", "section", "items", "page", "render_html", "cell_html"]
+
+
+def escape(value: Any) -> str:
+    """``value`` as HTML text: markup escaped, lone surrogates shown as ``\\udfff``.
+
+    Examples
+    --------
+    >>> escape('<a href="x">'), escape("fc\\udfff")
+    ('&lt;a href=&quot;x&quot;&gt;', 'fc\\\\udfff')
+    """
+    text = str(value)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        text = text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return _html.escape(text, quote=True)
+
+
+def badge(ok: bool, text: str | None = None, title: str = "") -> str:
+    """A small verdict badge (``✓`` / ``✗``) as HTML; colours come from the report CSS.
+
+    Examples
+    --------
+    >>> badge(False, "2 violations")
+    '<span class="akn-badge akn-bad">✗ 2 violations</span>'
+    """
+    label = text if text is not None else ("compatible" if ok else "incompatible")
+    tip = f' title="{escape(title)}"' if title else ""
+    return f'<span class="akn-badge {"akn-ok" if ok else "akn-bad"}"{tip}>{"✓" if ok else "✗"} {escape(label)}</span>'
+
+
+def table(headers: Sequence[str], rows: Iterable[Sequence[str]], row_classes: Iterable[str] | None = None,
+          cls: str = "") -> str:
+    """An ``akn-table`` from already escaped cells, with an optional class per row.
+
+    Examples
+    --------
+    >>> table(["a"], [["1"]], ["akn-changed"])
+    '<table class="akn-table"><thead><tr><th>a</th></tr></thead><tbody><tr class="akn-changed"><td>1</td></tr></tbody></table>'
+    """
+    rows = list(rows)
+    classes = list(row_classes) if row_classes is not None else [""] * len(rows)
+    head = "".join(f"<th>{escape(h)}</th>" for h in headers)
+    body = "".join((f'<tr class="{c}">' if c else "<tr>") + "".join(f"<td>{cell}</td>" for cell in row) + "</tr>"
+                   for row, c in zip(rows, classes))
+    return (f'<table class="{" ".join(["akn-table", cls]).strip()}"><thead><tr>{head}</tr></thead>'
+            f"<tbody>{body}</tbody></table>")
+
+
+def section(summary: str, body: str, open: bool = True, cls: str = "") -> str:
+    """A collapsible ``<details>`` section; ``summary`` and ``body`` are already escaped HTML.
+
+    Examples
+    --------
+    >>> section("Layers (2)", "<p>x</p>", open=False, cls="akn-layers")
+    '<details class="akn-layers"><summary>Layers (2)</summary><p>x</p></details>'
+    """
+    return (f'<details{f" class={chr(34)}{cls}{chr(34)}" if cls else ""}{" open" if open else ""}>'
+            f"<summary>{summary}</summary>{body}</details>")
+
+
+def items(title: str, values: Iterable[str], cls: str = "akn-notes") -> str:
+    """A titled list of already escaped items; ``''`` when there is none.
+
+    Examples
+    --------
+    >>> items("Notes", ["a"])
+    '<div class="akn-notes"><b>Notes</b><ul><li>a</li></ul></div>'
+    """
+    lis = "".join(f"<li>{v}</li>" for v in values)
+    return f'<div class="{cls}"><b>{escape(title)}</b><ul>{lis}</ul></div>' if lis else ""
+
+
+def page(text: str, body: str, title: str = "") -> str:
+    """Wrap a rich view: scoped CSS, escaped text fallback first, rich view hidden until the CSS shows it.
+
+    ``body`` must already be escaped HTML. The scope id is derived from the text, so
+    the same report always renders the same HTML.
+
+    Examples
+    --------
+    >>> html = page("plain <text>", "<b>rich</b>")
+    >>> html.index("plain &lt;text&gt;") < html.index("<b>rich</b>")
+    True
+    """
+    from .resources import static_text
+
+    scope = "akn-" + hashlib.sha1(text.encode("utf-8", "backslashreplace")).hexdigest()[:12]
+    css = static_text("report.css").replace("#SCOPE", f"#{scope}")
+    heading = f'<div class="akn-title">{escape(title)}</div>' if title else ""
+    return (f'<div id="{scope}" class="akn-root">'
+            f'<pre class="akn-fallback">{escape(text)}</pre>'
+            f"<style>{css}</style>"
+            f'<div class="akn-wrap" style="display:none">{heading}{body}</div></div>')
+
+
+# ------------------------------------------------------------------------------ blocks
+_TAGS = {"code": ("<code>", "</code>"), "strong": ("<b>", "</b>")}
+
+
+def cell_html(cell: Cell) -> str:
+    """The HTML of a cell of :mod:`akida_nb.present`: each part made safe, escaped and styled by its role.
+
+    Examples
+    --------
+    >>> from akida_nb.present import Span
+    >>> cell_html(["k = ", Span("3×3", "value"), " ", Span("ok", "badge-ok")])
+    'k = <span class="akn-value">3×3</span> <span class="akn-badge akn-ok">✓ ok</span>'
+    """
+    out = []
+    for p in _parts(cell):
+        if not isinstance(p, Span):
+            out.append(escape(safe_text(p)))
+            continue
+        text = safe_text(p.text)
+        if p.role in ("badge-ok", "badge-bad"):
+            out.append(badge(p.role == "badge-ok", text, p.title))
+            continue
+        tip = f' title="{escape(p.title)}"' if p.title else ""
+        start, end = _TAGS.get(p.role, (f'<span class="akn-{escape(p.role)}"{tip}>', "</span>"))
+        out.append(f"{start}{escape(text)}{end}")
+    return "".join(out)
+
+
+def _block_html(block: Block) -> str:
+    if isinstance(block, Line):
+        return f'<div class="akn-{block.role}">{cell_html(block.parts)}</div>' if block.role else \
+            f"<div>{cell_html(block.parts)}</div>"
+    if isinstance(block, Items):
+        return items(safe_text(block.title), [cell_html(i) for i in block.items], f"akn-{block.role}")
+    if isinstance(block, Table):
+        if not block.rows:
+            return ""
+        roles = [f"akn-{r}" if r else "" for r in block.row_roles] if block.row_roles else None
+        body = table([c.name for c in block.columns] if block.headers else [""] * len(block.columns),
+                     [[cell_html(c) for c in row] for row in block.rows], roles,
+                     f"akn-{block.role}" if block.role else "")
+        return section(f"{escape(safe_text(block.title))} ({len(block.rows)})", body, block.open,
+                       f"akn-{block.role}" if block.role else "")
+    return section(cell_html(block.title), render_html(block.blocks), block.open,
+                   f"akn-{block.role}" if block.role else "")
+
+
+def render_html(blocks: Iterable[Block]) -> str:
+    """The rich HTML of a list of blocks (the body :func:`page` wraps).
+
+    Examples
+    --------
+    >>> from akida_nb.present import Line
+    >>> render_html([Line(["a <", Span("b", "strong")])])
+    '<div class="akn-header">a &lt;<b>b</b></div>'
+    """
+    return "".join(_block_html(b) for b in blocks)
