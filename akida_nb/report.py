@@ -264,8 +264,15 @@ class CompatibilityReport:
         return "INCOMPATIBLE (" + ", ".join(parts) + ")"
 
     # --- the blocks both views render
-    def _details(self, layers: bool = True) -> list[Block]:
-        """Unmapped layers, notes, the layer table (unless ``layers=False``) and the violations."""
+    def detail_blocks(self, layers: bool = True) -> list[Block]:
+        """Unmapped layers, notes, the layer table (unless ``layers=False``) and the violations, as blocks.
+
+        Examples
+        --------
+        >>> import akida_nb as ak
+        >>> [b.title for b in ak.check(ak.example("broken"), "nsoc_v1").detail_blocks(layers=False)]
+        ['Unmapped layers (not checked)', 'Notes', 'Violations']
+        """
         blocks: list[Block] = [Items("Unmapped layers (not checked)", self.unmapped, "unmapped"),
                                Items("Notes", self.notes, "notes")]
         if layers:
@@ -286,7 +293,7 @@ class CompatibilityReport:
         """
         return [Line(["CompatibilityReport: ", Span(repr(self.model_name), "model"), " on ",
                       Span(self.target, "target"), " ", Span(f"({self.target_title})", "target-title")]),
-                Line(["Verdict: ", badge_span(self.ok, self.summary_line())])] + self._details()
+                Line(["Verdict: ", badge_span(self.ok, self.summary_line())])] + self.detail_blocks()
 
     def __repr__(self) -> str:
         return render_text(self.blocks())
@@ -348,8 +355,8 @@ class CompatibilityReport:
         >>> try:
         ...     ak.CompatibilityReport.from_json("{bad")
         ... except ak.SpecError as e:
-        ...     print(str(e)[:34])
-        report: not valid JSON: Expecting
+        ...     print(str(e).split(":")[:2])
+        ['report', ' not valid JSON']
         """
         return cls.from_dict(_parse_json(text, "report"))
 
@@ -437,7 +444,7 @@ class Comparison:
         blocks.append(Table("Verdict per layer", _LAYER_COLUMNS + tuple(Column(t) for t in self.targets), rows,
                             role="compare"))
         blocks += [Section([Span(r.target, "target"), ": ", badge_span(r.ok, r.summary_line())],
-                           r._details(layers=False), role="target-details") for r in self.reports]
+                           r.detail_blocks(layers=False), role="target-details") for r in self.reports]
         return blocks
 
     def __repr__(self) -> str:
