@@ -24,11 +24,12 @@ from __future__ import annotations
 
 import hashlib
 import html as _html
-from typing import Any, Iterable, Sequence
+from collections.abc import Iterable, Sequence
+from typing import Any
 
-from .present import Block, Cell, Items, Line, Section, Span, Table, _parts, safe_text
+from .present import Block, Cell, Items, Line, Span, Table, _parts, safe_text
 
-__all__ = ["escape", "badge", "table", "section", "items", "page", "render_html", "cell_html"]
+__all__ = ["badge", "cell_html", "escape", "items", "page", "render_html", "section", "table"]
 
 
 def escape(value: Any) -> str:
@@ -74,7 +75,7 @@ def table(headers: Sequence[str], rows: Iterable[Sequence[str]], row_classes: It
     head = "".join(f"<th>{escape(h)}</th>" for h in headers)
     body = "".join((f'<tr class="{c}">' if c else "<tr>") + "".join(f"<td>{cell}</td>" for cell in row) + "</tr>"
                    for row, c in zip(rows, classes))
-    return (f'<table class="{" ".join(["akn-table", cls]).strip()}"><thead><tr>{head}</tr></thead>'
+    return (f'<table class="{f"akn-table {cls}".strip()}"><thead><tr>{head}</tr></thead>'
             f"<tbody>{body}</tbody></table>")
 
 

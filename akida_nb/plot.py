@@ -20,7 +20,8 @@ Examples
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Sequence
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
@@ -31,8 +32,15 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-__all__ = ["events", "activation_histograms", "staircase", "verdict_map", "feature_maps", "np_usage",
-           "staircase_values"]
+__all__ = [
+    "activation_histograms",
+    "events",
+    "feature_maps",
+    "np_usage",
+    "staircase",
+    "staircase_values",
+    "verdict_map",
+]
 
 _OK_COLOR = "#2e7d32"
 _BAD_COLOR = "#c62828"
@@ -76,16 +84,16 @@ def _check_result(result: Any) -> None:
         raise PlotError("result", f"a SimulationResult (from Simulator.run) expected, got {brief(result)}")
 
 
-def _new_figure(figsize: tuple[float, float]) -> "Figure":
+def _new_figure(figsize: tuple[float, float]) -> Figure:
     from matplotlib.figure import Figure
 
     return Figure(figsize=figsize, layout="constrained")
 
 
-def _axes(ax: "Axes | None", figsize: tuple[float, float]) -> tuple["Figure", "Axes"]:
+def _axes(ax: Axes | None, figsize: tuple[float, float]) -> tuple[Figure, Axes]:
     _check_ax(ax)
     if ax is not None:
-        return ax.figure, ax
+        return cast("Figure", ax.figure), ax
     fig = _new_figure(figsize)
     return fig, fig.add_subplot()
 
@@ -104,7 +112,7 @@ def _layer_index(result: Any, layer: int | str) -> int:
 
 
 # ------------------------------------------------------------------------------ simulation
-def events(result: Any, ax: "Axes | None" = None) -> "Figure":
+def events(result: Any, ax: Axes | None = None) -> Figure:
     """Events (non-zero activations, batch total) per layer as bars, sparsity on a second axis.
 
     Parameters
@@ -149,7 +157,7 @@ def events(result: Any, ax: "Axes | None" = None) -> "Figure":
     return fig
 
 
-def activation_histograms(result: Any, fig: "Figure | None" = None, log: bool = True) -> "Figure":
+def activation_histograms(result: Any, fig: Figure | None = None, log: bool = True) -> Figure:
     """One small histogram per layer of its activation values, one integer bin per level 0…2^b − 1.
 
     Layers whose activation is off output potentials, not levels, and get no panel.
@@ -208,7 +216,7 @@ def activation_histograms(result: Any, fig: "Figure | None" = None, log: bool = 
 
 
 def feature_maps(result: Any, layer: int | str = 0, sample: int = 0, max_channels: int = 16,
-                 fig: "Figure | None" = None) -> "Figure":
+                 fig: Figure | None = None) -> Figure:
     """A layer's output for one sample: one image per channel (d0 down, d1 across).
 
     A layer whose output is 1×1 (global average pooling, FullyConnected) is drawn as one
@@ -279,7 +287,8 @@ def feature_maps(result: Any, layer: int | str = 0, sample: int = 0, max_channel
         ax.tick_params(labelsize=6)
     for ax in axes[shown:]:
         fig.delaxes(ax)
-    fig.colorbar(image, ax=list(axes[:shown]), shrink=0.8, label="value")
+    if image is not None:
+        fig.colorbar(image, ax=list(axes[:shown]), shrink=0.8, label="value")
     fig.suptitle(title + (f" — first {shown} of {c} channels" if shown < c else ""), fontsize=10)
     return fig
 
@@ -314,18 +323,19 @@ def _step(act_step: Any) -> int:
 def _potentials(potentials: Any) -> np.ndarray:
     try:
         p = np.asarray(potentials)
-    except Exception:  # ragged or otherwise not an array
+    except (TypeError, ValueError, OverflowError):  # ragged or otherwise not an array
         raise PlotError("potentials", f"an array of integers expected, got {brief(potentials)}") from None
-    if p.dtype == bool or not np.issubdtype(p.dtype, np.integer):
-        if not (np.issubdtype(p.dtype, np.floating) and np.all(np.isfinite(p)) and np.all(p == np.round(p))):
-            raise PlotError("potentials", f"an array of integers expected, got {brief(potentials)}")
+    whole = np.issubdtype(p.dtype, np.integer) or (np.issubdtype(p.dtype, np.floating) and bool(np.all(np.isfinite(p)))
+                                                   and bool(np.all(p == np.round(p))))
+    if p.dtype == bool or not whole:
+        raise PlotError("potentials", f"an array of integers expected, got {brief(potentials)}")
     if p.size and np.abs(p.astype(np.float64)).max() > 2 ** 40:
         raise PlotError("potentials", "potentials must lie within ±2**40")
     return p.astype(np.int64)
 
 
 def staircase(act_bits: int = 4, act_step: float = 1.0, threshold: int = 0, potentials: Any = None,
-              ax: "Axes | None" = None) -> "Figure":
+              ax: Axes | None = None) -> Figure:
     """The quantized activation against the potential: a staircase of ``2^b`` levels (for teaching).
 
     Draws :func:`staircase_values` at every integer potential, the ideal ramp
@@ -394,7 +404,7 @@ def staircase(act_bits: int = 4, act_step: float = 1.0, threshold: int = 0, pote
 
 
 # ------------------------------------------------------------------------------ verdicts and NPs
-def verdict_map(comparison: Any, ax: "Axes | None" = None) -> "Figure":
+def verdict_map(comparison: Any, ax: Axes | None = None) -> Figure:
     """Layers × targets heatmap of violation counts, each cell annotated (``ok`` or the count).
 
     Parameters
@@ -415,7 +425,7 @@ def verdict_map(comparison: Any, ax: "Axes | None" = None) -> "Figure":
     >>> fig.axes[0].images[0].get_array()[0].tolist()  # conv_0: InputConvolutional is not on nsoc_v1
     [1, 0]
     """
-    from .report import CompatibilityReport, Comparison
+    from .report import Comparison, CompatibilityReport
 
     if not isinstance(comparison, (Comparison, CompatibilityReport)):
         raise PlotError("comparison", f"a Comparison or CompatibilityReport expected, got {brief(comparison)}")
@@ -443,7 +453,7 @@ def verdict_map(comparison: Any, ax: "Axes | None" = None) -> "Figure":
     return fig
 
 
-def np_usage(np_df: Any, ax: "Axes | None" = None) -> "Figure":
+def np_usage(np_df: Any, ax: Axes | None = None) -> Figure:
     """Bars of the neural processors (NPs) each layer takes, coloured by NP type.
 
     Parameters

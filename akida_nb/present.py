@@ -28,14 +28,32 @@ Layers:
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, Iterable, Sequence, Union
+from typing import Any
 
 from .errors import one_line
 
-__all__ = ["format_value", "format_shape", "format_pair", "safe_text", "layer_label", "describe_layer",
-           "allowed_with_condition", "plural", "Span", "badge_span", "Line", "Column", "Table", "Items", "Section", "Block",
-           "render_text", "cell_text"]
+__all__ = [
+    "Block",
+    "Column",
+    "Items",
+    "Line",
+    "Section",
+    "Span",
+    "Table",
+    "allowed_with_condition",
+    "badge_span",
+    "cell_text",
+    "describe_layer",
+    "format_pair",
+    "format_shape",
+    "format_value",
+    "layer_label",
+    "plural",
+    "render_text",
+    "safe_text",
+]
 
 
 # ------------------------------------------------------------------------------ values
@@ -158,7 +176,7 @@ class Span:
     """A tooltip (HTML only)."""
 
 
-Cell = Union[str, int, Span, Sequence[Union[str, int, Span]], None]
+Cell = str | int | Span | Sequence[str | int | Span] | None
 """A table cell or a line: a string, a :class:`Span`, or a sequence of them (joined)."""
 
 
@@ -283,12 +301,12 @@ class Section:
     """
 
     title: Cell
-    blocks: Sequence["Block"]
+    blocks: Sequence[Block]
     open: bool = False
     role: str = ""
 
 
-Block = Union[Line, Table, Items, Section]
+Block = Line | Table | Items | Section
 
 
 def _table_text(t: Table) -> list[str]:
@@ -303,7 +321,7 @@ def _table_text(t: Table) -> list[str]:
         return "  ".join(out).rstrip()
 
     if t.flow:
-        def line(cells: list[str]) -> str:  # noqa: F811 - a sentence instead of aligned columns
+        def line(cells: list[str]) -> str:
             return "".join(t.columns[i].flow.format(c) for i, c in zip(short, cells)).rstrip()
 
     lines = [lead + line([t.columns[i].name for i in short])] if t.headers and not t.flow else []

@@ -20,18 +20,30 @@ True
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 from .errors import SpecError, brief
 from .html import badge, page, render_html
-from .present import (Block, Cell, Column, Items, Line, Section, Span, Table, badge_span, format_shape, plural,
-                      render_text)
+from .present import (
+    Block,
+    Cell,
+    Column,
+    Items,
+    Line,
+    Section,
+    Span,
+    Table,
+    badge_span,
+    format_shape,
+    render_text,
+)
 
 html_page = page
 """The page wrapper of :mod:`akida_nb.html` under its former name."""
 
-__all__ = ["Violation", "LayerVerdict", "CompatibilityReport", "Comparison", "html_page", "badge"]
+__all__ = ["Comparison", "CompatibilityReport", "LayerVerdict", "Violation", "badge", "html_page"]
 
 VIOLATION_COLUMNS = ["layer_index", "layer", "layer_type", "rule", "parameter", "value", "allowed", "message",
                      "fix", "note", "source", "severity"]
@@ -322,7 +334,7 @@ class CompatibilityReport:
                 "notes": list(self.notes), "unmapped": list(self.unmapped)}
 
     @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> "CompatibilityReport":
+    def from_dict(cls, d: Mapping[str, Any]) -> CompatibilityReport:
         """Rebuild a report from :meth:`to_dict` output.
 
         Examples
@@ -333,20 +345,21 @@ class CompatibilityReport:
         True
         """
         d = _mapping(d, "CompatibilityReport", "report")
-        texts = {k: _typed(d, k, str, "report") for k in ("model_name", "target", "target_title")}
+        model_name, target, title = (_typed(d, k, str, "report") for k in ("model_name", "target", "target_title"))
         layers = [_record(LayerVerdict, l, f"report.layers[{i}]")
                   for i, l in enumerate(_typed(d, "layers", list, "report"))]
         entries = [_record(Violation, v, f"report.violations[{i}]")
                    for i, v in enumerate(_typed(d, "violations", list, "report"))]
-        extra = {k: tuple(_strings(d.get(k, []), f"report.{k}")) for k in ("notes", "unmapped")}
-        return cls(layer_verdicts=tuple(layers), entries=tuple(entries), **texts, **extra)
+        notes, unmapped = (tuple(_strings(d.get(k, []), f"report.{k}")) for k in ("notes", "unmapped"))
+        return cls(model_name=model_name, target=target, target_title=title, layer_verdicts=tuple(layers),
+                   entries=tuple(entries), notes=notes, unmapped=unmapped)
 
     def to_json(self, indent: int | None = 1) -> str:
         """:meth:`to_dict` as JSON text."""
         return json.dumps(self.to_dict(), indent=indent, ensure_ascii=False)
 
     @classmethod
-    def from_json(cls, text: str) -> "CompatibilityReport":
+    def from_json(cls, text: str) -> CompatibilityReport:
         """Inverse of :meth:`to_json`; text that is not such JSON raises a one-line :class:`SpecError`.
 
         Examples
@@ -462,7 +475,7 @@ class Comparison:
                 "reports": [r.to_dict() for r in self.reports]}
 
     @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> "Comparison":
+    def from_dict(cls, d: Mapping[str, Any]) -> Comparison:
         """Inverse of :meth:`to_dict`.
 
         Examples
@@ -480,7 +493,7 @@ class Comparison:
                    reports=tuple(CompatibilityReport.from_dict(r) for r in reports))
 
     @classmethod
-    def from_json(cls, text: str) -> "Comparison":
+    def from_json(cls, text: str) -> Comparison:
         """Inverse of :meth:`to_json`; text that is not such JSON raises a one-line :class:`SpecError`.
 
         Examples

@@ -18,7 +18,8 @@ Examples
 """
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import ipywidgets as w
 
@@ -26,11 +27,13 @@ from .check import check, compare
 from .errors import AkidaNbError, SpecError, brief
 from .html import badge, escape, page, render_html
 from .model import LAYER_TYPES, Model
-from .present import Block, Column, Line, Span, Table, badge_span, format_shape, plural as _plural, render_text
-from .report import CompatibilityReport, Comparison
-from .targets import compare_constraints, constraints, get_target, targets as _targets_frame
+from .present import Block, Column, Line, Span, Table, badge_span, format_shape, render_text
+from .present import plural as _plural
+from .report import Comparison, CompatibilityReport
+from .targets import compare_constraints, constraints, get_target
+from .targets import targets as _targets_frame
 
-__all__ = ["Explorer", "Playground", "ConstraintBrowser", "SIDE_BY_SIDE"]
+__all__ = ["SIDE_BY_SIDE", "ConstraintBrowser", "Explorer", "Playground"]
 
 SIDE_BY_SIDE = ("nsoc_v1", "nsoc_v2")
 """The Explorer's default choice: both seed targets, side by side."""
@@ -95,6 +98,9 @@ class _Dashboard:
 
     ui: w.Widget
 
+    def _update(self, change: dict | None = None) -> None:
+        raise NotImplementedError
+
     def _watch(self, *controls: w.Widget) -> None:
         for control in controls:
             control.observe(self._update, names="value")
@@ -153,13 +159,16 @@ class Explorer(_Dashboard):
     True
     """
 
+    current_report: CompatibilityReport | Comparison
+
     def __init__(self, model: Model, target: str | Sequence[str] = SIDE_BY_SIDE, **unknown: Any) -> None:
         _no_extra("Explorer", unknown)
         if not isinstance(model, Model):
             raise SpecError("model", f"Explorer needs an akida_nb.Model, got {type(model).__name__}")
         chosen = _target_names(target, "target")
         self.model = model
-        options = [(f"{name} — {title}", (name,)) for name, title in _target_titles().items()]
+        options: list[tuple[str, tuple[str, ...]]] = [(f"{name} — {title}", (name,))
+                                                      for name, title in _target_titles().items()]
         for combo in (SIDE_BY_SIDE, chosen):
             if len(combo) > 1 and combo not in [v for _, v in options]:
                 options.append((f"{' + '.join(combo)} side by side", combo))
@@ -167,7 +176,7 @@ class Explorer(_Dashboard):
                                  layout=w.Layout(width="max-content"))
         self.fix_checks: dict[str, w.Checkbox] = {}
         self._boxes: dict[str, w.Checkbox] = {}
-        self._offered: dict[str, list[str]] = {}
+        self._offered: dict[str, set[str]] = {}
         self._fix_targets: tuple[str, ...] | None = None
         self.fix_box = w.HBox(layout=w.Layout(flex_flow="row wrap"))
         self.fix_label = w.HTML()
@@ -296,6 +305,10 @@ class Playground(_Dashboard):
     {'nsoc_v1': False, 'nsoc_v2': True}
     """
 
+    model: Model | None
+    error: str | None
+    current_report: Comparison | None
+
     def __init__(self, targets: str | Sequence[str] = SIDE_BY_SIDE, **unknown: Any) -> None:
         _no_extra("Playground", unknown)
         self.targets = _target_names(targets, "targets")
@@ -371,11 +384,12 @@ class Playground(_Dashboard):
         self.verdict_html.value = self._render()
 
     def _render(self) -> str:
-        m = self.model
+        m, report = self.model, self.current_report
+        assert m is not None and report is not None  # only called once a model is built
         shapes = " → ".join([f"input {format_shape(m.input_shape)} ({m.input_bits}-bit)"]
                             + [f"{l.name} {format_shape(l.output_shape)}" for l in m.layers])
         blocks: list[Block] = [Line(shapes, "shapes")]
-        for r in self.current_report.reports:
+        for r in report.reports:
             blocks.append(Line([Span(r.target, "target"), " ", Span(f"({r.target_title})", "target-title"), ": ",
                                 badge_span(r.ok, r.summary_line())]))
             blocks += r.detail_blocks(layers=False)
@@ -443,10 +457,10 @@ class ConstraintBrowser(_Dashboard):
             df = constraints(chosen[0], layer_type)
             self.table = df[["layer_type", "section", "parameter", "axis", "allowed", "note", "source"]]
             self.summary = f"{scope}: {_plural(len(df), 'rule')} on {chosen[0]}"
-            classes = []
+            classes: list[str] = []
         else:
             cmp = compare_constraints(*chosen, layer_type=layer_type)
-            notes = {}
+            notes: dict[tuple[str, str], str] = {}
             for t in chosen:
                 for row in constraints(t, layer_type).itertuples():
                     notes.setdefault((row.layer_type, row.rule), row.note)

@@ -21,11 +21,11 @@ from typing import Any
 
 from ..html import page, render_html
 from ..model import Layer, Model
-from ..present import Block, Column, Items, Line, Span, Table, badge_span, describe_layer, render_text
+from ..present import Block, Cell, Column, Items, Line, Span, Table, badge_span, describe_layer, render_text
 from ..report import CompatibilityReport
 from .edit import Change, Variables
 
-__all__ = ["FixResult", "Unsolved", "CHANGE_COLUMNS", "UNSOLVED_COLUMNS"]
+__all__ = ["CHANGE_COLUMNS", "UNSOLVED_COLUMNS", "FixResult", "Unsolved"]
 
 CHANGE_COLUMNS = ["fix", "layer", "what", "before", "after", "exact", "note"]
 UNSOLVED_COLUMNS = ["layer_index", "layer", "layer_type", "rule", "parameter", "value", "allowed", "fixes",
@@ -208,7 +208,7 @@ class FixResult:
             Line(["Applied: ", Span(", ".join(self.applied) or "none (nothing to change)", "strong")]),
             Line(self._numerics_line()),
             Line(f"Layers: {len(self.original.layers)} → {len(self.model.layers)}")]
-        changes = [[Span(c.fix, "code"), c.layer, c.what, Span(c.before or "—", "layer"), Span(c.after, "layer"),
+        changes: list[list[Cell]] = [[Span(c.fix, "code"), c.layer, c.what, Span(c.before or "—", "layer"), Span(c.after, "layer"),
                     badge_span(c.exact, "exact" if c.exact else "not exact"), c.note]
                    for c in self.change_rows]
         blocks.append(Table("Changes", (Column("fix", flow="[{}] "), Column("layer", flow="{}: "),
@@ -217,7 +217,7 @@ class FixResult:
                                         Column("note", long=True, label=False)),
                             changes, role="changes", numbered=True, flow=True))
         if self.unsolved_entries:
-            rows = [[u.layer_index, u.layer, u.layer_type, u.rule, Span(u.parameter, "code"), Span(u.value, "value"),
+            rows: list[list[Cell]] = [[u.layer_index, u.layer, u.layer_type, u.rule, Span(u.parameter, "code"), Span(u.value, "value"),
                      u.allowed, u.reason, u.fixes or "none"] for u in self.unsolved_entries]
             blocks.append(Table("Remaining violations, and why no fix solved them",
                                 (Column("#", flow="layer {} "), Column("layer", flow="{} "),
