@@ -27,9 +27,9 @@ import html as _html
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from .present import Block, Cell, Items, Line, Span, Table, _parts, safe_text
+from .present import Block, Cell, Items, Line, Span, Table, cell_parts, render_text, safe_text
 
-__all__ = ["badge", "cell_html", "escape", "items", "page", "render_html", "section", "table"]
+__all__ = ["Rendered", "badge", "cell_html", "escape", "items", "page", "render_html", "section", "table"]
 
 
 def escape(value: Any) -> str:
@@ -140,7 +140,7 @@ def cell_html(cell: Cell) -> str:
     'k = <span class="akn-value">3×3</span> <span class="akn-badge akn-ok">✓ ok</span>'
     """
     out = []
-    for p in _parts(cell):
+    for p in cell_parts(cell):
         if not isinstance(p, Span):
             out.append(escape(safe_text(p)))
             continue
@@ -183,3 +183,31 @@ def render_html(blocks: Iterable[Block]) -> str:
     '<div class="akn-header">a &lt;<b>b</b></div>'
     """
     return "".join(_block_html(b) for b in blocks)
+
+
+class Rendered:
+    """Mixin for results that describe themselves as blocks: ``repr``, ``str`` and ``_repr_html_`` from one ``blocks()``.
+
+    Examples
+    --------
+    >>> from akida_nb.present import Line
+    >>> class Note(Rendered):
+    ...     def blocks(self):
+    ...         return [Line("hello <world>")]
+    >>> repr(Note()), "hello &lt;world&gt;" in Note()._repr_html_()
+    ('hello <world>', True)
+    """
+
+    def blocks(self) -> list[Block]:
+        """The blocks both views render."""
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        return render_text(self.blocks())
+
+    def __str__(self) -> str:
+        return repr(self)
+
+    def _repr_html_(self) -> str:
+        blocks = self.blocks()
+        return page(render_text(blocks), render_html(blocks))

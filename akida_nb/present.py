@@ -44,6 +44,7 @@ __all__ = [
     "Table",
     "allowed_with_condition",
     "badge_span",
+    "cell_parts",
     "cell_text",
     "describe_layer",
     "format_pair",
@@ -191,7 +192,14 @@ def badge_span(ok: bool, text: str) -> Span:
     return Span(text, "badge-ok" if ok else "badge-bad")
 
 
-def _parts(cell: Cell) -> list[str | int | Span]:
+def cell_parts(cell: Cell) -> list[str | int | Span]:
+    """The parts of a cell, as a list (``None`` has none).
+
+    Examples
+    --------
+    >>> cell_parts("a"), cell_parts(None), len(cell_parts(["a", Span("b")]))
+    (['a'], [], 2)
+    """
     if cell is None:
         return []
     if isinstance(cell, (str, int, Span)):
@@ -207,7 +215,7 @@ def cell_text(cell: Cell) -> str:
     >>> cell_text(["layer ", Span("a\\nb", "strong")])
     'layer a\\\\nb'
     """
-    return "".join(safe_text(p.text if isinstance(p, Span) else p) for p in _parts(cell))
+    return "".join(safe_text(p.text if isinstance(p, Span) else p) for p in cell_parts(cell))
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from .errors import SpecError, brief
-from .html import badge, page, render_html
+from .html import Rendered, badge, page
 from .present import (
     Block,
     Cell,
@@ -37,20 +37,55 @@ from .present import (
     Table,
     badge_span,
     format_shape,
-    render_text,
 )
 
 html_page = page
 """The page wrapper of :mod:`akida_nb.html` under its former name."""
 
-__all__ = ["Comparison", "CompatibilityReport", "LayerVerdict", "Violation", "badge", "html_page"]
+__all__ = ["RULE_ON_LAYER_COLUMNS", "Comparison", "CompatibilityReport", "LayerVerdict", "RuleOnLayer", "Violation",
+           "badge", "html_page"]
 
 VIOLATION_COLUMNS = ["layer_index", "layer", "layer_type", "rule", "parameter", "value", "allowed", "message",
                      "fix", "note", "source", "severity"]
 
 
 @dataclass(frozen=True)
-class Violation:
+class RuleOnLayer:
+    """Where a rule is broken: the layer, the rule, its parameter, the value and what is allowed.
+
+    The leading fields of :class:`Violation` and of :class:`akida_nb.fixes.Unsolved`.
+
+    Examples
+    --------
+    >>> import akida_nb as ak
+    >>> v = ak.check(ak.example("ds_cnn_kws"), "nsoc_v1").entries[0]
+    >>> isinstance(v, RuleOnLayer), [str(c) for c in v.cells()[:4]]
+    (True, ['0', 'conv_0', 'InputConvolutional', 'input_conv.type'])
+    """
+
+    layer_index: int
+    layer: str
+    layer_type: str
+    rule: str
+    parameter: str
+    value: str
+    allowed: str
+
+    def cells(self) -> list[Cell]:
+        """The table cells of :data:`RULE_ON_LAYER_COLUMNS`."""
+        return [self.layer_index, self.layer, self.layer_type, self.rule, Span(self.parameter, "code"),
+                Span(self.value, "value"), self.allowed]
+
+
+RULE_ON_LAYER_COLUMNS = (Column("#", right=True, flow="layer {} "), Column("layer", flow="{} "),
+                         Column("type", flow="({}), "), Column("rule", flow="rule {}: "),
+                         Column("parameter", flow="{} = "), Column("value", flow="{}, "),
+                         Column("allowed", flow="allowed {}"))
+"""Columns of the tables of violations and of what fixing left: text rows read as sentences."""
+
+
+@dataclass(frozen=True)
+class Violation(RuleOnLayer):
     """One broken rule on one layer.
 
     Examples
@@ -61,13 +96,6 @@ class Violation:
     ('conv_0', 'input_conv.type', 'InputConvolutional')
     """
 
-    layer_index: int
-    layer: str
-    layer_type: str
-    rule: str
-    parameter: str
-    value: str
-    allowed: str
     message: str
     fix: str
     note: str = ""
@@ -114,11 +142,8 @@ class LayerVerdict:
 # ------------------------------------------------------------------------------ blocks
 _LAYER_COLUMNS = (Column("#", right=True), Column("layer"), Column("type"), Column("input", right=True),
                   Column("output", right=True))
-_VIOLATION_COLUMNS = (Column("#", right=True, flow="layer {} "), Column("layer", flow="{} "),
-                      Column("type", flow="({}), "), Column("rule", flow="rule {}: "),
-                      Column("parameter", flow="{} = "), Column("value", flow="{}, "),
-                      Column("allowed", flow="allowed {}"), Column("message", long=True, label=False),
-                      Column("fix", long=True), Column("note", long=True))
+_VIOLATION_COLUMNS = RULE_ON_LAYER_COLUMNS + (Column("message", long=True, label=False), Column("fix", long=True),
+                                             Column("note", long=True))
 
 
 def _layer_cells(l: LayerVerdict) -> list[Cell]:
@@ -127,9 +152,8 @@ def _layer_cells(l: LayerVerdict) -> list[Cell]:
 
 def _violations_table(entries: Sequence[Violation], title: str = "Violations") -> Table:
     rows: list[list[Cell]] = [
-        [v.layer_index, v.layer, v.layer_type, v.rule, Span(v.parameter, "code"), Span(v.value, "value"),
-         v.allowed, v.message, v.fix,
-         [v.note, " ", Span(f"[{v.rule} · {v.source}]" if v.source else f"[{v.rule}]", "source")]]
+        [*v.cells(), v.message, v.fix, [v.note, " ", Span(f"[{v.rule} · {v.source}]" if v.source else f"[{v.rule}]",
+                                                          "source")]]
         for v in entries]
     return Table(title, _VIOLATION_COLUMNS, rows, role="violations", numbered=True, flow=True)
 
@@ -196,8 +220,8 @@ def _record(cls: type, raw: Any, where: str) -> Any:
 
 
 # ------------------------------------------------------------------------------ one target
-@dataclass(frozen=True)
-class CompatibilityReport:
+@dataclass(frozen=True, repr=False)
+class CompatibilityReport(Rendered):
     """The result of :func:`akida_nb.check`: every violation of one model on one target.
 
     Attributes
@@ -307,15 +331,6 @@ class CompatibilityReport:
                       Span(self.target, "target"), " ", Span(f"({self.target_title})", "target-title")]),
                 Line(["Verdict: ", badge_span(self.ok, self.summary_line())])] + self.detail_blocks()
 
-    def __repr__(self) -> str:
-        return render_text(self.blocks())
-
-    __str__ = __repr__
-
-    def _repr_html_(self) -> str:
-        blocks = self.blocks()
-        return page(render_text(blocks), render_html(blocks))
-
     # --- JSON
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict; :meth:`from_dict` restores the identical report.
@@ -375,8 +390,8 @@ class CompatibilityReport:
 
 
 # ------------------------------------------------------------------------------ several targets
-@dataclass(frozen=True)
-class Comparison:
+@dataclass(frozen=True, repr=False)
+class Comparison(Rendered):
     """The result of :func:`akida_nb.compare`: one model, several targets, side by side.
 
     Attributes
@@ -459,15 +474,6 @@ class Comparison:
         blocks += [Section([Span(r.target, "target"), ": ", badge_span(r.ok, r.summary_line())],
                            r.detail_blocks(layers=False), role="target-details") for r in self.reports]
         return blocks
-
-    def __repr__(self) -> str:
-        return render_text(self.blocks())
-
-    __str__ = __repr__
-
-    def _repr_html_(self) -> str:
-        blocks = self.blocks()
-        return page(render_text(blocks), render_html(blocks))
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict with every report; :meth:`from_dict` restores it."""

@@ -19,10 +19,10 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from ..html import page, render_html
+from ..html import Rendered
 from ..model import Layer, Model
-from ..present import Block, Cell, Column, Items, Line, Span, Table, badge_span, describe_layer, render_text
-from ..report import CompatibilityReport
+from ..present import Block, Cell, Column, Items, Line, Span, Table, badge_span, describe_layer
+from ..report import RULE_ON_LAYER_COLUMNS, CompatibilityReport, RuleOnLayer
 from .edit import Change, Variables
 
 __all__ = ["CHANGE_COLUMNS", "UNSOLVED_COLUMNS", "FixResult", "Unsolved"]
@@ -33,7 +33,7 @@ UNSOLVED_COLUMNS = ["layer_index", "layer", "layer_type", "rule", "parameter", "
 
 
 @dataclass(frozen=True)
-class Unsolved:
+class Unsolved(RuleOnLayer):
     """A violation left after fixing, with the fixes that address its rule and why none solved it.
 
     Examples
@@ -44,13 +44,6 @@ class Unsolved:
     ('sepconv.avgpool_d0', 'fix_avgpool_size')
     """
 
-    layer_index: int
-    layer: str
-    layer_type: str
-    rule: str
-    parameter: str
-    value: str
-    allowed: str
     fixes: str
     reason: str
 
@@ -89,8 +82,8 @@ def layer_diff(before: Model, after: Model) -> list[tuple[Layer | None, Layer | 
     return rows
 
 
-@dataclass(frozen=True, eq=False)
-class FixResult:
+@dataclass(frozen=True, eq=False, repr=False)
+class FixResult(Rendered):
     """The result of :func:`akida_nb.fix`: the new model, every change, and fresh checks before and after.
 
     A fix never claims success: ``after`` is a new :func:`~akida_nb.check` of the fixed
@@ -217,14 +210,9 @@ class FixResult:
                                         Column("note", long=True, label=False)),
                             changes, role="changes", numbered=True, flow=True))
         if self.unsolved_entries:
-            rows: list[list[Cell]] = [[u.layer_index, u.layer, u.layer_type, u.rule, Span(u.parameter, "code"), Span(u.value, "value"),
-                     u.allowed, u.reason, u.fixes or "none"] for u in self.unsolved_entries]
+            rows: list[list[Cell]] = [[*u.cells(), u.reason, u.fixes or "none"] for u in self.unsolved_entries]
             blocks.append(Table("Remaining violations, and why no fix solved them",
-                                (Column("#", flow="layer {} "), Column("layer", flow="{} "),
-                                 Column("type", flow="({}), "), Column("rule", flow="rule {}: "),
-                                 Column("parameter", flow="{} = "), Column("value", flow="{}, "),
-                                 Column("allowed", flow="allowed {}"), Column("why", long=True),
-                                 Column("fixes", long=True)),
+                                RULE_ON_LAYER_COLUMNS + (Column("why", long=True), Column("fixes", long=True)),
                                 rows, role="unsolved", numbered=True, flow=True))
         else:
             blocks.append(Line(["Remaining violations: ", badge_span(True, "none")]))
@@ -240,15 +228,6 @@ class FixResult:
                             flow=True))
         blocks.append(Items("Notes on the fixed model", self.after.notes))
         return blocks
-
-    def __repr__(self) -> str:
-        return render_text(self.blocks())
-
-    __str__ = __repr__
-
-    def _repr_html_(self) -> str:
-        blocks = self.blocks()
-        return page(render_text(blocks), render_html(blocks))
 
     # ------------------------------------------------------------------ JSON
     def to_dict(self) -> dict[str, Any]:
