@@ -27,7 +27,7 @@ import html as _html
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from .present import Block, Cell, Items, Line, Span, Table, cell_parts, render_text, safe_text
+from .present import Block, Cell, Column, Items, Line, Span, Table, cell_parts, cell_text, render_text, safe_text
 
 __all__ = ["Rendered", "badge", "cell_html", "escape", "items", "page", "render_html", "section", "table"]
 
@@ -53,30 +53,41 @@ def badge(ok: bool, text: str | None = None, title: str = "") -> str:
 
     Examples
     --------
-    >>> badge(False, "2 violations")
-    '<span class="akn-badge akn-bad">✗ 2 violations</span>'
+    >>> badge(False, "2 violations"), badge(False, "✗ 2")  # the mark is added once
+    ('<span class="akn-badge akn-bad">✗ 2 violations</span>', '<span class="akn-badge akn-bad">✗ 2</span>')
     """
     label = text if text is not None else ("compatible" if ok else "incompatible")
+    mark = "✓" if ok else "✗"
+    label = label if label.startswith(mark) else f"{mark} {label}"
     tip = f' title="{escape(title)}"' if title else ""
-    return f'<span class="akn-badge {"akn-ok" if ok else "akn-bad"}"{tip}>{"✓" if ok else "✗"} {escape(label)}</span>'
+    return f'<span class="akn-badge {"akn-ok" if ok else "akn-bad"}"{tip}>{escape(label)}</span>'
 
 
 def table(headers: Sequence[str], rows: Iterable[Sequence[str]], row_classes: Iterable[str] | None = None,
-          cls: str = "") -> str:
+          cls: str = "", sub_rows: Sequence[str] | None = None) -> str:
     """An ``akn-table`` from already escaped cells, with an optional class per row.
+
+    ``sub_rows`` (escaped HTML, one per row, ``""`` for none) are shown under their row,
+    across every column: long text wraps there instead of widening the table.
 
     Examples
     --------
     >>> table(["a"], [["1"]], ["akn-changed"])
     '<table class="akn-table"><thead><tr><th>a</th></tr></thead><tbody><tr class="akn-changed"><td>1</td></tr></tbody></table>'
+    >>> "colspan" in table(["a", "b"], [["1", "2"]], sub_rows=["why"], cls="akn-records")
+    True
     """
     rows = list(rows)
     classes = list(row_classes) if row_classes is not None else [""] * len(rows)
+    subs = list(sub_rows) if sub_rows is not None else [""] * len(rows)
     head = "".join(f"<th>{escape(h)}</th>" for h in headers)
-    body = "".join((f'<tr class="{c}">' if c else "<tr>") + "".join(f"<td>{cell}</td>" for cell in row) + "</tr>"
-                   for row, c in zip(rows, classes))
+    body = []
+    for row, c, sub in zip(rows, classes, subs):
+        body.append((f'<tr class="{c}">' if c else "<tr>") + "".join(f"<td>{cell}</td>" for cell in row) + "</tr>")
+        if sub:
+            body.append(f'<tr class="{f"{c} akn-sub".strip()}"><td colspan="{len(headers)}">{sub}</td></tr>')
     return (f'<table class="{f"akn-table {cls}".strip()}"><thead><tr>{head}</tr></thead>'
-            f"<tbody>{body}</tbody></table>")
+            f"<tbody>{''.join(body)}</tbody></table>")
 
 
 def section(summary: str, body: str, open: bool = True, cls: str = "") -> str:
@@ -154,6 +165,25 @@ def cell_html(cell: Cell) -> str:
     return "".join(out)
 
 
+def _prefix(column: Column) -> str:
+    """What stands before a long column's value: its label, or the start of its flow format."""
+    return f"{column.name}: " if column.label else column.flow.split("{}")[0]
+
+
+def _table_html(t: Table) -> str:
+    """Short columns one cell each; long columns stacked in a row under their row, where they wrap."""
+    short = [i for i, c in enumerate(t.columns) if not c.long]
+    long = [i for i, c in enumerate(t.columns) if c.long]
+    headers = [t.columns[i].name if t.headers else "" for i in short]
+    rows = [[cell_html(row[i]) for i in short] for row in t.rows]
+    subs = ["".join(f'<div class="akn-long akn-{escape(t.columns[i].name)}">'
+                    f"{escape(_prefix(t.columns[i]))}{cell_html(row[i])}</div>"
+                    for i in long if cell_text(row[i])) for row in t.rows]
+    roles = [f"akn-{r}" if r else "" for r in t.row_roles] if t.row_roles else None
+    cls = " ".join(c for c in (f"akn-{t.role}" if t.role else "", "akn-records" if long else "") if c)
+    return table(headers, rows, roles, cls, subs if long else None)
+
+
 def _block_html(block: Block) -> str:
     if isinstance(block, Line):
         return f'<div class="akn-{block.role}">{cell_html(block.parts)}</div>' if block.role else \
@@ -163,10 +193,7 @@ def _block_html(block: Block) -> str:
     if isinstance(block, Table):
         if not block.rows:
             return ""
-        roles = [f"akn-{r}" if r else "" for r in block.row_roles] if block.row_roles else None
-        body = table([c.name for c in block.columns] if block.headers else [""] * len(block.columns),
-                     [[cell_html(c) for c in row] for row in block.rows], roles,
-                     f"akn-{block.role}" if block.role else "")
+        body = _table_html(block)
         return section(f"{escape(safe_text(block.title))} ({len(block.rows)})", body, block.open,
                        f"akn-{block.role}" if block.role else "")
     return section(cell_html(block.title), render_html(block.blocks), block.open,

@@ -312,7 +312,8 @@ class CompatibilityReport(Rendered):
         blocks: list[Block] = [Items("Unmapped layers (not checked)", self.unmapped, "unmapped"),
                                Items("Notes", self.notes, "notes")]
         if layers:
-            rows = [_layer_cells(l) + [badge_span(l.ok, l.summary)] for l in self.layer_verdicts]
+            rows = [_layer_cells(l) + [badge_span(l.ok, l.summary if l.ok else f"✗ {l.summary}")]
+                    for l in self.layer_verdicts]
             blocks.append(Table("Layers", _LAYER_COLUMNS + (Column("verdict"),), rows,
                                 open=len(rows) <= 20, role="layers"))
         blocks.append(_violations_table(self.entries))
