@@ -57,10 +57,10 @@ def _page(blocks: Sequence[Block]) -> str:
     return page(render_text(blocks), render_html(blocks))
 
 
-def _frame_table(title: str, df: Any, row_roles: Sequence[str] = ()) -> Table:
-    """A DataFrame as a table block (every value shown as text)."""
+def _frame_table(title: str, df: Any, row_roles: Sequence[str] = (), long: Sequence[str] = ("note", "source")) -> Table:
+    """A DataFrame as a table block (every value shown as text); ``long`` columns wrap under their row."""
     rows = [["" if v is None else str(v) for v in row] for row in df.itertuples(index=False)]
-    return Table(title, tuple(Column(str(c)) for c in df.columns), rows, row_roles=row_roles)
+    return Table(title, tuple(Column(str(c), long=c in long) for c in df.columns), rows, row_roles=row_roles)
 
 
 def _target_titles() -> dict[str, str]:
