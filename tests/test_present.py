@@ -147,3 +147,38 @@ def test_widget_arguments_raise_typed_errors():
         assert isinstance(info.value, (ak.SpecError, ak.UnknownTargetError)) and "\n" not in str(info.value)
     assert ak.widgets.Playground(targets="nsoc_v2").targets == ("nsoc_v2",)
     assert ak.widgets.ConstraintBrowser(targets="akd1000").targets.value == ("akd1000",)
+
+
+# ------------------------------------------------------------------------------ one intermediate, two views
+def _facts(blocks):
+    """Every cell, line and title of the blocks, as its terminal text."""
+    for b in blocks:
+        if isinstance(b, P.Line):
+            yield P.cell_text(b.parts)
+        elif isinstance(b, P.Items):
+            yield from (P.cell_text(i) for i in b.items)
+        elif isinstance(b, P.Table):
+            yield from (P.cell_text(c) for row in b.rows for c in row)
+        else:
+            yield P.cell_text(b.title)
+            yield from _facts(b.blocks)
+
+
+@pytest.mark.parametrize("make", [lambda: ak.check(ak.example("broken"), "nsoc_v1"),
+                                  lambda: ak.compare(ak.example("ds_cnn_kws"), ["nsoc_v1", "nsoc_v2", "akd1000"]),
+                                  lambda: ak.fix(ak.example("broken"), "nsoc_v2"),
+                                  lambda: ak.fix(_model("m\x1b", "l\n<b>"), "nsoc_v1")])
+def test_text_and_html_show_every_fact_of_the_same_blocks(make):
+    import html as stdlib_html
+
+    obj = make()
+    text, page = repr(obj), obj._repr_html_()
+    def unmarked(s):  # HTML badges add their ✓/✗ mark
+        return s.replace("✓ ", "").replace("✗ ", "")
+
+    rich = unmarked(stdlib_html.unescape(re.sub(r"<[^>]+>", "", page.split('class="akn-wrap"', 1)[1])))
+    facts = [f.strip() for f in _facts(obj.blocks()) if f.strip()]
+    assert len(facts) > 10
+    for fact in facts:
+        assert fact in text, fact
+        assert unmarked(fact) in rich, fact
