@@ -26,6 +26,7 @@ from typing import Any, TypeGuard
 
 from ._safeload import parse_json, parse_yaml
 from .errors import SpecError, brief, one_line
+from .present import describe_layer, format_shape, safe_text
 
 __all__ = [
     "LAYER_TYPES",
@@ -586,12 +587,9 @@ class Model:
         lines = [(f"Model {self.name!r}: input {fmt_shape(self.input_shape)} ({self.input_bits}-bit), "
                   f"{len(self.layers)} layers, output {fmt_shape(self.output_shape)}")]
         for l in self.layers:
-            act = f"a{l.act_bits}" if l.activation else "no activation"
-            extra = "" if l.type == "FullyConnected" else f" k{fmt_pair(l.kernel_size)} s{fmt_pair(l.kernel_stride)} {l.padding}{' ' + _fmt_pool(l) if l.pool_type != 'none' else ''}"
-            lines.append(f"  [{l.index}] {l.name} {l.type}{extra}: {fmt_shape(l.input_shape)} → "
-                         f"{fmt_shape(l.output_shape)}, i{l.input_bits} w{l.weights_bits} {act}")
+            lines.append(f"  [{l.index}] {safe_text(describe_layer(l))}")
         if self.unmapped:
-            lines.append(f"  unmapped: {', '.join(str(u) for u in self.unmapped)}")
+            lines.append(f"  unmapped: {safe_text(', '.join(str(u) for u in self.unmapped))}")
         return "\n".join(lines)
 
 
@@ -603,7 +601,7 @@ def fmt_shape(shape) -> str:
     >>> fmt_shape((25, 5, 64)), fmt_shape(None)
     ('25×5×64', '')
     """
-    return "" if shape is None else "×".join(str(v) for v in shape)
+    return format_shape(shape)
 
 
 def fmt_pair(pair) -> str:
@@ -614,7 +612,7 @@ def fmt_pair(pair) -> str:
     >>> fmt_pair((3, 5))
     '3×5'
     """
-    return "" if pair is None else "×".join(str(v) for v in pair)
+    return format_shape(pair)
 
 
 def _fmt_pool(l: Layer) -> str:

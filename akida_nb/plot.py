@@ -20,18 +20,27 @@ Examples
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Sequence
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
-from .errors import PlotError
+from .errors import PlotError, brief
+from .present import layer_label, safe_text
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-__all__ = ["events", "activation_histograms", "staircase", "verdict_map", "feature_maps", "np_usage",
-           "staircase_values"]
+__all__ = [
+    "activation_histograms",
+    "events",
+    "feature_maps",
+    "np_usage",
+    "staircase",
+    "staircase_values",
+    "verdict_map",
+]
 
 _OK_COLOR = "#2e7d32"
 _BAD_COLOR = "#c62828"
@@ -39,15 +48,52 @@ _EVENT_COLOR = "#1565c0"
 _SPARSITY_COLOR = "#ef6c00"
 
 
-def _new_figure(figsize: tuple[float, float]) -> "Figure":
+def _label(text: Any) -> str:
+    """A user string (model, layer, target name) as plain text on a figure: no mathtext, no control characters."""
+    return safe_text(text).replace("$", r"\$")
+
+
+def _int(value: Any, argument: str, low: int | None = None, high: int | None = None) -> int:
+    """An integer argument (not a bool or a float) within ``[low, high]``, or a PlotError naming it."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise PlotError(argument, f"an integer expected, got {brief(value)}")
+    if (low is not None and value < low) or (high is not None and value > high):
+        bounds = f"{low} to {high}" if high is not None else f"at least {low}"
+        raise PlotError(argument, f"{argument} must be {bounds}, got {value}")
+    return int(value)
+
+
+def _check_ax(ax: Any, argument: str = "ax") -> None:
+    from matplotlib.axes import Axes
+
+    if ax is not None and not isinstance(ax, Axes):
+        raise PlotError(argument, f"a matplotlib Axes expected, got {brief(ax)}")
+
+
+def _check_fig(fig: Any) -> None:
+    from matplotlib.figure import Figure
+
+    if fig is not None and not isinstance(fig, Figure):
+        raise PlotError("fig", f"a matplotlib Figure expected, got {brief(fig)}")
+
+
+def _check_result(result: Any) -> None:
+    from .sim.simulator import SimulationResult
+
+    if not isinstance(result, SimulationResult):
+        raise PlotError("result", f"a SimulationResult (from Simulator.run) expected, got {brief(result)}")
+
+
+def _new_figure(figsize: tuple[float, float]) -> Figure:
     from matplotlib.figure import Figure
 
     return Figure(figsize=figsize, layout="constrained")
 
 
-def _axes(ax: "Axes | None", figsize: tuple[float, float]) -> tuple["Figure", "Axes"]:
+def _axes(ax: Axes | None, figsize: tuple[float, float]) -> tuple[Figure, Axes]:
+    _check_ax(ax)
     if ax is not None:
-        return ax.figure, ax
+        return cast("Figure", ax.figure), ax
     fig = _new_figure(figsize)
     return fig, fig.add_subplot()
 
@@ -56,15 +102,17 @@ def _layer_index(result: Any, layer: int | str) -> int:
     names = [l.name for l in result.model.layers]
     if isinstance(layer, str):
         if layer not in names:
-            raise PlotError("layer", f"no layer named {layer!r} (layers: {', '.join(names)})")
+            raise PlotError("layer", f"no layer named {brief(layer)} (layers: {brief(names, 200)})")
         return names.index(layer)
+    if isinstance(layer, bool) or not isinstance(layer, (int, np.integer)):
+        raise PlotError("layer", f"a layer index or name expected, got {brief(layer)}")
     if not -len(names) <= layer < len(names):
         raise PlotError("layer", f"layer index {layer} out of range for {len(names)} layers")
     return layer % len(names)
 
 
 # ------------------------------------------------------------------------------ simulation
-def events(result: Any, ax: "Axes | None" = None) -> "Figure":
+def events(result: Any, ax: Axes | None = None) -> Figure:
     """Events (non-zero activations, batch total) per layer as bars, sparsity on a second axis.
 
     Parameters
@@ -90,11 +138,12 @@ def events(result: Any, ax: "Axes | None" = None) -> "Figure":
     >>> [int(b.get_height()) for b in fig.axes[0].patches] == res.events["events"].tolist()
     True
     """
+    _check_result(result)
     df = result.events
     fig, ax = _axes(ax, (max(5.0, 0.45 * len(df) + 2.5), 3.6))
     x = np.arange(len(df))
     ax.bar(x, df["events"].to_numpy(), color=_EVENT_COLOR, label="events")
-    ax.set_xticks(x, df["layer"].tolist(), rotation=45, ha="right", fontsize=8)
+    ax.set_xticks(x, [_label(n) for n in df["layer"]], rotation=45, ha="right", fontsize=8)
     ax.set_xlabel("layer")
     ax.set_ylabel("events (non-zero outputs, batch total)", color=_EVENT_COLOR)
     ax.tick_params(axis="y", colors=_EVENT_COLOR)
@@ -104,11 +153,11 @@ def events(result: Any, ax: "Axes | None" = None) -> "Figure":
     twin.set_ylabel("sparsity (fraction of zeros)", color=_SPARSITY_COLOR)
     twin.tick_params(axis="y", colors=_SPARSITY_COLOR)
     n = result.events_per_sample.shape[0]
-    ax.set_title(f"Events per layer: {result.model.name} ({n} sample{'s' if n != 1 else ''})")
+    ax.set_title(f"Events per layer: {_label(result.model.name)} ({n} sample{'s' if n != 1 else ''})")
     return fig
 
 
-def activation_histograms(result: Any, fig: "Figure | None" = None, log: bool = True) -> "Figure":
+def activation_histograms(result: Any, fig: Figure | None = None, log: bool = True) -> Figure:
     """One small histogram per layer of its activation values, one integer bin per level 0…2^b − 1.
 
     Layers whose activation is off output potentials, not levels, and get no panel.
@@ -137,6 +186,10 @@ def activation_histograms(result: Any, fig: "Figure | None" = None, log: bool = 
     >>> len(fig.axes), len(fig.axes[0].patches)  # 4 activated layers; 1-bit levels 0, 1
     (4, 2)
     """
+    _check_result(result)
+    _check_fig(fig)
+    if not isinstance(log, (bool, np.bool_)):
+        raise PlotError("log", f"True or False expected, got {brief(log)}")
     layers = [(i, l) for i, l in enumerate(result.model.layers) if l.activation]
     if not layers:
         raise PlotError("result", "no layer has its activation on: nothing to histogram")
@@ -152,18 +205,18 @@ def activation_histograms(result: Any, fig: "Figure | None" = None, log: bool = 
         if log:
             ax.set_yscale("log")
         ax.set_xticks(np.arange(levels) if levels <= 16 else np.linspace(0, levels - 1, 5).round().astype(int))
-        ax.set_title(f"{layer.name} ({layer.act_bits}-bit)", fontsize=9)
+        ax.set_title(f"{_label(layer.name)} ({layer.act_bits}-bit)", fontsize=9)
         ax.set_xlabel("activation value", fontsize=8)
         ax.set_ylabel("count", fontsize=8)
         ax.tick_params(labelsize=7)
     for ax in axes[len(layers):]:
         fig.delaxes(ax)
-    fig.suptitle(f"Activation values per layer: {result.model.name}")
+    fig.suptitle(f"Activation values per layer: {_label(result.model.name)}")
     return fig
 
 
 def feature_maps(result: Any, layer: int | str = 0, sample: int = 0, max_channels: int = 16,
-                 fig: "Figure | None" = None) -> "Figure":
+                 fig: Figure | None = None) -> Figure:
     """A layer's output for one sample: one image per channel (d0 down, d1 across).
 
     A layer whose output is 1×1 (global average pooling, FullyConnected) is drawn as one
@@ -196,17 +249,18 @@ def feature_maps(result: Any, layer: int | str = 0, sample: int = 0, max_channel
     >>> len(fig.axes[0].images), fig.axes[0].images[0].get_array().shape
     (1, (14, 14))
     """
+    _check_result(result)
+    _check_fig(fig)
     i = _layer_index(result, layer)
     spec = result.model.layers[i]
     out = np.asarray(result.layer_outputs[i])
-    if not 0 <= sample < out.shape[0]:
+    if not 0 <= _int(sample, "sample") < out.shape[0]:
         raise PlotError("sample", f"sample {sample} out of range for a batch of {out.shape[0]}")
-    if max_channels < 1:
-        raise PlotError("max_channels", "max_channels must be at least 1")
+    _int(max_channels, "max_channels", 1)
     maps = out[sample]
     d0, d1, c = maps.shape
     what = f"{spec.act_bits}-bit activations" if spec.activation else "potentials (activation off)"
-    title = f"{spec.name} ({spec.type}), sample {sample}: {what}"
+    title = f"{_label(spec.name)} ({spec.type}), sample {sample}: {what}"
     if d0 == d1 == 1:
         if fig is None:
             fig = _new_figure((max(4.0, 0.12 * c + 2), 3.0))
@@ -233,7 +287,8 @@ def feature_maps(result: Any, layer: int | str = 0, sample: int = 0, max_channel
         ax.tick_params(labelsize=6)
     for ax in axes[shown:]:
         fig.delaxes(ax)
-    fig.colorbar(image, ax=list(axes[:shown]), shrink=0.8, label="value")
+    if image is not None:
+        fig.colorbar(image, ax=list(axes[:shown]), shrink=0.8, label="value")
     fig.suptitle(title + (f" — first {shown} of {c} channels" if shown < c else ""), fontsize=10)
     return fig
 
@@ -250,15 +305,37 @@ def staircase_values(potentials: Any, act_bits: int = 4, act_step: float = 1.0, 
     >>> staircase_values([-1, 0, 1, 2, 3, 100], act_bits=2, act_step=1.0)
     array([0, 0, 1, 1, 1, 3])
     """
-    step = int(np.floor(np.float64(np.float32(act_step)) * 16))
-    if step < 1:
-        raise PlotError("act_step", f"act_step must be at least 1/16 (the engine's step would be 0), got {act_step}")
-    d = np.asarray(potentials, dtype=np.int64) - int(threshold)
+    _int(act_bits, "act_bits", 1, 8)
+    step = _step(act_step)
+    d = _potentials(potentials) - _int(threshold, "threshold")
     return np.clip(-((-d << act_bits) // step), 0, (1 << act_bits) - 1)
 
 
+def _step(act_step: Any) -> int:
+    """The engine's integer step ``floor(16 · act_step)`` (act_step as float32), at least 1."""
+    if isinstance(act_step, bool) or not isinstance(act_step, (int, float, np.integer, np.floating)):
+        raise PlotError("act_step", f"a number expected, got {brief(act_step)}")
+    if not np.isfinite(act_step) or not 1 / 16 <= act_step <= 2 ** 16:
+        raise PlotError("act_step", f"act_step must be a finite number from 1/16 to 65536, got {brief(act_step)}")
+    return int(np.floor(np.float64(np.float32(act_step)) * 16))
+
+
+def _potentials(potentials: Any) -> np.ndarray:
+    try:
+        p = np.asarray(potentials)
+    except (TypeError, ValueError, OverflowError):  # ragged or otherwise not an array
+        raise PlotError("potentials", f"an array of integers expected, got {brief(potentials)}") from None
+    whole = np.issubdtype(p.dtype, np.integer) or (np.issubdtype(p.dtype, np.floating) and bool(np.all(np.isfinite(p)))
+                                                   and bool(np.all(p == np.round(p))))
+    if p.dtype == bool or not whole:
+        raise PlotError("potentials", f"an array of integers expected, got {brief(potentials)}")
+    if p.size and np.abs(p.astype(np.float64)).max() > 2 ** 40:
+        raise PlotError("potentials", "potentials must lie within ±2**40")
+    return p.astype(np.int64)
+
+
 def staircase(act_bits: int = 4, act_step: float = 1.0, threshold: int = 0, potentials: Any = None,
-              ax: "Axes | None" = None) -> "Figure":
+              ax: Axes | None = None) -> Figure:
     """The quantized activation against the potential: a staircase of ``2^b`` levels (for teaching).
 
     Draws :func:`staircase_values` at every integer potential, the ideal ramp
@@ -292,15 +369,17 @@ def staircase(act_bits: int = 4, act_step: float = 1.0, threshold: int = 0, pote
     >>> [(int(p), int(y)) for p, y in zip(line.get_xdata(), line.get_ydata()) if 2 <= p <= 8]
     [(2, 0), (3, 0), (4, 1), (5, 1), (6, 1), (7, 1), (8, 2)]
     """
-    if not 1 <= act_bits <= 8:
-        raise PlotError("act_bits", f"act_bits must be 1 to 8, got {act_bits}")
-    step = int(np.floor(np.float64(np.float32(act_step)) * 16))
+    act_bits = _int(act_bits, "act_bits", 1, 8)
+    threshold = _int(threshold, "threshold")
+    step = _step(act_step)
     top = (1 << act_bits) - 1
     if potentials is None:
         full = -(-top * step // (1 << act_bits))  # first potential above the threshold that saturates
         margin = max(2, -(-step // (1 << act_bits)) * 2)
         potentials = np.arange(threshold - margin, threshold + full + margin + 1)
-    p = np.asarray(potentials, dtype=np.int64)
+    p = _potentials(potentials)
+    if p.ndim != 1 or not 0 < p.size <= 1_000_000:
+        raise PlotError("potentials", f"a 1-D array of 1 to 1,000,000 potentials expected, got shape {p.shape}")
     y = staircase_values(p, act_bits, act_step, threshold)
     fig, ax = _axes(ax, (6.4, 4.0))
     ramp = np.clip((p - threshold) * (1 << act_bits) / step, 0, top)
@@ -325,7 +404,7 @@ def staircase(act_bits: int = 4, act_step: float = 1.0, threshold: int = 0, pote
 
 
 # ------------------------------------------------------------------------------ verdicts and NPs
-def verdict_map(comparison: Any, ax: "Axes | None" = None) -> "Figure":
+def verdict_map(comparison: Any, ax: Axes | None = None) -> Figure:
     """Layers × targets heatmap of violation counts, each cell annotated (``ok`` or the count).
 
     Parameters
@@ -346,7 +425,11 @@ def verdict_map(comparison: Any, ax: "Axes | None" = None) -> "Figure":
     >>> fig.axes[0].images[0].get_array()[0].tolist()  # conv_0: InputConvolutional is not on nsoc_v1
     [1, 0]
     """
-    reports: Sequence = getattr(comparison, "reports", None) or (comparison,)
+    from .report import Comparison, CompatibilityReport
+
+    if not isinstance(comparison, (Comparison, CompatibilityReport)):
+        raise PlotError("comparison", f"a Comparison or CompatibilityReport expected, got {brief(comparison)}")
+    reports: Sequence = comparison.reports if isinstance(comparison, Comparison) else (comparison,)
     first = reports[0]
     counts = np.array([[lv.violations for lv in r.layer_verdicts] for r in reports], dtype=np.int64).T
     n_layers, n_targets = counts.shape
@@ -360,16 +443,17 @@ def verdict_map(comparison: Any, ax: "Axes | None" = None) -> "Figure":
     for (i, j), n in np.ndenumerate(counts):
         ax.text(j, i, "ok" if n == 0 else str(n), ha="center", va="center", fontsize=8,
                 color="#1b5e20" if n == 0 else ("#ffffff" if n > vmax / 2 else "#b71c1c"))
-    ax.set_xticks(np.arange(n_targets), [r.target for r in reports])
-    ax.set_yticks(np.arange(n_layers), [f"{lv.index} {lv.name} ({lv.type})" for lv in first.layer_verdicts],
+    ax.set_xticks(np.arange(n_targets), [_label(r.target) for r in reports])
+    ax.set_yticks(np.arange(n_layers), [f"{lv.index} {_label(layer_label(lv.name, lv.type))}"
+                                        for lv in first.layer_verdicts],
                   fontsize=8)
     ax.set_xlabel("target")
     ax.set_ylabel("layer")
-    ax.set_title(f"Violations per layer: {first.model_name}")
+    ax.set_title(f"Violations per layer: {_label(first.model_name)}")
     return fig
 
 
-def np_usage(np_df: Any, ax: "Axes | None" = None) -> "Figure":
+def np_usage(np_df: Any, ax: Axes | None = None) -> Figure:
     """Bars of the neural processors (NPs) each layer takes, coloured by NP type.
 
     Parameters
@@ -399,11 +483,17 @@ def np_usage(np_df: Any, ax: "Axes | None" = None) -> "Figure":
     import pandas as pd
     from matplotlib.ticker import MaxNLocator
 
+    if not isinstance(np_df, pd.DataFrame) or not {"layer", "nps", "np_type", "refused"} <= set(np_df.columns):
+        raise PlotError("np_df", f"a DataFrame from estimate_nps (columns layer, nps, np_type, refused) expected, "
+                                 f"got {brief(np_df)}")
     fig, ax = _axes(ax, (max(5.0, 0.45 * len(np_df) + 2.5), 3.6))
-    nps = np_df["nps"].astype("Float64").fillna(0).to_numpy(dtype=float)
+    try:
+        nps = np_df["nps"].astype("Float64").fillna(0).to_numpy(dtype=float)
+    except (TypeError, ValueError):
+        raise PlotError("np_df", f"column 'nps' must hold numbers, got {brief(list(np_df['nps']))}") from None
     refused = np.array([not pd.isna(r) and bool(r) for r in np_df["refused"]], dtype=bool)
     nps[refused] = 0.0
-    kinds = ["?" if pd.isna(k) else str(k) for k in np_df["np_type"]]
+    kinds = ["?" if pd.isna(k) else _label(k) for k in np_df["np_type"]]
     palette = ["#1565c0", "#ef6c00", "#6a1b9a", "#00838f", "#558b2f", "#ad1457", "#4e342e"]
     colors = {k: palette[i % len(palette)] for i, k in enumerate(dict.fromkeys(kinds))}
     x = np.arange(len(np_df))
@@ -414,7 +504,7 @@ def np_usage(np_df: Any, ax: "Axes | None" = None) -> "Figure":
             ax.annotate("refused", (xi, 0), textcoords="offset points", xytext=(0, 3), rotation=90,
                         ha="center", va="bottom", fontsize=7, color=_BAD_COLOR)
     ax.legend(handles.values(), handles.keys(), title="NP type", fontsize=7, title_fontsize=7)
-    ax.set_xticks(x, list(np_df["layer"]), rotation=45, ha="right", fontsize=8)
+    ax.set_xticks(x, [_label(n) for n in np_df["layer"]], rotation=45, ha="right", fontsize=8)
     ax.set_xlabel("layer")
     ax.set_ylabel("neural processors")
     ax.yaxis.set_major_locator(MaxNLocator(integer=True))

@@ -19,22 +19,73 @@ True
 """
 from __future__ import annotations
 
-import hashlib
-import html
 import json
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
-from .model import fmt_shape
+from .errors import SpecError, brief
+from .html import Rendered, badge, page
+from .present import (
+    Block,
+    Cell,
+    Column,
+    Items,
+    Line,
+    Section,
+    Span,
+    Table,
+    badge_span,
+    format_shape,
+)
 
-__all__ = ["Violation", "LayerVerdict", "CompatibilityReport", "Comparison", "html_page", "badge"]
+html_page = page
+"""The page wrapper of :mod:`akida_nb.html` under its former name."""
+
+__all__ = ["RULE_ON_LAYER_COLUMNS", "Comparison", "CompatibilityReport", "LayerVerdict", "RuleOnLayer", "Violation",
+           "badge", "html_page"]
 
 VIOLATION_COLUMNS = ["layer_index", "layer", "layer_type", "rule", "parameter", "value", "allowed", "message",
                      "fix", "note", "source", "severity"]
 
 
 @dataclass(frozen=True)
-class Violation:
+class RuleOnLayer:
+    """Where a rule is broken: the layer, the rule, its parameter, the value and what is allowed.
+
+    The leading fields of :class:`Violation` and of :class:`akida_nb.fixes.Unsolved`.
+
+    Examples
+    --------
+    >>> import akida_nb as ak
+    >>> v = ak.check(ak.example("ds_cnn_kws"), "nsoc_v1").entries[0]
+    >>> isinstance(v, RuleOnLayer), [str(c) for c in v.cells()[:4]]
+    (True, ['0', 'conv_0', 'InputConvolutional', 'input_conv.type'])
+    """
+
+    layer_index: int
+    layer: str
+    layer_type: str
+    rule: str
+    parameter: str
+    value: str
+    allowed: str
+
+    def cells(self) -> list[Cell]:
+        """The table cells of :data:`RULE_ON_LAYER_COLUMNS`."""
+        return [self.layer_index, self.layer, self.layer_type, self.rule, Span(self.parameter, "code"),
+                Span(self.value, "value"), self.allowed]
+
+
+RULE_ON_LAYER_COLUMNS = (Column("#", right=True, flow="layer {} "), Column("layer", flow="{} "),
+                         Column("type", flow="({}), "), Column("rule", flow="rule {}: "),
+                         Column("parameter", flow="{} = "), Column("value", flow="{}, "),
+                         Column("allowed", flow="allowed {}"))
+"""Columns of the tables of violations and of what fixing left: text rows read as sentences."""
+
+
+@dataclass(frozen=True)
+class Violation(RuleOnLayer):
     """One broken rule on one layer.
 
     Examples
@@ -45,13 +96,6 @@ class Violation:
     ('conv_0', 'input_conv.type', 'InputConvolutional')
     """
 
-    layer_index: int
-    layer: str
-    layer_type: str
-    rule: str
-    parameter: str
-    value: str
-    allowed: str
     message: str
     fix: str
     note: str = ""
@@ -95,73 +139,89 @@ class LayerVerdict:
         return "ok" if self.ok else f"✗ {self.violations}"
 
 
-# ------------------------------------------------------------------------------ HTML helpers
-def _esc(value: Any) -> str:
-    return html.escape(str(value), quote=True)
+# ------------------------------------------------------------------------------ blocks
+_LAYER_COLUMNS = (Column("#", right=True), Column("layer"), Column("type"), Column("input", right=True),
+                  Column("output", right=True))
+_VIOLATION_COLUMNS = RULE_ON_LAYER_COLUMNS + (Column("message", long=True, label=False), Column("fix", long=True),
+                                             Column("note", long=True))
 
 
-def badge(ok: bool, text: str | None = None) -> str:
-    """A small verdict badge (``✓`` / ``✗``) as HTML; colours come from the report CSS.
-
-    Examples
-    --------
-    >>> badge(False, "2 violations")
-    '<span class="akn-badge akn-bad">✗ 2 violations</span>'
-    """
-    label = text if text is not None else ("compatible" if ok else "incompatible")
-    return f'<span class="akn-badge {"akn-ok" if ok else "akn-bad"}">{"✓" if ok else "✗"} {_esc(label)}</span>'
+def _layer_cells(l: LayerVerdict) -> list[Cell]:
+    return [l.index, l.name, l.type, format_shape(l.input_shape), format_shape(l.output_shape)]
 
 
-def html_page(text: str, body: str, title: str = "") -> str:
-    """Wrap a rich view: scoped CSS, escaped text fallback first, rich view hidden until the CSS shows it.
-
-    ``body`` must already be escaped HTML. The scope id is derived from the text, so
-    the same report always renders the same HTML.
-
-    Examples
-    --------
-    >>> page = html_page("plain <text>", "<b>rich</b>")
-    >>> page.index("plain &lt;text&gt;") < page.index("<b>rich</b>")
-    True
-    """
-    from .resources import static_text
-
-    scope = "akn-" + hashlib.sha1(text.encode("utf-8")).hexdigest()[:12]
-    css = static_text("report.css").replace("#SCOPE", f"#{scope}")
-    heading = f'<div class="akn-title">{_esc(title)}</div>' if title else ""
-    return (f'<div id="{scope}" class="akn-root">'
-            f'<pre class="akn-fallback">{_esc(text)}</pre>'
-            f"<style>{css}</style>"
-            f'<div class="akn-wrap" style="display:none">{heading}{body}</div></div>')
+def _violations_table(entries: Sequence[Violation], title: str = "Violations") -> Table:
+    rows: list[list[Cell]] = [
+        [*v.cells(), v.message, v.fix, [v.note, " ", Span(f"[{v.rule} · {v.source}]" if v.source else f"[{v.rule}]",
+                                                          "source")]]
+        for v in entries]
+    return Table(title, _VIOLATION_COLUMNS, rows, role="violations", numbered=True, flow=True)
 
 
-def _table(headers: list[str], rows: list[list[str]], cls: str = "") -> str:
-    head = "".join(f"<th>{_esc(h)}</th>" for h in headers)
-    body = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>" for row in rows)
-    return f'<table class="akn-table {cls}"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+# ------------------------------------------------------------------------------ JSON input
+def _parse_json(text: Any, where: str) -> Any:
+    if not isinstance(text, (str, bytes, bytearray)):
+        raise SpecError(where, f"JSON text expected, got {type(text).__name__}")
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError) as e:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+        raise SpecError(where, f"not valid JSON: {e}") from None
 
 
-def _violations_html(entries) -> str:
-    rows = [[_esc(v.layer_index), _esc(v.layer), _esc(v.layer_type), f"<code>{_esc(v.parameter)}</code>",
-             f'<span class="akn-value">{_esc(v.value)}</span>', _esc(v.allowed),
-             f'<div class="akn-msg">{_esc(v.message)}</div><div class="akn-fix">fix: {_esc(v.fix)}</div>'
-             f'<div class="akn-note">{_esc(v.note)} <span class="akn-source">[{_esc(v.rule)} · '
-             f"{_esc(v.source)}]</span></div>"]
-            for v in entries]
-    return _table(["#", "layer", "type", "parameter", "value", "allowed", "message, fix and rule"], rows,
-                  "akn-violations")
+def _mapping(d: Any, kind: str, where: str) -> Mapping[str, Any]:
+    if not isinstance(d, Mapping):
+        raise SpecError(where, f"not a {kind} dict: got {brief(d)}")
+    return d
 
 
-def _list_html(title: str, items, cls: str) -> str:
-    if not items:
-        return ""
-    lis = "".join(f"<li>{_esc(i)}</li>" for i in items)
-    return f'<div class="{cls}"><b>{_esc(title)}</b><ul>{lis}</ul></div>'
+def _typed(d: Mapping[str, Any], key: str, kind: type, where: str) -> Any:
+    if key not in d:
+        raise SpecError(where, f"not a CompatibilityReport dict: missing {key!r}")
+    value = d[key]
+    if not isinstance(value, kind) or isinstance(value, bool) and kind is not bool:
+        raise SpecError(f"{where}.{key}", f"{kind.__name__} expected, got {brief(value)}")
+    return value
+
+
+def _strings(values: Any, where: str) -> list[str]:
+    if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
+        raise SpecError(where, f"a list of strings expected, got {brief(values)}")
+    return values
+
+
+def _record(cls: type, raw: Any, where: str) -> Any:
+    """A Violation or LayerVerdict from its dict, every field of the right type."""
+    import dataclasses
+    import typing
+
+    raw = _mapping(raw, cls.__name__, where)
+    hints = typing.get_type_hints(cls)
+    names = [f.name for f in dataclasses.fields(cls)]
+    unknown = sorted(set(raw) - set(names))
+    if unknown:
+        raise SpecError(where, f"not a {cls.__name__} dict: unknown key {brief(unknown[0])}")
+    values = {}
+    for f in dataclasses.fields(cls):
+        if f.name not in raw:
+            if f.default is dataclasses.MISSING:
+                raise SpecError(where, f"not a {cls.__name__} dict: missing {f.name!r}")
+            continue
+        kind = typing.get_origin(hints[f.name]) or hints[f.name]
+        value = raw[f.name]
+        if kind is tuple:
+            if not isinstance(value, list) or not all(isinstance(v, int) and not isinstance(v, bool)
+                                                      for v in value):
+                raise SpecError(f"{where}.{f.name}", f"a list of integers expected, got {brief(value)}")
+            value = tuple(value)
+        elif not isinstance(value, kind) or isinstance(value, bool):
+            raise SpecError(f"{where}.{f.name}", f"{kind.__name__} expected, got {brief(value)}")
+        values[f.name] = value
+    return cls(**values)
 
 
 # ------------------------------------------------------------------------------ one target
-@dataclass(frozen=True)
-class CompatibilityReport:
+@dataclass(frozen=True, repr=False)
+class CompatibilityReport(Rendered):
     """The result of :func:`akida_nb.check`: every violation of one model on one target.
 
     Attributes
@@ -215,7 +275,8 @@ class CompatibilityReport:
         import pandas as pd
 
         return pd.DataFrame([{"layer_index": l.index, "layer": l.name, "layer_type": l.type,
-                              "input_shape": fmt_shape(l.input_shape), "output_shape": fmt_shape(l.output_shape),
+                              "input_shape": format_shape(l.input_shape),
+                              "output_shape": format_shape(l.output_shape),
                               "violations": l.violations, "verdict": "ok" if l.ok else "violation"}
                              for l in self.layer_verdicts])
 
@@ -238,53 +299,38 @@ class CompatibilityReport:
             parts.append(f"{len(self.unmapped)} unmapped layer{'s' if len(self.unmapped) != 1 else ''}")
         return "INCOMPATIBLE (" + ", ".join(parts) + ")"
 
-    # --- text
-    def __repr__(self) -> str:
-        lines = [f"CompatibilityReport: {self.model_name!r} on {self.target} ({self.target_title})",
-                 f"Verdict: {self.summary_line()}", "", "Layers:"]
-        w = max([5] + [len(l.name) for l in self.layer_verdicts])
-        lines.append(f"  {'#':>3}  {'layer':<{w}}  {'type':<22}  {'input':>11}  {'output':>11}  verdict")
-        for l in self.layer_verdicts:
-            verdict = l.summary if l.ok else f"✗ {l.summary}"
-            lines.append(f"  {l.index:>3}  {l.name:<{w}}  {l.type:<22}  {fmt_shape(l.input_shape):>11}  "
-                         f"{fmt_shape(l.output_shape):>11}  {verdict}")
-        if self.entries:
-            lines += ["", "Violations:"]
-            for k, v in enumerate(self.entries, 1):
-                lines.append(f"  {k}. layer {v.layer_index} {v.layer!r} ({v.layer_type}), rule {v.rule}")
-                lines.append(f"     parameter: {v.parameter}   value: {v.value}   allowed: {v.allowed}")
-                lines.append(f"     {v.message}")
-                lines.append(f"     fix: {v.fix}")
-        if self.unmapped:
-            lines += ["", "Unmapped layers (not checked):"] + [f"  - {u}" for u in self.unmapped]
-        if self.notes:
-            lines += ["", "Notes:"] + [f"  - {n}" for n in self.notes]
-        return "\n".join(lines)
+    # --- the blocks both views render
+    def detail_blocks(self, layers: bool = True) -> list[Block]:
+        """Unmapped layers, notes, the layer table (unless ``layers=False``) and the violations, as blocks.
 
-    __str__ = __repr__
+        Examples
+        --------
+        >>> import akida_nb as ak
+        >>> [b.title for b in ak.check(ak.example("broken"), "nsoc_v1").detail_blocks(layers=False)]
+        ['Unmapped layers (not checked)', 'Notes', 'Violations']
+        """
+        blocks: list[Block] = [Items("Unmapped layers (not checked)", self.unmapped, "unmapped"),
+                               Items("Notes", self.notes, "notes")]
+        if layers:
+            rows = [_layer_cells(l) + [badge_span(l.ok, l.summary if l.ok else f"✗ {l.summary}")]
+                    for l in self.layer_verdicts]
+            blocks.append(Table("Layers", _LAYER_COLUMNS + (Column("verdict"),), rows,
+                                open=len(rows) <= 20, role="layers"))
+        blocks.append(_violations_table(self.entries))
+        return blocks
 
-    # --- HTML
-    def _rich_body(self) -> str:
-        rows = [[_esc(l.index), _esc(l.name), _esc(l.type), _esc(fmt_shape(l.input_shape)),
-                 _esc(fmt_shape(l.output_shape)),
-                 badge(l.ok, l.summary)]
-                for l in self.layer_verdicts]
-        parts = [f'<div class="akn-header"><span class="akn-model">{_esc(self.model_name)}</span> on '
-                 f'<span class="akn-target">{_esc(self.target)}</span> '
-                 f'<span class="akn-target-title">({_esc(self.target_title)})</span> '
-                 f'{badge(self.ok, self.summary_line())}</div>',
-                 _list_html("Unmapped layers (not checked)", self.unmapped, "akn-unmapped"),
-                 _list_html("Notes", self.notes, "akn-notes"),
-                 f'<details class="akn-layers" {"open" if len(self.layer_verdicts) <= 20 else ""}>'
-                 f"<summary>Layers ({len(self.layer_verdicts)})</summary>"
-                 + _table(["#", "layer", "type", "input", "output", "verdict"], rows) + "</details>"]
-        if self.entries:
-            parts.append(f'<details class="akn-viol" open><summary>Violations ({len(self.entries)})</summary>'
-                         + _violations_html(self.entries) + "</details>")
-        return "".join(parts)
+    def blocks(self) -> list[Block]:
+        """The report as :mod:`akida_nb.present` blocks: ``repr`` and ``_repr_html_`` both render these.
 
-    def _repr_html_(self) -> str:
-        return html_page(repr(self), self._rich_body())
+        Examples
+        --------
+        >>> import akida_nb as ak
+        >>> [type(b).__name__ for b in ak.check(ak.example("broken"), "nsoc_v1").blocks()][:3]
+        ['Line', 'Line', 'Items']
+        """
+        return [Line(["CompatibilityReport: ", Span(repr(self.model_name), "model"), " on ",
+                      Span(self.target, "target"), " ", Span(f"({self.target_title})", "target-title")]),
+                Line(["Verdict: ", badge_span(self.ok, self.summary_line())])] + self.detail_blocks()
 
     # --- JSON
     def to_dict(self) -> dict[str, Any]:
@@ -304,7 +350,7 @@ class CompatibilityReport:
                 "notes": list(self.notes), "unmapped": list(self.unmapped)}
 
     @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> "CompatibilityReport":
+    def from_dict(cls, d: Mapping[str, Any]) -> CompatibilityReport:
         """Rebuild a report from :meth:`to_dict` output.
 
         Examples
@@ -314,31 +360,39 @@ class CompatibilityReport:
         >>> ak.CompatibilityReport.from_dict(rep.to_dict()) == rep
         True
         """
-        from .errors import SpecError
-
-        try:
-            return cls(model_name=d["model_name"], target=d["target"], target_title=d["target_title"],
-                       layer_verdicts=tuple(LayerVerdict(**dict(l, input_shape=tuple(l["input_shape"]),
-                                                        output_shape=tuple(l["output_shape"])))
-                                    for l in d["layers"]),
-                       entries=tuple(Violation(**v) for v in d["violations"]),
-                       notes=tuple(d.get("notes", ())), unmapped=tuple(d.get("unmapped", ())))
-        except (KeyError, TypeError) as e:
-            raise SpecError("report", f"not a CompatibilityReport dict: {e}") from None
+        d = _mapping(d, "CompatibilityReport", "report")
+        model_name, target, title = (_typed(d, k, str, "report") for k in ("model_name", "target", "target_title"))
+        layers = [_record(LayerVerdict, l, f"report.layers[{i}]")
+                  for i, l in enumerate(_typed(d, "layers", list, "report"))]
+        entries = [_record(Violation, v, f"report.violations[{i}]")
+                   for i, v in enumerate(_typed(d, "violations", list, "report"))]
+        notes, unmapped = (tuple(_strings(d.get(k, []), f"report.{k}")) for k in ("notes", "unmapped"))
+        return cls(model_name=model_name, target=target, target_title=title, layer_verdicts=tuple(layers),
+                   entries=tuple(entries), notes=notes, unmapped=unmapped)
 
     def to_json(self, indent: int | None = 1) -> str:
         """:meth:`to_dict` as JSON text."""
         return json.dumps(self.to_dict(), indent=indent, ensure_ascii=False)
 
     @classmethod
-    def from_json(cls, text: str) -> "CompatibilityReport":
-        """Inverse of :meth:`to_json`."""
-        return cls.from_dict(json.loads(text))
+    def from_json(cls, text: str) -> CompatibilityReport:
+        """Inverse of :meth:`to_json`; text that is not such JSON raises a one-line :class:`SpecError`.
+
+        Examples
+        --------
+        >>> import akida_nb as ak
+        >>> try:
+        ...     ak.CompatibilityReport.from_json("{bad")
+        ... except ak.SpecError as e:
+        ...     print(str(e).split(":")[:2])
+        ['report', ' not valid JSON']
+        """
+        return cls.from_dict(_parse_json(text, "report"))
 
 
 # ------------------------------------------------------------------------------ several targets
-@dataclass(frozen=True)
-class Comparison:
+@dataclass(frozen=True, repr=False)
+class Comparison(Rendered):
     """The result of :func:`akida_nb.compare`: one model, several targets, side by side.
 
     Attributes
@@ -399,50 +453,28 @@ class Comparison:
         df = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
         return df[["target"] + VIOLATION_COLUMNS]
 
-    def __repr__(self) -> str:
-        lines = [f"Comparison: {self.model_name!r} on {', '.join(self.targets)}"]
-        for r in self.reports:
-            lines.append(f"  {r.target} ({r.target_title}): {r.summary_line()}")
-        lines += ["", "Verdict per layer:"]
-        first = self.reports[0]
-        w = max([5] + [len(l.name) for l in first.layer_verdicts])
-        cw = max(8, *(len(t) for t in self.targets))
-        lines.append(f"  {'#':>3}  {'layer':<{w}}  {'type':<22}  " + "  ".join(f"{t:<{cw}}" for t in self.targets))
-        for i, l in enumerate(first.layer_verdicts):
-            cells = []
-            for r in self.reports:
-                lv = r.layer_verdicts[i]
-                cells.append(f"{lv.mark:<{cw}}")
-            lines.append(f"  {l.index:>3}  {l.name:<{w}}  {l.type:<22}  " + "  ".join(cells))
-        for r in self.reports:
-            lines += ["", "─" * 8 + f" {r.target} " + "─" * 8, repr(r)]
-        return "\n".join(lines)
+    def blocks(self) -> list[Block]:
+        """The comparison as :mod:`akida_nb.present` blocks: ``repr`` and ``_repr_html_`` both render these.
 
-    __str__ = __repr__
-
-    def _repr_html_(self) -> str:
-        head = "".join(f'<div class="akn-header"><span class="akn-target">{_esc(r.target)}</span> '
-                       f'<span class="akn-target-title">({_esc(r.target_title)})</span> '
-                       f"{badge(r.ok, r.summary_line())}</div>" for r in self.reports)
+        Examples
+        --------
+        >>> import akida_nb as ak
+        >>> type(ak.compare(ak.example("broken")).blocks()[-1]).__name__
+        'Section'
+        """
+        blocks: list[Block] = [Line(["Comparison: ", Span(repr(self.model_name), "model"), " on ",
+                                     ", ".join(self.targets)])]
+        blocks += [Line(["  ", Span(r.target, "target"), " ", Span(f"({r.target_title})", "target-title"), ": ",
+                         badge_span(r.ok, r.summary_line())]) for r in self.reports]
         first = self.reports[0]
-        rows = []
-        for i, l in enumerate(first.layer_verdicts):
-            cells = [_esc(l.index), _esc(l.name), _esc(l.type), _esc(fmt_shape(l.input_shape)),
-                     _esc(fmt_shape(l.output_shape))]
-            for r in self.reports:
-                lv = r.layer_verdicts[i]
-                cells.append(badge(lv.ok, "ok" if lv.ok else f"{lv.violations}"))
-            rows.append(cells)
-        table = _table(["#", "layer", "type", "input", "output"] + self.targets, rows, "akn-compare")
-        details = "".join(
-            f'<details class="akn-target-details"><summary>{_esc(r.target)}: {_esc(r.summary_line())}'
-            f"</summary>{_list_html('Unmapped layers (not checked)', r.unmapped, 'akn-unmapped')}"
-            f"{_list_html('Notes', r.notes, 'akn-notes')}"
-            f"{_violations_html(r.entries) if r.entries else ''}</details>"
-            for r in self.reports)
-        body = (f'<div class="akn-header"><span class="akn-model">{_esc(self.model_name)}</span></div>'
-                + head + table + details)
-        return html_page(repr(self), body)
+        rows = [_layer_cells(l) + [badge_span(r.layer_verdicts[i].ok, r.layer_verdicts[i].mark)
+                                   for r in self.reports]
+                for i, l in enumerate(first.layer_verdicts)]
+        blocks.append(Table("Verdict per layer", _LAYER_COLUMNS + tuple(Column(t) for t in self.targets), rows,
+                            role="compare"))
+        blocks += [Section([Span(r.target, "target"), ": ", badge_span(r.ok, r.summary_line())],
+                           r.detail_blocks(layers=False), role="target-details") for r in self.reports]
+        return blocks
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict with every report; :meth:`from_dict` restores it."""
@@ -450,7 +482,7 @@ class Comparison:
                 "reports": [r.to_dict() for r in self.reports]}
 
     @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> "Comparison":
+    def from_dict(cls, d: Mapping[str, Any]) -> Comparison:
         """Inverse of :meth:`to_dict`.
 
         Examples
@@ -460,8 +492,25 @@ class Comparison:
         >>> ak.Comparison.from_dict(cmp.to_dict()) == cmp
         True
         """
-        return cls(model_name=d["model_name"],
-                   reports=tuple(CompatibilityReport.from_dict(r) for r in d["reports"]))
+        d = _mapping(d, "Comparison", "comparison")
+        reports = _typed(d, "reports", list, "comparison")
+        if not reports:
+            raise SpecError("comparison.reports", "a Comparison needs at least one report")
+        return cls(model_name=_typed(d, "model_name", str, "comparison"),
+                   reports=tuple(CompatibilityReport.from_dict(r) for r in reports))
+
+    @classmethod
+    def from_json(cls, text: str) -> Comparison:
+        """Inverse of :meth:`to_json`; text that is not such JSON raises a one-line :class:`SpecError`.
+
+        Examples
+        --------
+        >>> import akida_nb as ak
+        >>> cmp = ak.compare(ak.example("broken"))
+        >>> ak.Comparison.from_json(cmp.to_json()) == cmp
+        True
+        """
+        return cls.from_dict(_parse_json(text, "comparison"))
 
     def to_json(self, indent: int | None = 1) -> str:
         """:meth:`to_dict` as JSON text."""

@@ -18,40 +18,49 @@ Examples
 """
 from __future__ import annotations
 
-import html
-from typing import Any, Iterable, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import ipywidgets as w
 
 from .check import check, compare
-from .errors import AkidaNbError, SpecError
-from .model import LAYER_TYPES, Model, fmt_shape
-from .report import CompatibilityReport, Comparison, badge, html_page
-from .targets import compare_constraints, constraints, get_target, targets as _targets_frame
+from .errors import AkidaNbError, SpecError, brief
+from .html import badge, escape, page, render_html
+from .model import LAYER_TYPES, Model
+from .present import Block, Column, Line, Span, Table, badge_span, format_shape, render_text
+from .present import plural as _plural
+from .report import Comparison, CompatibilityReport
+from .targets import compare_constraints, constraints, get_target
+from .targets import targets as _targets_frame
 
-__all__ = ["Explorer", "Playground", "ConstraintBrowser", "SIDE_BY_SIDE"]
+__all__ = ["SIDE_BY_SIDE", "ConstraintBrowser", "Explorer", "Playground"]
 
 SIDE_BY_SIDE = ("nsoc_v1", "nsoc_v2")
 """The Explorer's default choice: both seed targets, side by side."""
 
 
-def _esc(value: Any) -> str:
-    return html.escape(str(value), quote=True)
+def _target_names(targets: Any, argument: str) -> tuple[str, ...]:
+    """Registered target names from one name or a sequence of names, or a typed error naming ``argument``."""
+    if isinstance(targets, str):
+        targets = (targets,)
+    if not isinstance(targets, (list, tuple)) or not targets or not all(isinstance(t, str) for t in targets):
+        raise SpecError(argument, f"a target name or a non-empty list of target names expected, got {brief(targets)}")
+    return tuple(get_target(t).name for t in targets)
 
 
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}{'' if n == 1 else 's'}"
+def _no_extra(cls: str, extra: dict[str, Any]) -> None:
+    if extra:
+        raise SpecError(cls, f"unknown argument {brief(next(iter(extra)))}")
 
 
-def _table(headers: Sequence[str], rows: Iterable[Sequence[str]], row_classes: Iterable[str] | None = None,
-           cls: str = "") -> str:
-    """An ``akn-table`` from already escaped cells, with an optional class per row."""
-    rows = list(rows)
-    classes = list(row_classes) if row_classes is not None else [""] * len(rows)
-    head = "".join(f"<th>{_esc(h)}</th>" for h in headers)
-    body = "".join(f'<tr class="{c}">' + "".join(f"<td>{cell}</td>" for cell in row) + "</tr>"
-                   for row, c in zip(rows, classes))
-    return f'<table class="akn-table {cls}"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+def _page(blocks: Sequence[Block]) -> str:
+    return page(render_text(blocks), render_html(blocks))
+
+
+def _frame_table(title: str, df: Any, row_roles: Sequence[str] = (), long: Sequence[str] = ("note", "source")) -> Table:
+    """A DataFrame as a table block (every value shown as text); ``long`` columns wrap under their row."""
+    rows = [["" if v is None else str(v) for v in row] for row in df.itertuples(index=False)]
+    return Table(title, tuple(Column(str(c), long=c in long) for c in df.columns), rows, row_roles=row_roles)
 
 
 def _target_titles() -> dict[str, str]:
@@ -78,16 +87,19 @@ def _summary_html(result: CompatibilityReport | Comparison) -> str:
     cells = []
     for r in _reports(result):
         c = counts[r.target]
-        cells.append(f'<span class="akn-count"><span class="akn-target">{_esc(r.target)}</span> '
+        cells.append(f'<span class="akn-count"><span class="akn-target">{escape(r.target)}</span> '
                      f"{badge(r.ok, _plural(c['violations'], 'violation'))} "
                      f"{c['layers_ok']} of {c['layers']} layers ok</span>")
-    return html_page(_summary_text(counts), '<div class="akn-counts">' + "".join(cells) + "</div>")
+    return page(_summary_text(counts), '<div class="akn-counts">' + "".join(cells) + "</div>")
 
 
 class _Dashboard:
     """Shared plumbing: ``.ui``, notebook display, and observing controls' values with ``self._update``."""
 
     ui: w.Widget
+
+    def _update(self, change: dict | None = None) -> None:
+        raise NotImplementedError
 
     def _watch(self, *controls: w.Widget) -> None:
         for control in controls:
@@ -147,24 +159,31 @@ class Explorer(_Dashboard):
     True
     """
 
-    def __init__(self, model: Model, target: tuple[str, ...] = SIDE_BY_SIDE) -> None:
+    current_report: CompatibilityReport | Comparison
+
+    def __init__(self, model: Model, target: str | Sequence[str] = SIDE_BY_SIDE, **unknown: Any) -> None:
+        _no_extra("Explorer", unknown)
         if not isinstance(model, Model):
             raise SpecError("model", f"Explorer needs an akida_nb.Model, got {type(model).__name__}")
+        chosen = _target_names(target, "target")
         self.model = model
-        options = [(f"{name} — {title}", (name,)) for name, title in _target_titles().items()]
-        options.append((f"{' + '.join(SIDE_BY_SIDE)} side by side", SIDE_BY_SIDE))
-        self.target = w.Dropdown(options=options, value=tuple(target), description="Target",
+        options: list[tuple[str, tuple[str, ...]]] = [(f"{name} — {title}", (name,))
+                                                      for name, title in _target_titles().items()]
+        for combo in (SIDE_BY_SIDE, chosen):
+            if len(combo) > 1 and combo not in [v for _, v in options]:
+                options.append((f"{' + '.join(combo)} side by side", combo))
+        self.target = w.Dropdown(options=options, value=chosen, description="Target",
                                  layout=w.Layout(width="max-content"))
         self.fix_checks: dict[str, w.Checkbox] = {}
         self._boxes: dict[str, w.Checkbox] = {}
-        self._offered: dict[str, list[str]] = {}
+        self._offered: dict[str, set[str]] = {}
         self._fix_targets: tuple[str, ...] | None = None
         self.fix_box = w.HBox(layout=w.Layout(flex_flow="row wrap"))
         self.fix_label = w.HTML()
         self.summary_html = w.HTML()
         self.changes_html = w.HTML()
         self.report_html = w.HTML()
-        self.ui = w.VBox([w.HTML(f"<b>{_esc(model.name)}</b>: {_plural(len(model.layers), 'layer')}"),
+        self.ui = w.VBox([w.HTML(f"<b>{escape(model.name)}</b>: {_plural(len(model.layers), 'layer')}"),
                           self.target, self.fix_label, self.fix_box, self.summary_html, self.changes_html,
                           self.report_html])
         self._watch(self.target)
@@ -212,11 +231,7 @@ class Explorer(_Dashboard):
     def _changes_html(self) -> str:
         if self.changes.empty:
             return ""
-        cols = list(self.changes.columns)
-        rows = [[_esc(v) for v in row] for row in self.changes.itertuples(index=False)]
-        body = (f'<details class="akn-changes" open><summary>Changes ({len(rows)})</summary>'
-                + _table(cols, rows) + "</details>")
-        return html_page(self.changes.to_string(index=False), body)
+        return _page([_frame_table("Changes", self.changes)])
 
     def _update(self, change: dict | None = None) -> None:
         chosen = tuple(self.target.value)
@@ -290,8 +305,13 @@ class Playground(_Dashboard):
     {'nsoc_v1': False, 'nsoc_v2': True}
     """
 
-    def __init__(self, targets: Sequence[str] = SIDE_BY_SIDE) -> None:
-        self.targets = tuple(get_target(t).name for t in targets)
+    model: Model | None
+    error: str | None
+    current_report: Comparison | None
+
+    def __init__(self, targets: str | Sequence[str] = SIDE_BY_SIDE, **unknown: Any) -> None:
+        _no_extra("Playground", unknown)
+        self.targets = _target_names(targets, "targets")
         narrow = {"style": {"description_width": "90px"}, "layout": w.Layout(width="320px")}
         self.controls: dict[str, w.ValueWidget] = {
             "type": w.Dropdown(options=LAYER_TYPES, value="Convolutional", description="layer type", **narrow),
@@ -355,7 +375,7 @@ class Playground(_Dashboard):
         except AkidaNbError as e:
             self.model, self.error, self.current_report, self.counts = None, str(e), None, {}
             self.summary = f"not a valid model: {e}"
-            self.verdict_html.value = html_page(self.summary, f'<div class="akn-error">{_esc(self.summary)}</div>')
+            self.verdict_html.value = _page([Line(self.summary, "error")])
             return
         self.error = None
         self.current_report = compare(self.model, self.targets)
@@ -364,29 +384,16 @@ class Playground(_Dashboard):
         self.verdict_html.value = self._render()
 
     def _render(self) -> str:
-        m = self.model
-        shapes = " → ".join([f"input {fmt_shape(m.input_shape)} ({m.input_bits}-bit)"]
-                            + [f"{l.name} {fmt_shape(l.output_shape)}" for l in m.layers])
-        text, parts = [shapes], [f'<div class="akn-shapes">{_esc(shapes)}</div>']
-        for r in self.current_report.reports:
-            text.append(f"{r.target} ({r.target_title}): {r.summary_line()}")
-            items = []
-            for v in r.entries:
-                text += [f"  {v.layer}: {v.message}", f"    why: {v.note}", f"    fix: {v.fix}"]
-                items.append(f'<li><div class="akn-msg"><b>{_esc(v.layer)}</b> · <code>{_esc(v.parameter)}</code> = '
-                             f'<span class="akn-value">{_esc(v.value)}</span>, allowed {_esc(v.allowed)}</div>'
-                             f'<div class="akn-why">{_esc(v.note)}</div>'
-                             f'<div class="akn-fix">fix: {_esc(v.fix)}</div>'
-                             f'<div class="akn-source">[{_esc(v.rule)} · {_esc(v.source)}]</div></li>')
-            notes = "".join(f"<li>{_esc(n)}</li>" for n in r.notes)
-            parts.append(f'<div class="akn-playground-target"><div class="akn-header">'
-                         f'<span class="akn-target">{_esc(r.target)}</span> '
-                         f'<span class="akn-target-title">({_esc(r.target_title)})</span> '
-                         f"{badge(r.ok, r.summary_line())}</div>"
-                         + (f'<ul class="akn-playground-violations">{"".join(items)}</ul>' if items else "")
-                         + (f'<div class="akn-notes"><b>Notes</b><ul>{notes}</ul></div>' if notes else "")
-                         + "</div>")
-        return html_page("\n".join(text), "".join(parts))
+        m, report = self.model, self.current_report
+        assert m is not None and report is not None  # only called once a model is built
+        shapes = " → ".join([f"input {format_shape(m.input_shape)} ({m.input_bits}-bit)"]
+                            + [f"{l.name} {format_shape(l.output_shape)}" for l in m.layers])
+        blocks: list[Block] = [Line(shapes, "shapes")]
+        for r in report.reports:
+            blocks.append(Line([Span(r.target, "target"), " ", Span(f"({r.target_title})", "target-title"), ": ",
+                                badge_span(r.ok, r.summary_line())]))
+            blocks += r.detail_blocks(layers=False)
+        return _page(blocks)
 
 
 # ------------------------------------------------------------------------------ ConstraintBrowser
@@ -424,9 +431,10 @@ class ConstraintBrowser(_Dashboard):
     'FullyConnected: 6 rules on nsoc_v1, nsoc_v2; 2 differ'
     """
 
-    def __init__(self, targets: Sequence[str] = SIDE_BY_SIDE) -> None:
+    def __init__(self, targets: str | Sequence[str] = SIDE_BY_SIDE, **unknown: Any) -> None:
+        _no_extra("ConstraintBrowser", unknown)
         names = list(_target_titles())
-        self.targets = w.SelectMultiple(options=names, value=tuple(get_target(t).name for t in targets),
+        self.targets = w.SelectMultiple(options=names, value=_target_names(targets, "targets"),
                                         description="targets", rows=min(6, len(names)))
         self.layer_type = w.Dropdown(options=["all", *LAYER_TYPES], value="all", description="layer type")
         self.only_differences = w.Checkbox(value=False, description="only rows that differ", indent=False)
@@ -443,16 +451,16 @@ class ConstraintBrowser(_Dashboard):
         self.only_differences.disabled = len(chosen) < 2
         if not chosen:
             self.table, self.summary = None, "Select at least one target."
-            self.table_html.value = html_page(self.summary, f"<div>{_esc(self.summary)}</div>")
+            self.table_html.value = _page([Line(self.summary, "")])
             return
         if len(chosen) == 1:
             df = constraints(chosen[0], layer_type)
             self.table = df[["layer_type", "section", "parameter", "axis", "allowed", "note", "source"]]
             self.summary = f"{scope}: {_plural(len(df), 'rule')} on {chosen[0]}"
-            classes = [""] * len(df)
+            classes: list[str] = []
         else:
             cmp = compare_constraints(*chosen, layer_type=layer_type)
-            notes = {}
+            notes: dict[tuple[str, str], str] = {}
             for t in chosen:
                 for row in constraints(t, layer_type).itertuples():
                     notes.setdefault((row.layer_type, row.rule), row.note)
@@ -464,8 +472,6 @@ class ConstraintBrowser(_Dashboard):
                 self.summary += " (only those shown)"
             self.table = cmp.reset_index()[["layer_type", "section", "parameter", "axis", *chosen, "differs", "note",
                                             "rule"]]
-            classes = ["akn-differs" if d else "" for d in self.table["differs"]]
+            classes = ["differs" if d else "" for d in self.table["differs"]]
         shown = self.table.drop(columns=["differs"], errors="ignore")
-        rows = [[_esc(v) for v in row] for row in shown.itertuples(index=False)]
-        body = f'<div class="akn-header">{_esc(self.summary)}</div>' + _table(list(shown.columns), rows, classes)
-        self.table_html.value = html_page(self.summary + "\n" + shown.to_string(index=False), body)
+        self.table_html.value = _page([Line(self.summary), _frame_table("Rules", shown, classes)])

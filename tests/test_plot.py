@@ -202,3 +202,78 @@ def test_no_pyplot_state_and_no_show(result, monkeypatch):
         buf = io.BytesIO()
         fig.savefig(buf, format="png")
         assert buf.getvalue()[:4] == b"\x89PNG"
+
+
+# ------------------------------------------------------------------------------ hostile names and arguments
+HOSTILE = {"model": r"net $\frac{$ 5$", "layers": [r"$\undefined{x}$", "fc\udfff", "a$b$c", "line\nbreak\x1b[0m"]}
+
+
+@pytest.fixture(scope="module")
+def hostile():
+    spec = ak.example("gxnor_mnist").to_dict()
+    spec["name"] = HOSTILE["model"]
+    for layer, name in zip(spec["layers"], HOSTILE["layers"]):
+        layer["name"] = name
+    m = ak.Model.from_dict(spec)
+    return m, Simulator(m, seed=0).run(np.zeros((1, 28, 28, 1), np.uint8))
+
+
+def _draw(fig):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    FigureCanvasAgg(fig).draw()
+    return [t.get_text() for t in fig.findobj(lambda a: hasattr(a, "get_text"))]
+
+
+def test_user_strings_never_become_mathtext(hostile):
+    m, res = hostile
+    figures = [ak.plot.events(res), ak.plot.activation_histograms(res),
+               ak.plot.feature_maps(res, layer=HOSTILE["layers"][0], max_channels=2),
+               ak.plot.feature_maps(res, layer="fc\udfff"),
+               ak.plot.verdict_map(ak.compare(m)), ak.plot.np_usage(ak.estimate_nps(m, "akd1000"))]
+    shown = " ".join(" ".join(_draw(fig)) for fig in figures)   # drawing raised nothing
+    for name in [HOSTILE["model"], *HOSTILE["layers"]]:
+        escaped = ak.present.safe_text(name).replace("$", r"\$")
+        assert escaped in shown, name
+    assert "\udfff" not in shown and "\x1b" not in shown and "\n" not in shown.replace("\\n", "")
+
+
+@pytest.mark.parametrize("call, argument", [
+    (lambda r: ak.plot.feature_maps(r, layer=None), "layer"),
+    (lambda r: ak.plot.feature_maps(r, layer=1.5), "layer"),
+    (lambda r: ak.plot.feature_maps(r, layer="nope"), "layer"),
+    (lambda r: ak.plot.feature_maps(r, sample="0"), "sample"),
+    (lambda r: ak.plot.feature_maps(r, sample=99), "sample"),
+    (lambda r: ak.plot.feature_maps(r, max_channels=0), "max_channels"),
+    (lambda r: ak.plot.feature_maps(r, fig="x"), "fig"),
+    (lambda r: ak.plot.staircase(act_bits=2.5), "act_bits"),
+    (lambda r: ak.plot.staircase(act_bits=True), "act_bits"),
+    (lambda r: ak.plot.staircase(act_bits="4"), "act_bits"),
+    (lambda r: ak.plot.staircase(act_step=float("nan")), "act_step"),
+    (lambda r: ak.plot.staircase(act_step=float("inf")), "act_step"),
+    (lambda r: ak.plot.staircase(act_step="1"), "act_step"),
+    (lambda r: ak.plot.staircase(act_step=1e30), "act_step"),
+    (lambda r: ak.plot.staircase(threshold=0.5), "threshold"),
+    (lambda r: ak.plot.staircase(potentials=["a"]), "potentials"),
+    (lambda r: ak.plot.staircase(potentials=[1.5]), "potentials"),
+    (lambda r: ak.plot.staircase(potentials=[]), "potentials"),
+    (lambda r: ak.plot.staircase_values([1], act_bits=0), "act_bits"),
+    (lambda r: ak.plot.staircase_values([float("nan")]), "potentials"),
+    (lambda r: ak.plot.events(None), "result"),
+    (lambda r: ak.plot.events("result"), "result"),
+    (lambda r: ak.plot.events(r, ax="ax"), "ax"),
+    (lambda r: ak.plot.activation_histograms(None), "result"),
+    (lambda r: ak.plot.activation_histograms(r, log="yes"), "log"),
+    (lambda r: ak.plot.activation_histograms(r, fig=5), "fig"),
+    (lambda r: ak.plot.verdict_map(None), "comparison"),
+    (lambda r: ak.plot.verdict_map([1, 2]), "comparison"),
+    (lambda r: ak.plot.np_usage(None), "np_df"),
+    (lambda r: ak.plot.np_usage(pd.DataFrame({"layer": ["a"]})), "np_df"),
+    (lambda r: ak.plot.np_usage(pd.DataFrame({"layer": ["a"], "nps": ["x"], "np_type": ["CNP"],
+                                              "refused": [""]})), "np_df"),
+])
+def test_bad_arguments_raise_a_plot_error_naming_them(result, call, argument):
+    with pytest.raises(ak.errors.PlotError) as info:
+        call(result)
+    assert info.value.argument == argument
+    assert "\n" not in str(info.value) and len(str(info.value)) < 400

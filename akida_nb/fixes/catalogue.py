@@ -23,6 +23,7 @@ import numpy as np
 
 from ..errors import SpecError
 from ..model import Model
+from ..present import format_shape
 from ..rules import Rule, layer_context
 from ..sim.kernels import INT20_MAX, STEP_MODULUS, same_pads
 from ..targets import Target, get_target
@@ -100,7 +101,7 @@ def _try_model(model: Model, layers: list[dict], input_bits: int | None = None) 
 
 
 def _pair(value: Any) -> str:
-    return "×".join(str(v) for v in value)
+    return format_shape(value)
 
 
 # ---------------------------------------------------------------------------- input_conv_to_conv

@@ -19,11 +19,13 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from ..model import Layer, Model, fmt_pair, fmt_shape
-from ..report import CompatibilityReport, _esc, _list_html, _table, badge, html_page
+from ..html import Rendered
+from ..model import Layer, Model
+from ..present import Block, Cell, Column, Items, Line, Span, Table, badge_span, describe_layer
+from ..report import RULE_ON_LAYER_COLUMNS, CompatibilityReport, RuleOnLayer
 from .edit import Change, Variables
 
-__all__ = ["FixResult", "Unsolved", "CHANGE_COLUMNS", "UNSOLVED_COLUMNS"]
+__all__ = ["CHANGE_COLUMNS", "UNSOLVED_COLUMNS", "FixResult", "Unsolved"]
 
 CHANGE_COLUMNS = ["fix", "layer", "what", "before", "after", "exact", "note"]
 UNSOLVED_COLUMNS = ["layer_index", "layer", "layer_type", "rule", "parameter", "value", "allowed", "fixes",
@@ -31,7 +33,7 @@ UNSOLVED_COLUMNS = ["layer_index", "layer", "layer_type", "rule", "parameter", "
 
 
 @dataclass(frozen=True)
-class Unsolved:
+class Unsolved(RuleOnLayer):
     """A violation left after fixing, with the fixes that address its rule and why none solved it.
 
     Examples
@@ -42,36 +44,12 @@ class Unsolved:
     ('sepconv.avgpool_d0', 'fix_avgpool_size')
     """
 
-    layer_index: int
-    layer: str
-    layer_type: str
-    rule: str
-    parameter: str
-    value: str
-    allowed: str
     fixes: str
     reason: str
 
 
-def layer_text(layer: Layer) -> str:
-    """One line describing a layer: name, type, geometry, shapes and bits.
-
-    Examples
-    --------
-    >>> import akida_nb as ak
-    >>> layer_text(ak.example("ds_cnn_kws").layers[4])
-    'separable_4 SeparableConvolutional k3×3 s1×1 same, global average: 25×5×64 → 1×1×64, i4 w4 a4'
-    """
-    geometry = ""
-    if layer.type != "FullyConnected":
-        geometry = f" k{fmt_pair(layer.kernel_size)} s{fmt_pair(layer.kernel_stride)} {layer.padding}"
-        if layer.pool_type == "max":
-            geometry += f", max {fmt_pair(layer.pool_size)}/{fmt_pair(layer.pool_stride)}"
-        elif layer.pool_type == "average":
-            geometry += ", global average"
-    act = f"a{layer.act_bits}" if layer.activation else "no activation"
-    return (f"{layer.name} {layer.type}{geometry}: {fmt_shape(layer.input_shape)} → {fmt_shape(layer.output_shape)}, "
-            f"i{layer.input_bits} w{layer.weights_bits} {act}")
+layer_text = describe_layer
+"""One line describing a layer (:func:`akida_nb.present.describe_layer`)."""
 
 
 def layer_diff(before: Model, after: Model) -> list[tuple[Layer | None, Layer | None, str]]:
@@ -104,8 +82,8 @@ def layer_diff(before: Model, after: Model) -> list[tuple[Layer | None, Layer | 
     return rows
 
 
-@dataclass(frozen=True, eq=False)
-class FixResult:
+@dataclass(frozen=True, eq=False, repr=False)
+class FixResult(Rendered):
     """The result of :func:`akida_nb.fix`: the new model, every change, and fresh checks before and after.
 
     A fix never claims success: ``after`` is a new :func:`~akida_nb.check` of the fixed
@@ -204,95 +182,52 @@ class FixResult:
         return (f"Numerics: approximate — {approx} of {len(self.change_rows)} changes are not exact "
                 f"({carried}; retrain or recalibrate)")
 
-    # ------------------------------------------------------------------ text
-    def __repr__(self) -> str:
-        lines = [f"FixResult: {self.original.name!r} on {self.target} ({self.target_title})",
-                 f"Before: {self.before.summary_line()}",
-                 f"After:  {self.after.summary_line()}",
-                 f"Fixes tried (in order): {', '.join(self.fixes) or 'none'}",
-                 f"Applied: {', '.join(self.applied) or 'none (nothing to change)'}",
-                 self._numerics_line(),
-                 f"Layers: {len(self.original.layers)} → {len(self.model.layers)}"]
-        if self.change_rows:
-            lines += ["", f"Changes ({len(self.change_rows)}):"]
-            for k, c in enumerate(self.change_rows, 1):
-                arrow = f"{c.before or '—'} → {c.after}"
-                lines.append(f"  {k}. [{c.fix}] {c.layer}: {c.what} {arrow}  "
-                             f"({'exact' if c.exact else 'not exact'})")
-                if c.note:
-                    lines.append(f"     {c.note}")
+    # ------------------------------------------------------------------ the blocks both views render
+    def blocks(self) -> list[Block]:
+        """The result as :mod:`akida_nb.present` blocks: ``repr`` and ``_repr_html_`` both render these.
+
+        Examples
+        --------
+        >>> import akida_nb as ak
+        >>> [b.title for b in ak.fix(ak.example("broken"), "nsoc_v1").blocks() if hasattr(b, "columns")][0]
+        'Changes'
+        """
+        blocks: list[Block] = [
+            Line(["FixResult: ", Span(repr(self.original.name), "model"), " on ", Span(self.target, "target"), " ",
+                  Span(f"({self.target_title})", "target-title")]),
+            Line(["Before: ", badge_span(self.before.ok, self.before.summary_line())]),
+            Line(["After:  ", badge_span(self.after.ok, self.after.summary_line())]),
+            Line(["Fixes tried (in order): ", ", ".join(self.fixes) or "none"]),
+            Line(["Applied: ", Span(", ".join(self.applied) or "none (nothing to change)", "strong")]),
+            Line(self._numerics_line()),
+            Line(f"Layers: {len(self.original.layers)} → {len(self.model.layers)}")]
+        changes: list[list[Cell]] = [[Span(c.fix, "code"), c.layer, c.what, Span(c.before or "—", "layer"), Span(c.after, "layer"),
+                    badge_span(c.exact, "exact" if c.exact else "not exact"), c.note]
+                   for c in self.change_rows]
+        blocks.append(Table("Changes", (Column("fix", flow="[{}] "), Column("layer", flow="{}: "),
+                                        Column("what", flow="{} "), Column("before", flow="{} → "),
+                                        Column("after", flow="{}  "), Column("exact", flow="({})"),
+                                        Column("note", long=True, label=False)),
+                            changes, role="changes", numbered=True, flow=True))
         if self.unsolved_entries:
-            lines += ["", f"Remaining violations ({len(self.unsolved_entries)}), and why no fix solved them:"]
-            for k, u in enumerate(self.unsolved_entries, 1):
-                lines.append(f"  {k}. layer {u.layer_index} {u.layer!r} ({u.layer_type}), rule {u.rule}: "
-                             f"{u.parameter} = {u.value}, allowed {u.allowed}")
-                lines.append(f"     why: {u.reason}")
+            rows: list[list[Cell]] = [[*u.cells(), u.reason, u.fixes or "none"] for u in self.unsolved_entries]
+            blocks.append(Table("Remaining violations, and why no fix solved them",
+                                RULE_ON_LAYER_COLUMNS + (Column("why", long=True), Column("fixes", long=True)),
+                                rows, role="unsolved", numbered=True, flow=True))
         else:
-            lines += ["", "Remaining violations: none"]
-        lines += ["", "Layers (before → after, * = changed, + = inserted, - = removed):"]
-        for old, new, status in layer_diff(self.original, self.model):
-            mark = {"": " ", "changed": "*", "inserted": "+", "removed": "-"}[status]
-            if status == "":
-                lines.append(f"  {mark} {layer_text(new)}")
-            else:
-                lines.append(f"  {mark} {layer_text(old) if old else '(none)'}")
-                lines.append(f"      → {layer_text(new) if new else '(removed)'}")
-        if self.after.notes:
-            lines += ["", "Notes on the fixed model:"] + [f"  - {n}" for n in self.after.notes]
-        return "\n".join(lines)
-
-    __str__ = __repr__
-
-    # ------------------------------------------------------------------ HTML
-    def _rich_body(self) -> str:
-        head = (f'<div class="akn-header"><span class="akn-model">{_esc(self.original.name)}</span> on '
-                f'<span class="akn-target">{_esc(self.target)}</span> '
-                f'<span class="akn-target-title">({_esc(self.target_title)})</span></div>'
-                f'<div class="akn-header">before {badge(self.before.ok, self.before.summary_line())} → after '
-                f'{badge(self.after.ok, self.after.summary_line())}</div>'
-                f'<div class="akn-header">Fixes tried: {_esc(", ".join(self.fixes) or "none")}; applied: '
-                f'<b>{_esc(", ".join(self.applied) or "none")}</b>. {_esc(self._numerics_line())}. '
-                f'Layers: {len(self.original.layers)} → {len(self.model.layers)}.</div>')
-        parts = [head]
-        if self.change_rows:
-            rows = [[_esc(k), f"<code>{_esc(c.fix)}</code>", _esc(c.layer), _esc(c.what),
-                     f'<span class="akn-layer">{_esc(c.before or "—")}</span>',
-                     f'<span class="akn-layer">{_esc(c.after)}</span>',
-                     badge(c.exact, "exact" if c.exact else "not exact"), f'<span class="akn-note">{_esc(c.note)}</span>']
-                    for k, c in enumerate(self.change_rows, 1)]
-            parts.append(f'<details class="akn-changes" open><summary>Changes ({len(self.change_rows)})</summary>'
-                         + _table(["#", "fix", "layer", "what", "before", "after", "exact", "note"], rows)
-                         + "</details>")
-        if self.unsolved_entries:
-            rows = [[_esc(u.layer_index), _esc(u.layer), _esc(u.layer_type), f"<code>{_esc(u.parameter)}</code>",
-                     f'<span class="akn-value">{_esc(u.value)}</span>', _esc(u.allowed),
-                     f'<div class="akn-msg">{_esc(u.reason)}</div>'
-                     f'<div class="akn-note">rule {_esc(u.rule)}; fixes: {_esc(u.fixes or "none")}</div>']
-                    for u in self.unsolved_entries]
-            parts.append(f'<details class="akn-unsolved" open><summary>Remaining violations '
-                         f'({len(self.unsolved_entries)}) and why no fix solved them</summary>'
-                         + _table(["#", "layer", "type", "parameter", "value", "allowed", "why"], rows)
-                         + "</details>")
-        else:
-            parts.append(f'<div class="akn-header">{badge(True, "no violation left")}</div>')
-        parts.append('<details class="akn-diff" open><summary>Layers, before and after</summary>'
-                     + self._diff_table() + "</details>")
-        parts.append(_list_html("Notes on the fixed model", self.after.notes, "akn-notes"))
-        return "".join(parts)
-
-    def _diff_table(self) -> str:
-        body = []
-        for old, new, status in layer_diff(self.original, self.model):
-            cls = ' class="akn-changed"' if status else ""
-            cells = [_esc(status or "="),
-                     f'<span class="akn-layer">{_esc(layer_text(old)) if old else "—"}</span>',
-                     f'<span class="akn-layer">{_esc(layer_text(new)) if new else "—"}</span>']
-            body.append(f"<tr{cls}>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
-        return ('<table class="akn-table akn-diff"><thead><tr><th></th><th>before</th><th>after</th></tr></thead>'
-                f"<tbody>{''.join(body)}</tbody></table>")
-
-    def _repr_html_(self) -> str:
-        return html_page(repr(self), self._rich_body())
+            blocks.append(Line(["Remaining violations: ", badge_span(True, "none")]))
+        diff = layer_diff(self.original, self.model)
+        marks = {"": "=", "changed": "*", "inserted": "+", "removed": "-"}
+        blocks.append(Table("Layers, before → after (= same, * changed, + inserted, - removed)",
+                            (Column("", flow="{} "), Column("before", flow="{}"),
+                             Column("after", long=True, label=False, flow="→ {}")),
+                            [[marks[status], Span(describe_layer(old) if old else "(none)", "layer"),
+                              Span(describe_layer(new) if new and status else "", "layer")]
+                             for old, new, status in diff],
+                            row_roles=["changed" if status else "" for _, _, status in diff], role="diff",
+                            flow=True))
+        blocks.append(Items("Notes on the fixed model", self.after.notes))
+        return blocks
 
     # ------------------------------------------------------------------ JSON
     def to_dict(self) -> dict[str, Any]:
