@@ -409,12 +409,14 @@ def test_input_pieces_identical_on_a_grid():
 @pytest.mark.parametrize("shape, layer", [
     ([10 ** 9, 10 ** 9, 1], conv(kernel_size=3, filters=16)),
     ([10 ** 9, 10 ** 9, 1], conv(kernel_size=7, filters=10 ** 7, weights_bits=1)),
-    ([10 ** 30, 10 ** 30, 3], conv(kernel_size=1, filters=10 ** 7, weights_bits=1)),
-    ([2 ** 70, 3, 5], {"type": "SeparableConvolutional", "kernel_size": 3, "filters": 10 ** 7, "weights_bits": 2}),
+    ([2 ** 31 - 1, 2 ** 31 - 1, 3], conv(kernel_size=1, filters=10 ** 7, weights_bits=1)),
+    ([2 ** 31 - 1, 3, 5], {"type": "SeparableConvolutional", "kernel_size": 3, "filters": 2 ** 31 - 1,
+                           "weights_bits": 2}),
     ([10 ** 9, 10 ** 9, 1], {"type": "FullyConnected", "units": 10 ** 7, "weights_bits": 1}),
-    ([1, 1, 64], {"type": "FullyConnected", "units": 10 ** 400, "weights_bits": 1}),
+    ([1, 1, 64], {"type": "FullyConnected", "units": 2 ** 31 - 1, "weights_bits": 1}),
 ])
 def test_huge_inputs_estimate_in_bounded_time(shape, layer):
+    """Sizes up to the model format's limit (2**31 - 1 per size; larger ones are refused when built)."""
     m = model([layer], shape=shape, bits=4)
     start = time.perf_counter()
     est = estimate_nps(m)
