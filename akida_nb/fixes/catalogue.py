@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import SpecError
-from ..model import Layer, Model
+from ..model import Model
 from ..present import format_value
 from ..rules import Rule, layer_context
 from ..sim.kernels import INT20_MAX, STEP_MODULUS, same_pads
@@ -633,7 +633,7 @@ def _avgpool_layers(model: Model, i: int, strides: tuple[int, ...]) -> tuple[lis
     layer = model.layers[i]
     prev = model.layers[i - 1] if i else None
     steps: list[tuple[str, int]] = []
-    inserted = []
+    inserted: list[dict[str, Any]] = []
     for k, s in enumerate(strides):
         if (k == 0 and prev is not None and prev.type in CNP_TYPES and prev.pool_type == "none"
                 and prev.padding == "same"):
@@ -735,8 +735,8 @@ def _split_exact(layer, layer_vars) -> tuple[bool, str]:
     clip_ok = layer.pool_size == (1, 1) or bound <= INT20_MAX
     wrap_ok = (bound + theta) << b <= STEP_MODULUS
     if clip_ok and wrap_ok:
-        return True, f"exact: |potentials| ≤ {bound} and thresholds ≤ {theta} keep the 20-bit clip and the " \
-                     "modular activation inert, and a monotone activation commutes with the maximum"
+        return True, (f"exact: |potentials| ≤ {bound} and thresholds ≤ {theta} keep the 20-bit clip and the "
+                      "modular activation inert, and a monotone activation commutes with the maximum")
     return False, rule + f"; here |potentials| can reach {bound} (thresholds up to {theta})"
 
 

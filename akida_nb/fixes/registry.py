@@ -160,25 +160,6 @@ class Fix(Generic[P]):
         """
         return frozenset(r.id for r in target.rules if self.addresses(r))
 
-    def is_quirk_fix(self, target: Target) -> bool:
-        """Whether ``target`` has the engine quirk this fix works around (``quirk_of``, through ``base``).
-
-        Examples
-        --------
-        >>> import akida_nb as ak
-        >>> from akida_nb.fixes.registry import get_fix
-        >>> get_fix("split_maxpool").is_quirk_fix(ak.get_target("nsoc_v1"))
-        True
-        """
-        seen = set()
-        current: Target | None = target
-        while current is not None and current.name not in seen:
-            if current.name in self.quirk_of:
-                return True
-            seen.add(current.name)
-            current = _targets().get(current.base) if current.base else None
-        return False
-
     def applies_to(self, target: Target) -> bool:
         """Whether the fix can do anything on ``target`` (a rule it addresses, or its quirk).
 
@@ -189,7 +170,7 @@ class Fix(Generic[P]):
         >>> get_fix("split_maxpool").applies_to(ak.get_target("nsoc_v2"))
         False
         """
-        return bool(self.rule_ids(target)) or self.is_quirk_fix(target)
+        return bool(self.rule_ids(target)) or _descends(target, self.quirk_of)
 
     def targets(self) -> tuple[str, ...]:
         """Names of the registered targets the fix can do anything on.
@@ -212,7 +193,7 @@ class Fix(Generic[P]):
         >>> get_fix("clamp_bits").sites(ak.example("ds_cnn_kws"), ak.get_target("nsoc_v1"))
         [5]
         """
-        if self.is_quirk_fix(target):
+        if _descends(target, self.quirk_of):
             return list(reversed(range(len(model.layers))))
         return sorted(violated_layers(model, target, self), reverse=True)
 
@@ -248,6 +229,18 @@ class Fix(Generic[P]):
                 self.apply(edit, model, i, plan)
         new_model, changes, new_variables = edit.finish()
         return Attempt(new_model, changes, new_variables, tuple(refusals))
+
+
+def _descends(target: Target, names: tuple[str, ...]) -> bool:
+    """Whether ``target`` is one of ``names`` or refines one of them through ``base``."""
+    seen = set()
+    current: Target | None = target
+    while current is not None and current.name not in seen:
+        if current.name in names:
+            return True
+        seen.add(current.name)
+        current = _targets().get(current.base) if current.base else None
+    return False
 
 
 _FIXES: dict[str, Fix[Any]] = {}
