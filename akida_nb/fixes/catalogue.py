@@ -249,7 +249,7 @@ def _kernel_offsets(n: tuple[int, int], k: tuple[int, int], big: int, s: tuple[i
         if not 0 <= delta <= big - k_a:
             return None
         offsets.append(delta)
-    return tuple(offsets)
+    return offsets[0], offsets[1]
 
 
 def _plan_kernel(model: Model, target: Target, i: int) -> Plan | Refusal:
