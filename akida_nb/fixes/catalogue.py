@@ -23,7 +23,7 @@ Examples
 from __future__ import annotations
 
 from itertools import product
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -62,16 +62,16 @@ __all__ = [
 ]
 
 FixOutput = tuple[Model, list[Change], Variables | None]
-Plan = dict[str, Any]
-"""What most plan steps return: the few facts the apply step needs."""
 BitSlots = dict[tuple[str, str | None], int]
 """clamp_bits' plan: the new width of each ``("weights" | "act", layer name)`` or ``("input", None)`` slot."""
 CNP_TYPES = ("Convolutional", "SeparableConvolutional")
 """The layer types Akida's helper calls CNPs (the max-pooling notes concern them)."""
 DOWNSAMPLING_STRIDES = (2, 3)
 """Square max-pooling strides (= sizes) :func:`fix_avgpool_size` tries, up to three times."""
-IDENTITIES = "the identity layers it inserts copy the bit widths clamp_bits has set around them"
-NEW_CONV = "it treats the Convolutional that replaces an InputConvolutional"
+AFTER_CLAMP_BITS = "the identity layers it inserts copy the bit widths clamp_bits has set around them"
+"""Why a fix inserting identity layers runs after clamp_bits (a reason several fixes declare)."""
+AFTER_INPUT_CONV = "it treats the Convolutional that replaces an InputConvolutional"
+"""Why a fix runs after input_conv_to_conv (a reason several fixes declare)."""
 
 
 # ---------------------------------------------------------------------------- shared helpers
@@ -120,7 +120,12 @@ def _try_model(model: Model, layers: list[dict], input_bits: int | None = None) 
 
 
 # ---------------------------------------------------------------------------- input_conv_to_conv
-def _plan_input_conv(model: Model, target: Target, i: int) -> Plan | Refusal:
+class _ToConv(NamedTuple):
+    input_bits: int | None                     # the model input's new bits (None: they stay)
+    pads_differ: bool                          # some padding cell held padding_value ≠ 0
+
+
+def _plan_input_conv(model: Model, target: Target, i: int) -> _ToConv | Refusal:
     layer = model.layers[i]
     if layer.type != "InputConvolutional":
         return Refusal("not an InputConvolutional layer")
@@ -136,21 +141,21 @@ def _plan_input_conv(model: Model, target: Target, i: int) -> Plan | Refusal:
     (k0, k1), (s0, s1) = layer.kernel_size, layer.kernel_stride
     d0, d1, _ = layer.input_shape
     padded = layer.padding == "same" and (any(same_pads(d0, k0, s0)) or any(same_pads(d1, k1, s1)))
-    return {"input_bits": bits, "pads_differ": padded and layer.padding_value != 0}
+    return _ToConv(bits, padded and layer.padding_value != 0)
 
 
-def _apply_input_conv(e: Edit, model: Model, i: int, plan: Plan) -> None:
+def _apply_input_conv(e: Edit, model: Model, i: int, plan: _ToConv) -> None:
     layer = model.layers[i]
     note = "kernel flipped on both axes: a Convolutional convolves where the InputConvolutional correlates"
-    if plan["pads_differ"]:
+    if plan.pads_differ:
         note += f"; padding cells become 0 instead of {layer.padding_value}"
-    e.set(layer.name, "type", "Convolutional", exact=not plan["pads_differ"], note=note)
+    e.set(layer.name, "type", "Convolutional", exact=not plan.pads_differ, note=note)
     del e.layer(layer.name)["padding_value"]
     lv = e.vars(layer.name)
     if lv is not None:
         e.set_vars(layer.name, dict(lv, weights=np.ascontiguousarray(lv["weights"][::-1, ::-1])))
-    if plan["input_bits"] is not None:
-        old, new = model.input_bits, plan["input_bits"]
+    if plan.input_bits is not None:
+        old, new = model.input_bits, plan.input_bits
         e.set_input_bits(new, exact=False, note=_shift_note(old, new) + "; the first layer's threshold "
                          f"and act_step are scaled by 2**{new - old}")
         lv = e.vars(layer.name)
@@ -187,26 +192,30 @@ INPUT_CONV_TO_CONV = register(
 
 
 # ---------------------------------------------------------------------------- valid_to_same
-def _plan_valid(model: Model, target: Target, i: int) -> Plan | Refusal:
+class _Padding(NamedTuple):
+    exact: bool
+    note: str
+
+
+def _plan_valid(model: Model, target: Target, i: int) -> _Padding | Refusal:
     layer = model.layers[i]
     if not layer.is_conv or layer.padding != "valid":
         return Refusal("the layer has no 'valid' padding")
     nxt = model.layers[i + 1] if i + 1 < len(model.layers) else None
     if layer.kernel_size == (1, 1) and layer.pool_type != "max":
-        return {"exact": True, "note": "1×1 kernel: no padding either way"}
+        return _Padding(True, "1×1 kernel: no padding either way")
     if (layer.kernel_stride == (1, 1) and layer.pool_type == "none" and nxt is not None
             and nxt.type == "FullyConnected"):
-        return {"exact": True, "note": "the output grows by the border positions; the FullyConnected after it "
-                                       "gets zero weights for them, so its potentials are unchanged"}
+        return _Padding(True, "the output grows by the border positions; the FullyConnected after it gets zero "
+                              "weights for them, so its potentials are unchanged")
     if layer.pool_type == "average":
-        return {"exact": False, "note": "the global sum now includes the border positions"}
-    return {"exact": False, "note": "the output grows by border positions computed on zero padding; later "
-                                    "layers see them (a later FullyConnected gets zero weights for new "
-                                    "positions, centred)"}
+        return _Padding(False, "the global sum now includes the border positions")
+    return _Padding(False, "the output grows by border positions computed on zero padding; later layers see "
+                           "them (a later FullyConnected gets zero weights for new positions, centred)")
 
 
-def _apply_valid(e: Edit, model: Model, i: int, plan: Plan) -> None:
-    e.set(model.layers[i].name, "padding", "same", exact=plan["exact"], note=plan["note"])
+def _apply_valid(e: Edit, model: Model, i: int, plan: _Padding) -> None:
+    e.set(model.layers[i].name, "padding", "same", exact=plan.exact, note=plan.note)
 
 
 def valid_to_same(model: Model, target: Target | str, variables: Any = None) -> FixOutput:
@@ -233,7 +242,7 @@ VALID_TO_SAME = register(
     valid_to_same, plan=_plan_valid, apply=_apply_valid, exact="conditional",
     exact_when="for 1×1 kernels without max pooling, and for a stride-1 layer without pooling followed "
                "by a FullyConnected (which gets zero weights for the new border positions)",
-    after={"input_conv_to_conv": NEW_CONV})
+    after={"input_conv_to_conv": AFTER_INPUT_CONV})
 
 
 # ---------------------------------------------------------------------------- pad_kernel
@@ -252,7 +261,12 @@ def _kernel_offsets(n: tuple[int, int], k: tuple[int, int], big: int, s: tuple[i
     return offsets[0], offsets[1]
 
 
-def _plan_kernel(model: Model, target: Target, i: int) -> Plan | Refusal:
+class _Grow(NamedTuple):
+    size: int                                  # the new square kernel
+    offsets: tuple[int, int]                   # where the old kernel sits in it (unflipped)
+
+
+def _plan_kernel(model: Model, target: Target, i: int) -> _Grow | Refusal:
     layer = model.layers[i]
     if not layer.is_conv:
         return Refusal("not a convolution")
@@ -270,12 +284,12 @@ def _plan_kernel(model: Model, target: Target, i: int) -> Plan | Refusal:
         if offsets is None:
             return Refusal(f"a {big}×{big} kernel's 'same' padding would not align with the {format_value(k)} kernel's on "
                     f"this {format_value(layer.input_shape[:2])} input")
-        return {"size": big, "offsets": offsets}
+        return _Grow(big, offsets)
     return Refusal(f"no square kernel from {max(k)}×{max(k)} up satisfies the target's kernel rules")
 
 
-def _apply_kernel(e: Edit, model: Model, i: int, plan: Plan) -> None:
-    layer, big = model.layers[i], plan["size"]
+def _apply_kernel(e: Edit, model: Model, i: int, plan: _Grow) -> None:
+    layer, big = model.layers[i], plan.size
     e.set(layer.name, "kernel_size", (big, big), exact=True,
           note=f"the {format_value(layer.kernel_size)} weights sit inside a {big}×{big} kernel of zeros, aligned "
                "with the 'same' padding: same windows, same potentials")
@@ -283,7 +297,7 @@ def _apply_kernel(e: Edit, model: Model, i: int, plan: Plan) -> None:
     if lv is not None:
         w = lv["weights"]
         grown = np.zeros((big, big, *w.shape[2:]), w.dtype)
-        (k0, k1), (d0, d1) = layer.kernel_size, plan["offsets"]
+        (k0, k1), (d0, d1) = layer.kernel_size, plan.offsets
         if layer.type != "InputConvolutional":        # flipped kernels (design notes §7.1)
             d0, d1 = big - k0 - d0, big - k1 - d1
         grown[d0:d0 + k0, d1:d1 + k1] = w
@@ -311,12 +325,16 @@ def pad_kernel(model: Model, target: Target | str, variables: Any = None) -> Fix
 PAD_KERNEL = register(
     pad_kernel, plan=_plan_kernel, apply=_apply_kernel, exact="yes", matches=_kernel_rule,
     exact_when="always (it only applies where the smaller kernel's windows sit inside the larger ones)",
-    after={"input_conv_to_conv": NEW_CONV,
+    after={"input_conv_to_conv": AFTER_INPUT_CONV,
            "valid_to_same": "it grows kernels under 'same' padding only, which valid_to_same sets"})
 
 
 # ---------------------------------------------------------------------------- stride_to_maxpool
-def _plan_stride(model: Model, target: Target, i: int) -> Plan | Refusal:
+class _Unstride(NamedTuple):
+    average: bool                              # global average pooling: the stride just goes
+
+
+def _plan_stride(model: Model, target: Target, i: int) -> _Unstride | Refusal:
     layer = model.layers[i]
     if not layer.is_conv or layer.kernel_stride == (1, 1):
         return Refusal("the layer has stride 1")
@@ -324,7 +342,7 @@ def _plan_stride(model: Model, target: Target, i: int) -> Plan | Refusal:
         return Refusal("the layer already has max pooling: fold the stride into the pooling by hand "
                 "(stride 1 and a larger pooling stride)")
     if layer.pool_type == "average":
-        return {"average": True}
+        return _Unstride(average=True)
     layers = model.to_dict()["layers"]
     layers[i].update(kernel_stride=[1, 1], pool_type="max", pool_size=list(layer.kernel_stride),
                      pool_stride=list(layer.kernel_stride))
@@ -332,13 +350,13 @@ def _plan_stride(model: Model, target: Target, i: int) -> Plan | Refusal:
     if candidate is None or candidate.layers[i].output_shape != layer.output_shape:
         return Refusal("with 'valid' padding the pooled output would not keep the strided output's shape "
                 "(with 'same' padding it would)")
-    return {"average": False}
+    return _Unstride(average=False)
 
 
-def _apply_stride(e: Edit, model: Model, i: int, plan: Plan) -> None:
+def _apply_stride(e: Edit, model: Model, i: int, plan: _Unstride) -> None:
     layer = model.layers[i]
     stride = layer.kernel_stride
-    if plan["average"]:
+    if plan.average:
         e.set(layer.name, "kernel_stride", (1, 1), exact=False,
               note="the global sum now covers every position, not every stride-th one")
         return
@@ -374,7 +392,7 @@ def stride_to_maxpool(model: Model, target: Target | str, variables: Any = None)
 STRIDE_TO_MAXPOOL = register(
     stride_to_maxpool, plan=_plan_stride, apply=_apply_stride, exact="no",
     exact_when="never: the maximum of each window replaces the subsampled value",
-    after={"input_conv_to_conv": NEW_CONV,
+    after={"input_conv_to_conv": AFTER_INPUT_CONV,
            "valid_to_same": "the pooled output keeps the strided output's shape only under 'same' padding",
            "pad_kernel": "the kernel is made exact on the layer's own stride, before the stride becomes pooling"})
 
@@ -384,7 +402,8 @@ def _pool_stride_rule(rule: Rule) -> bool:
     return rule.field == "pool_stride" and rule.kind == "le_field" and rule.other == "pool_size"
 
 
-def _plan_widen(model: Model, target: Target, i: int) -> Plan | Refusal:
+def _plan_widen(model: Model, target: Target, i: int) -> tuple[int, ...] | Refusal:
+    """The widened pooling size, or why not."""
     layer = model.layers[i]
     if layer.pool_type != "max":
         return Refusal("the layer has no max pooling")
@@ -394,11 +413,11 @@ def _plan_widen(model: Model, target: Target, i: int) -> Plan | Refusal:
     candidate = _try_model(model, layers)
     if candidate is None or candidate.layers[i].output_shape != layer.output_shape:
         return Refusal(f"a {format_value(size)} window would change the pooled output's shape ('valid' padding)")
-    return {"size": size}
+    return size
 
 
-def _apply_widen(e: Edit, model: Model, i: int, plan: Plan) -> None:
-    e.set(model.layers[i].name, "pool_size", plan["size"], exact=False,
+def _apply_widen(e: Edit, model: Model, i: int, size: tuple[int, ...]) -> None:
+    e.set(model.layers[i].name, "pool_size", size, exact=False,
           note="each window now covers its whole stride: the maximum is taken over more positions")
 
 
@@ -549,7 +568,8 @@ CLAMP_BITS = register(
 
 
 # ---------------------------------------------------------------------------- pool_before_fc
-def _plan_pool_fc(model: Model, target: Target, i: int) -> Plan | Refusal:
+def _plan_pool_fc(model: Model, target: Target, i: int) -> bool | Refusal:
+    """Whether the previous layer takes the pooling (else an identity layer is inserted), or why not."""
     layer = model.layers[i]
     if layer.type != "FullyConnected":
         return Refusal("not a FullyConnected layer")
@@ -558,16 +578,14 @@ def _plan_pool_fc(model: Model, target: Target, i: int) -> Plan | Refusal:
         return Refusal(f"its input is already 1×1: the {c} channels themselves are too many; reduce the filters of "
                 "the layer before it")
     prev = model.layers[i - 1] if i else None
-    if prev is not None and prev.type in CNP_TYPES and prev.pool_type == "none":
-        return {"how": "previous"}
-    return {"how": "insert"}
+    return prev is not None and prev.type in CNP_TYPES and prev.pool_type == "none"
 
 
-def _apply_pool_fc(e: Edit, model: Model, i: int, plan: Plan) -> None:
+def _apply_pool_fc(e: Edit, model: Model, i: int, on_previous: bool) -> None:
     fc = model.layers[i]
     d0, d1, c = fc.input_shape
     positions = d0 * d1
-    if plan["how"] == "previous":
+    if on_previous:
         prev = model.layers[i - 1]
         e.set(prev.name, "pool_type", "average", exact=False,
               note=f"global average pooling (a sum over {positions} positions); threshold and act_step "
@@ -619,7 +637,7 @@ def pool_before_fc(model: Model, target: Target | str, variables: Any = None) ->
 POOL_BEFORE_FC = register(
     pool_before_fc, plan=_plan_pool_fc, apply=_apply_pool_fc, exact="no",
     exact_when="never: the FullyConnected reads one value per channel instead of every position",
-    after={"clamp_bits": IDENTITIES})
+    after={"clamp_bits": AFTER_CLAMP_BITS})
 
 
 # ---------------------------------------------------------------------------- fix_avgpool_size
@@ -647,7 +665,8 @@ def _avgpool_layers(model: Model, i: int, strides: tuple[int, ...]) -> tuple[lis
     return layers[:i] + inserted + layers[i:], steps
 
 
-def _plan_avgpool(model: Model, target: Target, i: int) -> Plan | Refusal:
+def _plan_avgpool(model: Model, target: Target, i: int) -> list[tuple[str, int]] | Refusal:
+    """The downsampling steps (``("previous" | "insert", stride)``), or why none works."""
     layer = model.layers[i]
     if layer.pool_type != "average":
         return Refusal("the layer has no average pooling")
@@ -658,17 +677,17 @@ def _plan_avgpool(model: Model, target: Target, i: int) -> Plan | Refusal:
         candidate = _try_model(model, layers)
         inserted = sum(1 for how, _ in steps if how == "insert")
         if candidate is not None and not _judge(candidate, target, i + inserted, ids):
-            return {"steps": steps}
+            return steps
     broken = _judge(model, target, i, ids)
     wanted = "; ".join(f"{r.field} {r.allowed_text()}" for r in broken) or "the target's average-pooling rules"
     return Refusal(f"no max pooling before it (strides {', '.join(map(str, DOWNSAMPLING_STRIDES))}, up to 3 times) "
             f"brings its {format_value(layer.input_shape[:2])} input to {wanted}; resize the model input")
 
 
-def _apply_avgpool(e: Edit, model: Model, i: int, plan: Plan) -> None:
+def _apply_avgpool(e: Edit, model: Model, i: int, steps: list[tuple[str, int]]) -> None:
     layer = model.layers[i]
     c, bits = layer.input_shape[2], layer.input_bits
-    for how, s in plan["steps"]:
+    for how, s in steps:
         pool = {"pool_type": "max", "pool_size": [s, s], "pool_stride": [s, s]}
         if how == "previous":
             prev = model.layers[i - 1]
@@ -708,7 +727,7 @@ def fix_avgpool_size(model: Model, target: Target | str, variables: Any = None) 
 FIX_AVGPOOL_SIZE = register(
     fix_avgpool_size, plan=_plan_avgpool, apply=_apply_avgpool, exact="no", matches=_avgpool_rule,
     exact_when="never: the sum covers fewer, max-pooled positions",
-    after={"clamp_bits": IDENTITIES, "pool_before_fc": "it may need the average pooling pool_before_fc adds"})
+    after={"clamp_bits": AFTER_CLAMP_BITS, "pool_before_fc": "it may need the average pooling pool_before_fc adds"})
 
 
 # ---------------------------------------------------------------------------- split_maxpool
@@ -793,7 +812,7 @@ SPLIT_MAXPOOL = register(
     split_maxpool, plan=_plan_split, apply=_apply_split, exact="conditional", quirk_of=("nsoc_v1",),
     exact_when="when the layer's potentials stay within ±(2**19 − 1) and (|potential| + |threshold|)·2**b "
                "≤ 2**28: then max(activation(p)) = activation(max(p))",
-    after={"clamp_bits": IDENTITIES, "stride_to_maxpool": "it splits the max pooling stride_to_maxpool adds too",
+    after={"clamp_bits": AFTER_CLAMP_BITS, "stride_to_maxpool": "it splits the max pooling stride_to_maxpool adds too",
            "widen_pool_to_stride": "the identity layer carries the final pooling size",
            "fix_avgpool_size": "it splits the max pooling fix_avgpool_size adds too"})
 
@@ -845,7 +864,7 @@ def identity_after_maxpool(model: Model, target: Target | str, variables: Any = 
 IDENTITY_AFTER_MAXPOOL = register(
     identity_after_maxpool, plan=_plan_identity, apply=_apply_identity, exact="yes",
     exact_when="always: the identity layer outputs its input unchanged",
-    after={"clamp_bits": IDENTITIES,
+    after={"clamp_bits": AFTER_CLAMP_BITS,
            "stride_to_maxpool": "the max pooling stride_to_maxpool adds needs a convolution after it too",
            "fix_avgpool_size": "the max pooling fix_avgpool_size adds needs a convolution after it too",
            "split_maxpool": "the pooling layer the split inserts needs a convolution after it too"})
@@ -857,11 +876,12 @@ def _extra_filters(filters: int) -> int:
     return 8 + (8 - filters % 8 if filters % 8 else 0)
 
 
-def _plan_pad(model: Model, target: Target, i: int) -> Plan | Refusal:
+def _plan_pad(model: Model, target: Target, i: int) -> int | Refusal:
+    """How many dummy filters the layer gets, or why none."""
     layer = model.layers[i]
     if layer.type != "SeparableConvolutional" or layer.pool_type != "average":
         return Refusal("not a SeparableConvolutional with average pooling")
-    return {"extra": _extra_filters(layer.filters)}
+    return _extra_filters(layer.filters)
 
 
 def _already_padded(layer, layer_vars) -> bool:
@@ -883,11 +903,11 @@ def _pad_next(e: Edit, nxt, extra: int) -> None:
     e.set_vars(nxt.name, new)
 
 
-def _apply_pad(e: Edit, model: Model, i: int, plan: Plan) -> None:
+def _apply_pad(e: Edit, model: Model, i: int, extra: int) -> None:
     layer = model.layers[i]
     if _already_padded(layer, e.vars(layer.name)):
         return
-    extra, f = plan["extra"], layer.filters
+    f = layer.filters
     nxt = model.layers[i + 1] if i + 1 < len(model.layers) else None
     e.set(layer.name, "filters", f + extra, exact=nxt is not None,
           note=f"{extra} dummy filters (zero pointwise weights, threshold 0, act_step 1) always output 0"
