@@ -47,19 +47,9 @@ from .edit import (
 )
 from .registry import Refusal, register
 
-__all__ = [
-    "clamp_bits",
-    "fix_avgpool_size",
-    "identity_after_maxpool",
-    "input_conv_to_conv",
-    "pad_avgpool_filters",
-    "pad_kernel",
-    "pool_before_fc",
-    "split_maxpool",
-    "stride_to_maxpool",
-    "valid_to_same",
-    "widen_pool_to_stride",
-]
+__all__ = ["clamp_bits", "fix_avgpool_size", "identity_after_maxpool", "input_conv_to_conv", "pad_avgpool_filters",
+           "pad_kernel", "pool_before_fc", "split_maxpool", "stride_to_maxpool", "valid_to_same",
+           "widen_pool_to_stride"]
 
 FixOutput = tuple[Model, list[Change], Variables | None]
 BitSlots = dict[tuple[str, str | None], int]

@@ -68,7 +68,14 @@ class Refusal:
 
 
 class After(NamedTuple):
-    """A declared dependency: the fix named ``fix`` runs first, for ``reason``."""
+    """A declared dependency: the fix named ``fix`` runs first, for ``reason``.
+
+    Examples
+    --------
+    >>> from akida_nb.fixes.registry import get_fix
+    >>> get_fix("widen_pool_to_stride").after[0].fix
+    'stride_to_maxpool'
+    """
 
     fix: str
     reason: str
