@@ -20,20 +20,30 @@ Examples
 """
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from ..check import check
 from ..errors import SpecError
 from ..model import Model
+from ..report import CompatibilityReport
 from ..targets import Target, get_target
+from . import catalogue  # noqa: F401  (the composition root: importing the catalogue registers the fixes)
 from .edit import Change, normalize_variables
-from .registry import ORDER_RATIONALE, Fix, get_fix, registry
+from .registry import Fix, Refusal, get_fix, order_rationale, registry
 from .result import FixResult, Unsolved
 
-__all__ = ["fix", "list_fixes", "applicable_fixes", "FixResult", "Unsolved", "Change", "ORDER_RATIONALE"]
+__all__ = ["ORDER_RATIONALE", "Change", "FixResult", "Unsolved", "applicable_fixes", "fix", "list_fixes"]
+
+ORDER_RATIONALE = order_rationale()
+"""Why the fixes run in their order, as text derived from each fix's declared ``after`` dependencies.
+
+Kept for compatibility: the declarations themselves are ``Fix.after`` (see
+:func:`akida_nb.fixes.registry.get_fix`); ``list_fixes()`` gives the resulting ``order``.
+"""
 
 
-def _select(fixes: Iterable[str] | str | None, target: Target) -> list[Fix]:
+def _select(fixes: Iterable[str] | str | None, target: Target) -> list[Fix[Any]]:
     if fixes is None:
         return [f for f in registry() if f.applies_to(target)]
     if isinstance(fixes, str):
@@ -42,7 +52,8 @@ def _select(fixes: Iterable[str] | str | None, target: Target) -> list[Fix]:
     return [f for f in registry() if f.name in chosen]
 
 
-def _unsolved(model: Model, target: Target, report, chosen: list[Fix]) -> tuple[Unsolved, ...]:
+def _unsolved(model: Model, target: Target, report: CompatibilityReport,
+              chosen: list[Fix[Any]]) -> tuple[Unsolved, ...]:
     rules = {r.id: r for r in target.rules}
     names = {f.name for f in chosen}
     out = []
@@ -59,7 +70,7 @@ def _unsolved(model: Model, target: Target, report, chosen: list[Fix]) -> tuple[
             why = []
             for f in tried:
                 plan = f.plan(model, target, v.layer_index)
-                why.append(f"{f.name}: {plan}" if isinstance(plan, str) else
+                why.append(f"{f.name}: {plan.reason}" if isinstance(plan, Refusal) else
                            f"{f.name} would change this layer now: the violation arose after it ran (from a "
                            f"later fix); ak.fix(res.model, …) again addresses it")
             reason = "; ".join(why)
@@ -80,7 +91,7 @@ def fix(model: Model, target="nsoc_v2", fixes: Iterable[str] | str | None = None
     fixes : list of str, str, or None
         The fixes to try (names from :func:`list_fixes`); ``None`` tries every fix that
         can act on ``target`` (its ``targets`` column).
-        They run in the registry's ``order`` whatever the order given here, each once,
+        They run in the registry's order whatever the order given here, each once,
         each on the model the previous one returned (so a fix sees what earlier fixes
         did); a fix with nothing to do changes nothing.
     variables : list of dict, dict by layer name, or Simulator, optional
@@ -123,11 +134,11 @@ def fix(model: Model, target="nsoc_v2", fixes: Iterable[str] | str | None = None
     before = check(model, t, variables=current_vars)
     current, changes, applied = model, [], []
     for f in chosen:
-        new_model, rows, new_vars = f.function(current, t, current_vars)
-        if rows:
+        attempt = f.attempt(current, t, current_vars)
+        if attempt.changes:
             applied.append(f.name)
-            changes.extend(rows)
-            current, current_vars = new_model, new_vars
+            changes.extend(attempt.changes)
+            current, current_vars = attempt.model, attempt.variables
     after = check(current, t, variables=current_vars)
     return FixResult(model=current, original=model, target=t.name, target_title=t.title,
                      fixes=tuple(f.name for f in chosen), applied=tuple(applied), change_rows=tuple(changes),
@@ -154,7 +165,7 @@ def applicable_fixes(model: Model, target="nsoc_v2", variables=None) -> list[str
         raise SpecError("model", f"expected an akida_nb.Model, got {type(model).__name__}")
     t = get_target(target)
     v = normalize_variables(model, variables)
-    return [f.name for f in registry() if f.applies_to(t) and f.function(model, t, v)[1]]
+    return [f.name for f in registry() if f.applies_to(t) and f.attempt(model, t, v).changes]
 
 
 def list_fixes():
@@ -163,7 +174,8 @@ def list_fixes():
     ``exact`` is ``"yes"`` (outputs stay bit-identical), ``"no"`` or ``"conditional"``
     (``exact_when`` says when; each change row of a :class:`FixResult` says whether that
     change is exact). ``targets`` lists the registered targets where the fix can act.
-    ``order`` is the application order (see ``ORDER_RATIONALE``).
+    ``order`` is the position in the application order: a topological order of the
+    fixes' declared dependencies (``get_fix(name).after``, each with its reason).
 
     Examples
     --------
@@ -177,6 +189,6 @@ def list_fixes():
     import pandas as pd
 
     return pd.DataFrame([{"name": f.name, "description": f.description, "exact": f.exact,
-                          "exact_when": f.exact_when, "targets": ", ".join(f.targets()), "order": f.order}
-                         for f in registry()],
+                          "exact_when": f.exact_when, "targets": ", ".join(f.targets()), "order": k}
+                         for k, f in enumerate(registry(), start=1)],
                         columns=["name", "description", "exact", "exact_when", "targets", "order"])

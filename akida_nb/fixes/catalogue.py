@@ -1,4 +1,4 @@
-"""The automatic fixes, one documented function each, registered in application order.
+"""The automatic fixes, one documented function each, registered with their declared order.
 
 Every fix has the signature ``(model, target, variables=None) -> (new model, change rows,
 new variables)``: it leaves its inputs untouched, works on the layers that violate the
@@ -6,6 +6,12 @@ rules it addresses (or, for an engine quirk, on the layers the quirk concerns), 
 returns one :class:`~akida_nb.fixes.edit.Change` per change with its exactness. Given
 variables (as the :class:`~akida_nb.sim.Simulator` takes them) it carries them over:
 bit-exact where the fix is exact, approximately rescaled (and marked so) where it is not.
+
+Each fix is written as a *plan* step for one layer (a plan, or a
+:class:`~akida_nb.fixes.registry.Refusal` saying why not) and an *apply* step making the
+planned edits; :func:`~akida_nb.fixes.registry.register` declares it (what it addresses,
+what it runs after and why, its exactness) and :meth:`~akida_nb.fixes.registry.Fix.attempt`
+is the one driver that runs them.
 
 Examples
 --------
@@ -17,45 +23,48 @@ Examples
 from __future__ import annotations
 
 from itertools import product
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
 from ..errors import SpecError
 from ..model import Model
-from ..present import format_shape
+from ..present import format_value
 from ..rules import Rule, layer_context
 from ..sim.kernels import INT20_MAX, STEP_MODULUS, same_pads
-from ..targets import Target, get_target
-from .edit import (Change, Edit, Variables, identity_layer, identity_variables, is_identity, potential_bound,
-                   pool_fc_weights, requantize, rescale_activation)
-from .registry import get_fix, register, violated_layers
+from ..targets import Target
+from .edit import (
+    Change,
+    Edit,
+    Variables,
+    identity_layer,
+    identity_variables,
+    is_identity,
+    pool_fc_weights,
+    potential_bound,
+    requantize,
+    rescale_activation,
+)
+from .registry import Refusal, register
 
-__all__ = ["input_conv_to_conv", "valid_to_same", "pad_kernel", "stride_to_maxpool", "widen_pool_to_stride",
-           "clamp_bits", "pool_before_fc", "fix_avgpool_size", "split_maxpool", "identity_after_maxpool",
-           "pad_avgpool_filters"]
+__all__ = ["clamp_bits", "fix_avgpool_size", "identity_after_maxpool", "input_conv_to_conv", "pad_avgpool_filters",
+           "pad_kernel", "pool_before_fc", "split_maxpool", "stride_to_maxpool", "valid_to_same",
+           "widen_pool_to_stride"]
 
 FixOutput = tuple[Model, list[Change], Variables | None]
+BitSlots = dict[tuple[str, str | None], int]
+"""clamp_bits' plan: the new width of each ``("weights" | "act", layer name)`` or ``("input", None)`` slot."""
 CNP_TYPES = ("Convolutional", "SeparableConvolutional")
 """The layer types Akida's helper calls CNPs (the max-pooling notes concern them)."""
 DOWNSAMPLING_STRIDES = (2, 3)
 """Square max-pooling strides (= sizes) :func:`fix_avgpool_size` tries, up to three times."""
+AFTER_CLAMP_BITS = "the identity layers it inserts copy the bit widths clamp_bits has set around them"
+"""Why a fix inserting identity layers runs after clamp_bits (a reason several fixes declare)."""
+AFTER_INPUT_CONV = "it treats the Convolutional that replaces an InputConvolutional"
+"""Why a fix runs after input_conv_to_conv (a reason several fixes declare)."""
 
 
 # ---------------------------------------------------------------------------- shared helpers
-def _start(name: str, model: Model, target, variables) -> tuple[Target, Edit]:
-    from .edit import normalize_variables
-
-    if not isinstance(model, Model):
-        raise SpecError("model", f"expected an akida_nb.Model, got {type(model).__name__}")
-    return get_target(target), Edit(model, normalize_variables(model, variables), name)
-
-
-def _violated(name: str, model: Model, target: Target) -> list[int]:
-    """Indices of the layers violating a rule the fix addresses, last first (edits go by name)."""
-    return sorted(violated_layers(model, target, get_fix(name)), reverse=True)
-
-
 def _allowed_bits(model: Model, target: Target, i: int, field: str) -> set[int]:
     """Bit widths 1–8 that every applicable allowed/range rule on ``field`` of layer ``i`` accepts."""
     ctx = layer_context(model, i)
@@ -100,15 +109,16 @@ def _try_model(model: Model, layers: list[dict], input_bits: int | None = None) 
         return None
 
 
-def _pair(value: Any) -> str:
-    return format_shape(value)
-
-
 # ---------------------------------------------------------------------------- input_conv_to_conv
-def _plan_input_conv(model: Model, target: Target, i: int) -> dict | str:
+class _ToConv(NamedTuple):
+    input_bits: int | None                     # the model input's new bits (None: they stay)
+    pads_differ: bool                          # some padding cell held padding_value ≠ 0
+
+
+def _plan_input_conv(model: Model, target: Target, i: int) -> _ToConv | Refusal:
     layer = model.layers[i]
     if layer.type != "InputConvolutional":
-        return "not an InputConvolutional layer"
+        return Refusal("not an InputConvolutional layer")
     layers = model.to_dict()["layers"]
     layers[i]["type"] = "Convolutional"
     del layers[i]["padding_value"]
@@ -121,13 +131,29 @@ def _plan_input_conv(model: Model, target: Target, i: int) -> dict | str:
     (k0, k1), (s0, s1) = layer.kernel_size, layer.kernel_stride
     d0, d1, _ = layer.input_shape
     padded = layer.padding == "same" and (any(same_pads(d0, k0, s0)) or any(same_pads(d1, k1, s1)))
-    return {"input_bits": bits, "pads_differ": padded and layer.padding_value != 0}
+    return _ToConv(bits, padded and layer.padding_value != 0)
 
 
-@register(order=10, exact="conditional", plan=_plan_input_conv,
-          exact_when="when the model input keeps its bit width (a Convolutional must read 1, 2 or 4 bits) "
-                     "and no padding cell differs (padding_value 0, or no padding)")
-def input_conv_to_conv(model: Model, target, variables=None) -> FixOutput:
+def _apply_input_conv(e: Edit, model: Model, i: int, plan: _ToConv) -> None:
+    layer = model.layers[i]
+    note = "kernel flipped on both axes: a Convolutional convolves where the InputConvolutional correlates"
+    if plan.pads_differ:
+        note += f"; padding cells become 0 instead of {layer.padding_value}"
+    e.set(layer.name, "type", "Convolutional", exact=not plan.pads_differ, note=note)
+    del e.layer(layer.name)["padding_value"]
+    lv = e.vars(layer.name)
+    if lv is not None:
+        e.set_vars(layer.name, dict(lv, weights=np.ascontiguousarray(lv["weights"][::-1, ::-1])))
+    if plan.input_bits is not None:
+        old, new = model.input_bits, plan.input_bits
+        e.set_input_bits(new, exact=False, note=_shift_note(old, new) + "; the first layer's threshold "
+                         f"and act_step are scaled by 2**{new - old}")
+        lv = e.vars(layer.name)
+        if lv is not None:
+            e.set_vars(layer.name, rescale_activation(lv, 2.0 ** (new - old)))
+
+
+def input_conv_to_conv(model: Model, target: Target | str, variables: Any = None) -> FixOutput:
     """Replace an InputConvolutional layer by a Convolutional one reading quantized input.
 
     For the pre-production chip (no image input layer) and for inputs whose channel count
@@ -146,53 +172,43 @@ def input_conv_to_conv(model: Model, target, variables=None) -> FixOutput:
     >>> m.layers[0].type, m.input_bits, [c.what for c in changes]
     ('Convolutional', 4, ['type', 'input bits'])
     """
-    t, e = _start("input_conv_to_conv", model, target, variables)
-    for i in _violated("input_conv_to_conv", model, t):
-        plan = _plan_input_conv(model, t, i)
-        if isinstance(plan, str):
-            continue
-        layer = model.layers[i]
-        note = "kernel flipped on both axes: a Convolutional convolves where the InputConvolutional correlates"
-        if plan["pads_differ"]:
-            note += f"; padding cells become 0 instead of {layer.padding_value}"
-        e.set(layer.name, "type", "Convolutional", exact=not plan["pads_differ"], note=note)
-        del e.layer(layer.name)["padding_value"]
-        lv = e.vars(layer.name)
-        if lv is not None:
-            e.set_vars(layer.name, dict(lv, weights=np.ascontiguousarray(lv["weights"][::-1, ::-1])))
-        if plan["input_bits"] is not None:
-            old, new = model.input_bits, plan["input_bits"]
-            e.set_input_bits(new, exact=False, note=_shift_note(old, new) + "; the first layer's threshold "
-                             f"and act_step are scaled by 2**{new - old}")
-            lv = e.vars(layer.name)
-            if lv is not None:
-                e.set_vars(layer.name, rescale_activation(lv, 2.0 ** (new - old)))
-    return e.finish()
+    return INPUT_CONV_TO_CONV.attempt(model, target, variables).output
+
+
+INPUT_CONV_TO_CONV = register(
+    input_conv_to_conv, plan=_plan_input_conv, apply=_apply_input_conv, exact="conditional",
+    exact_when="when the model input keeps its bit width (a Convolutional must read 1, 2 or 4 bits) "
+               "and no padding cell differs (padding_value 0, or no padding)")
 
 
 # ---------------------------------------------------------------------------- valid_to_same
-def _plan_valid(model: Model, target: Target, i: int) -> dict | str:
+class _Padding(NamedTuple):
+    exact: bool
+    note: str
+
+
+def _plan_valid(model: Model, target: Target, i: int) -> _Padding | Refusal:
     layer = model.layers[i]
     if not layer.is_conv or layer.padding != "valid":
-        return "the layer has no 'valid' padding"
+        return Refusal("the layer has no 'valid' padding")
     nxt = model.layers[i + 1] if i + 1 < len(model.layers) else None
     if layer.kernel_size == (1, 1) and layer.pool_type != "max":
-        return {"exact": True, "note": "1×1 kernel: no padding either way"}
+        return _Padding(True, "1×1 kernel: no padding either way")
     if (layer.kernel_stride == (1, 1) and layer.pool_type == "none" and nxt is not None
             and nxt.type == "FullyConnected"):
-        return {"exact": True, "note": "the output grows by the border positions; the FullyConnected after it "
-                                       "gets zero weights for them, so its potentials are unchanged"}
+        return _Padding(True, "the output grows by the border positions; the FullyConnected after it gets zero "
+                              "weights for them, so its potentials are unchanged")
     if layer.pool_type == "average":
-        return {"exact": False, "note": "the global sum now includes the border positions"}
-    return {"exact": False, "note": "the output grows by border positions computed on zero padding; later "
-                                    "layers see them (a later FullyConnected gets zero weights for new "
-                                    "positions, centred)"}
+        return _Padding(False, "the global sum now includes the border positions")
+    return _Padding(False, "the output grows by border positions computed on zero padding; later layers see "
+                           "them (a later FullyConnected gets zero weights for new positions, centred)")
 
 
-@register(order=20, exact="conditional", plan=_plan_valid,
-          exact_when="for 1×1 kernels without max pooling, and for a stride-1 layer without pooling followed "
-                     "by a FullyConnected (which gets zero weights for the new border positions)")
-def valid_to_same(model: Model, target, variables=None) -> FixOutput:
+def _apply_valid(e: Edit, model: Model, i: int, plan: _Padding) -> None:
+    e.set(model.layers[i].name, "padding", "same", exact=plan.exact, note=plan.note)
+
+
+def valid_to_same(model: Model, target: Target | str, variables: Any = None) -> FixOutput:
     """Switch a convolution from 'valid' to 'same' padding where the target only takes 'same'.
 
     The output keeps the input's size instead of shrinking by the kernel. Later
@@ -209,13 +225,14 @@ def valid_to_same(model: Model, target, variables=None) -> FixOutput:
     >>> m.layers[0].padding, m.layers[0].output_shape, changes[0].exact
     ('same', (40, 10, 16), False)
     """
-    t, e = _start("valid_to_same", model, target, variables)
-    for i in _violated("valid_to_same", model, t):
-        plan = _plan_valid(model, t, i)
-        if isinstance(plan, str):
-            continue
-        e.set(model.layers[i].name, "padding", "same", exact=plan["exact"], note=plan["note"])
-    return e.finish()
+    return VALID_TO_SAME.attempt(model, target, variables).output
+
+
+VALID_TO_SAME = register(
+    valid_to_same, plan=_plan_valid, apply=_apply_valid, exact="conditional",
+    exact_when="for 1×1 kernels without max pooling, and for a stride-1 layer without pooling followed "
+               "by a FullyConnected (which gets zero weights for the new border positions)",
+    after={"input_conv_to_conv": AFTER_INPUT_CONV})
 
 
 # ---------------------------------------------------------------------------- pad_kernel
@@ -231,17 +248,22 @@ def _kernel_offsets(n: tuple[int, int], k: tuple[int, int], big: int, s: tuple[i
         if not 0 <= delta <= big - k_a:
             return None
         offsets.append(delta)
-    return tuple(offsets)
+    return offsets[0], offsets[1]
 
 
-def _plan_kernel(model: Model, target: Target, i: int) -> dict | str:
+class _Grow(NamedTuple):
+    size: int                                  # the new square kernel
+    offsets: tuple[int, int]                   # where the old kernel sits in it (unflipped)
+
+
+def _plan_kernel(model: Model, target: Target, i: int) -> _Grow | Refusal:
     layer = model.layers[i]
     if not layer.is_conv:
-        return "not a convolution"
-    ids = get_fix("pad_kernel").rule_ids(target)
+        return Refusal("not a convolution")
+    ids = PAD_KERNEL.rule_ids(target)
     k = layer.kernel_size
     if layer.padding != "same":
-        return "'valid' padding: a larger kernel would shrink the output ('same' padding would keep it)"
+        return Refusal("'valid' padding: a larger kernel would shrink the output ('same' padding would keep it)")
     for big in range(max(k), max(k) + 9):
         layers = model.to_dict()["layers"]
         layers[i]["kernel_size"] = [big, big]
@@ -250,15 +272,29 @@ def _plan_kernel(model: Model, target: Target, i: int) -> dict | str:
             continue
         offsets = _kernel_offsets(layer.input_shape[:2], k, big, layer.kernel_stride)
         if offsets is None:
-            return (f"a {big}×{big} kernel's 'same' padding would not align with the {_pair(k)} kernel's on "
-                    f"this {_pair(layer.input_shape[:2])} input")
-        return {"size": big, "offsets": offsets}
-    return f"no square kernel from {max(k)}×{max(k)} up satisfies the target's kernel rules"
+            return Refusal(f"a {big}×{big} kernel's 'same' padding would not align with the {format_value(k)} kernel's on "
+                    f"this {format_value(layer.input_shape[:2])} input")
+        return _Grow(big, offsets)
+    return Refusal(f"no square kernel from {max(k)}×{max(k)} up satisfies the target's kernel rules")
 
 
-@register(order=30, exact="yes", plan=_plan_kernel, matches=_kernel_rule,
-          exact_when="always (it only applies where the smaller kernel's windows sit inside the larger ones)")
-def pad_kernel(model: Model, target, variables=None) -> FixOutput:
+def _apply_kernel(e: Edit, model: Model, i: int, plan: _Grow) -> None:
+    layer, big = model.layers[i], plan.size
+    e.set(layer.name, "kernel_size", (big, big), exact=True,
+          note=f"the {format_value(layer.kernel_size)} weights sit inside a {big}×{big} kernel of zeros, aligned "
+               "with the 'same' padding: same windows, same potentials")
+    lv = e.vars(layer.name)
+    if lv is not None:
+        w = lv["weights"]
+        grown = np.zeros((big, big, *w.shape[2:]), w.dtype)
+        (k0, k1), (d0, d1) = layer.kernel_size, plan.offsets
+        if layer.type != "InputConvolutional":  # docs/design.md#convolution-is-a-true-convolution
+            d0, d1 = big - k0 - d0, big - k1 - d1
+        grown[d0:d0 + k0, d1:d1 + k1] = w
+        e.set_vars(layer.name, dict(lv, weights=grown))
+
+
+def pad_kernel(model: Model, target: Target | str, variables: Any = None) -> FixOutput:
     """Grow an unsupported kernel (3×5, 1×1 separable, 4×4 …) to the smallest supported square one.
 
     The old weights sit inside the new kernel, zeros around them, exactly where 'same'
@@ -273,50 +309,56 @@ def pad_kernel(model: Model, target, variables=None) -> FixOutput:
     >>> m.layers[1].kernel_size, changes[0].before, changes[0].after, changes[0].exact
     ((3, 3), '1×1', '3×3', True)
     """
-    t, e = _start("pad_kernel", model, target, variables)
-    for i in _violated("pad_kernel", model, t):
-        plan = _plan_kernel(model, t, i)
-        if isinstance(plan, str):
-            continue
-        layer, big = model.layers[i], plan["size"]
-        e.set(layer.name, "kernel_size", (big, big), exact=True,
-              note=f"the {_pair(layer.kernel_size)} weights sit inside a {big}×{big} kernel of zeros, aligned "
-                   "with the 'same' padding: same windows, same potentials")
-        lv = e.vars(layer.name)
-        if lv is not None:
-            w = lv["weights"]
-            grown = np.zeros((big, big, *w.shape[2:]), w.dtype)
-            (k0, k1), (d0, d1) = layer.kernel_size, plan["offsets"]
-            if layer.type != "InputConvolutional":  # flipped: docs/design.md#convolution-is-a-true-convolution
-                d0, d1 = big - k0 - d0, big - k1 - d1
-            grown[d0:d0 + k0, d1:d1 + k1] = w
-            e.set_vars(layer.name, dict(lv, weights=grown))
-    return e.finish()
+    return PAD_KERNEL.attempt(model, target, variables).output
+
+
+PAD_KERNEL = register(
+    pad_kernel, plan=_plan_kernel, apply=_apply_kernel, exact="yes", matches=_kernel_rule,
+    exact_when="always (it only applies where the smaller kernel's windows sit inside the larger ones)",
+    after={"input_conv_to_conv": AFTER_INPUT_CONV,
+           "valid_to_same": "it grows kernels under 'same' padding only, which valid_to_same sets"})
 
 
 # ---------------------------------------------------------------------------- stride_to_maxpool
-def _plan_stride(model: Model, target: Target, i: int) -> dict | str:
+class _Unstride(NamedTuple):
+    average: bool                              # global average pooling: the stride just goes
+
+
+def _plan_stride(model: Model, target: Target, i: int) -> _Unstride | Refusal:
     layer = model.layers[i]
     if not layer.is_conv or layer.kernel_stride == (1, 1):
-        return "the layer has stride 1"
+        return Refusal("the layer has stride 1")
     if layer.pool_type == "max":
-        return ("the layer already has max pooling: fold the stride into the pooling by hand "
+        return Refusal("the layer already has max pooling: fold the stride into the pooling by hand "
                 "(stride 1 and a larger pooling stride)")
     if layer.pool_type == "average":
-        return {"average": True}
+        return _Unstride(average=True)
     layers = model.to_dict()["layers"]
     layers[i].update(kernel_stride=[1, 1], pool_type="max", pool_size=list(layer.kernel_stride),
                      pool_stride=list(layer.kernel_stride))
     candidate = _try_model(model, layers)
     if candidate is None or candidate.layers[i].output_shape != layer.output_shape:
-        return ("with 'valid' padding the pooled output would not keep the strided output's shape "
+        return Refusal("with 'valid' padding the pooled output would not keep the strided output's shape "
                 "(with 'same' padding it would)")
-    return {"average": False}
+    return _Unstride(average=False)
 
 
-@register(order=40, exact="no", plan=_plan_stride,
-          exact_when="never: the maximum of each window replaces the subsampled value")
-def stride_to_maxpool(model: Model, target, variables=None) -> FixOutput:
+def _apply_stride(e: Edit, model: Model, i: int, plan: _Unstride) -> None:
+    layer = model.layers[i]
+    stride = layer.kernel_stride
+    if plan.average:
+        e.set(layer.name, "kernel_stride", (1, 1), exact=False,
+              note="the global sum now covers every position, not every stride-th one")
+        return
+    e.set(layer.name, "kernel_stride", (1, 1), exact=False,
+          note=f"the convolution now runs at every position; a {format_value(stride)} max pooling downsamples")
+    e.set(layer.name, "pool_type", "max", exact=False, note=f"max pooling {format_value(stride)}/"
+          f"{format_value(stride)}: each output is the maximum of its window's potentials (clipped to 20 bits), "
+          "not one sample")
+    e.layer(layer.name).update(pool_size=list(stride), pool_stride=list(stride))
+
+
+def stride_to_maxpool(model: Model, target: Target | str, variables: Any = None) -> FixOutput:
     """Replace an unsupported convolution stride by stride 1 and a max pooling of the same size.
 
     The output keeps its shape ('same' padding), but each output is now the maximum
@@ -334,23 +376,15 @@ def stride_to_maxpool(model: Model, target, variables=None) -> FixOutput:
     >>> l.kernel_stride, l.pool_type, l.pool_size, l.output_shape
     ((1, 1), 'max', (2, 2), (7, 7, 64))
     """
-    t, e = _start("stride_to_maxpool", model, target, variables)
-    for i in _violated("stride_to_maxpool", model, t):
-        plan = _plan_stride(model, t, i)
-        if isinstance(plan, str):
-            continue
-        layer = model.layers[i]
-        stride = layer.kernel_stride
-        if plan["average"]:
-            e.set(layer.name, "kernel_stride", (1, 1), exact=False,
-                  note="the global sum now covers every position, not every stride-th one")
-            continue
-        e.set(layer.name, "kernel_stride", (1, 1), exact=False,
-              note=f"the convolution now runs at every position; a {_pair(stride)} max pooling downsamples")
-        e.set(layer.name, "pool_type", "max", exact=False, note=f"max pooling {_pair(stride)}/{_pair(stride)}: "
-              "each output is the maximum of its window's potentials (clipped to 20 bits), not one sample")
-        e.layer(layer.name).update(pool_size=list(stride), pool_stride=list(stride))
-    return e.finish()
+    return STRIDE_TO_MAXPOOL.attempt(model, target, variables).output
+
+
+STRIDE_TO_MAXPOOL = register(
+    stride_to_maxpool, plan=_plan_stride, apply=_apply_stride, exact="no",
+    exact_when="never: the maximum of each window replaces the subsampled value",
+    after={"input_conv_to_conv": AFTER_INPUT_CONV,
+           "valid_to_same": "the pooled output keeps the strided output's shape only under 'same' padding",
+           "pad_kernel": "the kernel is made exact on the layer's own stride, before the stride becomes pooling"})
 
 
 # ---------------------------------------------------------------------------- widen_pool_to_stride
@@ -358,22 +392,26 @@ def _pool_stride_rule(rule: Rule) -> bool:
     return rule.field == "pool_stride" and rule.kind == "le_field" and rule.other == "pool_size"
 
 
-def _plan_widen(model: Model, target: Target, i: int) -> dict | str:
+def _plan_widen(model: Model, target: Target, i: int) -> tuple[int, ...] | Refusal:
+    """The widened pooling size, or why not."""
     layer = model.layers[i]
     if layer.pool_type != "max":
-        return "the layer has no max pooling"
+        return Refusal("the layer has no max pooling")
     size = tuple(max(p, s) for p, s in zip(layer.pool_size, layer.pool_stride))
     layers = model.to_dict()["layers"]
     layers[i]["pool_size"] = list(size)
     candidate = _try_model(model, layers)
     if candidate is None or candidate.layers[i].output_shape != layer.output_shape:
-        return f"a {_pair(size)} window would change the pooled output's shape ('valid' padding)"
-    return {"size": size}
+        return Refusal(f"a {format_value(size)} window would change the pooled output's shape ('valid' padding)")
+    return size
 
 
-@register(order=50, exact="no", plan=_plan_widen, matches=_pool_stride_rule,
-          exact_when="never: each maximum is taken over a larger window")
-def widen_pool_to_stride(model: Model, target, variables=None) -> FixOutput:
+def _apply_widen(e: Edit, model: Model, i: int, size: tuple[int, ...]) -> None:
+    e.set(model.layers[i].name, "pool_size", size, exact=False,
+          note="each window now covers its whole stride: the maximum is taken over more positions")
+
+
+def widen_pool_to_stride(model: Model, target: Target | str, variables: Any = None) -> FixOutput:
     """Widen a max-pooling window to its stride where the stride exceeds the size.
 
     Pooling windows may overlap but never skip input. With 'same' padding the output
@@ -387,23 +425,21 @@ def widen_pool_to_stride(model: Model, target, variables=None) -> FixOutput:
     >>> m.layers[2].pool_size, m.layers[2].pool_stride
     ((3, 3), (3, 3))
     """
-    t, e = _start("widen_pool_to_stride", model, target, variables)
-    for i in _violated("widen_pool_to_stride", model, t):
-        plan = _plan_widen(model, t, i)
-        if isinstance(plan, str):
-            continue
-        layer = model.layers[i]
-        e.set(layer.name, "pool_size", plan["size"], exact=False,
-              note="each window now covers its whole stride: the maximum is taken over more positions")
-    return e.finish()
+    return WIDEN_POOL_TO_STRIDE.attempt(model, target, variables).output
+
+
+WIDEN_POOL_TO_STRIDE = register(
+    widen_pool_to_stride, plan=_plan_widen, apply=_apply_widen, exact="no", matches=_pool_stride_rule,
+    exact_when="never: each maximum is taken over a larger window",
+    after={"stride_to_maxpool": "the max poolings exist once stride_to_maxpool has added its own"})
 
 
 # ---------------------------------------------------------------------------- clamp_bits
-def _plan_bits(model: Model, target: Target, i: int) -> dict | str:
+def _plan_bits(model: Model, target: Target, i: int) -> BitSlots | Refusal:
     """Bit slots of layer ``i`` to change: ``{("weights"|"act", layer) or ("input", None): bits}``."""
     layers = model.layers
     layer = layers[i]
-    plan: dict[tuple[str, str | None], int] = {}
+    plan: BitSlots = {}
     slots: list[tuple[tuple[str, str | None], int, set[int], str]] = [
         (("weights", layer.name), layer.weights_bits, _allowed_bits(model, target, i, "weights_bits"),
          f"{layer.name!r} weights_bits")]
@@ -423,7 +459,7 @@ def _plan_bits(model: Model, target: Target, i: int) -> dict | str:
                       f"{prev.name!r} act_bits and {layer.name!r} input bits"))
     for slot, current, allowed, what in slots:
         if not allowed:
-            return f"no bit width satisfies every rule on {what}"
+            return Refusal(f"no bit width satisfies every rule on {what}")
         if current not in allowed:
             plan[slot] = _nearest(current, allowed)
     return plan
@@ -456,10 +492,43 @@ def _clamp_weights(e: Edit, model: Model, name: str, bits: int) -> None:
     e.set_vars(name, new)
 
 
-@register(order=60, exact="conditional", plan=_plan_bits,
-          exact_when="for weights moved to a wider width, or to a narrower one they already fit in; "
-                     "never for activation or input bits")
-def clamp_bits(model: Model, target, variables=None) -> FixOutput:
+def _clamp_act(e: Edit, model: Model, name: str, bits: int) -> None:
+    old = model.layer(name).act_bits
+    names = [layer.name for layer in model.layers]
+    i = names.index(name)
+    follow = "the next layer's threshold and act_step are scaled by " \
+             f"2**{bits - old} to follow" if i + 1 < len(names) else "the model's output levels change"
+    e.set(name, "act_bits", bits, exact=False, note=f"outputs now take {2 ** bits} levels; {follow}")
+    nxt = e.vars(names[i + 1]) if i + 1 < len(names) else None
+    if nxt is not None:
+        e.set_vars(names[i + 1], rescale_activation(nxt, 2.0 ** (bits - old)))
+
+
+def _clamp_input(e: Edit, model: Model, bits: int) -> None:
+    old = model.input_bits
+    e.set_input_bits(bits, exact=False, note=_shift_note(old, bits) + "; the first layer's threshold and "
+                     f"act_step are scaled by 2**{bits - old}")
+    first = model.layers[0]
+    if first.type == "InputConvolutional":
+        value = min(round(first.padding_value * 2.0 ** (bits - old)), (1 << bits) - 1)
+        if value != first.padding_value:
+            e.set(first.name, "padding_value", value, exact=False, note="padding value requantized too")
+    lv = e.vars(first.name)
+    if lv is not None:
+        e.set_vars(first.name, rescale_activation(lv, 2.0 ** (bits - old)))
+
+
+def _apply_bits(e: Edit, model: Model, i: int, plan: BitSlots) -> None:
+    for (kind, name), bits in plan.items():
+        if name is None:
+            _clamp_input(e, model, bits)
+        elif kind == "weights":
+            _clamp_weights(e, model, name, bits)
+        elif e.layer(name).get("act_bits") != bits:       # else the next layer's plan has already set it
+            _clamp_act(e, model, name, bits)
+
+
+def clamp_bits(model: Model, target: Target | str, variables: Any = None) -> FixOutput:
     """Move weight, activation and input bit widths to the nearest width the target supports.
 
     The input bits of a layer are the activation bits of the layer before it (or the
@@ -478,56 +547,59 @@ def clamp_bits(model: Model, target, variables=None) -> FixOutput:
     >>> [(c.layer, c.what, c.before, c.after) for c in changes]
     [('dense_5', 'weights_bits', '4', '2'), ('separable_4', 'act_bits', '4', '2')]
     """
-    t, e = _start("clamp_bits", model, target, variables)
-    slots: dict[tuple[str, str | None], int] = {}
-    for i in _violated("clamp_bits", model, t):
-        plan = _plan_bits(model, t, i)
-        if not isinstance(plan, str):
-            slots.update(plan)
-    names = [l.name for l in model.layers]
-    for (kind, name), bits in slots.items():
-        if kind == "weights":
-            _clamp_weights(e, model, name, bits)
-        elif kind == "act":
-            old = model.layer(name).act_bits
-            i = names.index(name)
-            follow = "the next layer's threshold and act_step are scaled by " \
-                     f"2**{bits - old} to follow" if i + 1 < len(names) else "the model's output levels change"
-            e.set(name, "act_bits", bits, exact=False, note=f"outputs now take {2 ** bits} levels; {follow}")
-            if i + 1 < len(names) and e.vars(names[i + 1]) is not None:
-                e.set_vars(names[i + 1], rescale_activation(e.vars(names[i + 1]), 2.0 ** (bits - old)))
-        else:
-            old = model.input_bits
-            e.set_input_bits(bits, exact=False, note=_shift_note(old, bits) + "; the first layer's threshold and "
-                             f"act_step are scaled by 2**{bits - old}")
-            first = model.layers[0]
-            if first.type == "InputConvolutional":
-                value = min(round(first.padding_value * 2.0 ** (bits - old)), (1 << bits) - 1)
-                if value != first.padding_value:
-                    e.set(first.name, "padding_value", value, exact=False, note="padding value requantized too")
-            if e.vars(first.name) is not None:
-                e.set_vars(first.name, rescale_activation(e.vars(first.name), 2.0 ** (bits - old)))
-    return e.finish()
+    return CLAMP_BITS.attempt(model, target, variables).output
+
+
+CLAMP_BITS = register(
+    clamp_bits, plan=_plan_bits, apply=_apply_bits, exact="conditional",
+    exact_when="for weights moved to a wider width, or to a narrower one they already fit in; "
+               "never for activation or input bits",
+    after={"input_conv_to_conv": "it judges the bits of the Convolutional (and input) input_conv_to_conv leaves"})
 
 
 # ---------------------------------------------------------------------------- pool_before_fc
-def _plan_pool_fc(model: Model, target: Target, i: int) -> dict | str:
+def _plan_pool_fc(model: Model, target: Target, i: int) -> bool | Refusal:
+    """Whether the previous layer takes the pooling (else an identity layer is inserted), or why not."""
     layer = model.layers[i]
     if layer.type != "FullyConnected":
-        return "not a FullyConnected layer"
+        return Refusal("not a FullyConnected layer")
     d0, d1, c = layer.input_shape
     if d0 == d1 == 1:
-        return (f"its input is already 1×1: the {c} channels themselves are too many; reduce the filters of "
+        return Refusal(f"its input is already 1×1: the {c} channels themselves are too many; reduce the filters of "
                 "the layer before it")
     prev = model.layers[i - 1] if i else None
-    if prev is not None and prev.type in CNP_TYPES and prev.pool_type == "none":
-        return {"how": "previous"}
-    return {"how": "insert"}
+    return prev is not None and prev.type in CNP_TYPES and prev.pool_type == "none"
 
 
-@register(order=70, exact="no", plan=_plan_pool_fc,
-          exact_when="never: the FullyConnected reads one value per channel instead of every position")
-def pool_before_fc(model: Model, target, variables=None) -> FixOutput:
+def _apply_pool_fc(e: Edit, model: Model, i: int, on_previous: bool) -> None:
+    fc = model.layers[i]
+    d0, d1, c = fc.input_shape
+    positions = d0 * d1
+    if on_previous:
+        prev = model.layers[i - 1]
+        e.set(prev.name, "pool_type", "average", exact=False,
+              note=f"global average pooling (a sum over {positions} positions); threshold and act_step "
+                   f"× {positions} so that it activates on the mean potential")
+        lv = e.vars(prev.name)
+        if lv is not None:
+            e.set_vars(prev.name, rescale_activation(lv, float(positions)))
+    else:
+        bits = fc.input_bits
+        name = e.fresh_name(f"{fc.name}_pool")
+        e.insert_before(fc.name, identity_layer(name, c, bits, {"pool_type": "average"}),
+                        identity_variables(c, bits, positions), exact=False,
+                        note=f"identity SeparableConvolutional with global average pooling: outputs the "
+                             f"rounded-up mean of each channel over {positions} positions")
+    lv = e.vars(fc.name)
+    note = f"input {d0}×{d1}×{c} → 1×1×{c}"
+    if lv is not None:
+        weights, scale = pool_fc_weights(lv["weights"], fc.input_shape, fc.weights_bits)
+        e.set_vars(fc.name, rescale_activation(dict(lv, weights=weights), scale))
+        note += f"; weights summed over positions and requantized (scale {scale:.4g})"
+    e.record(fc.name, "input", f"{d0}×{d1}×{c}", f"1×1×{c}", exact=False, note=note)
+
+
+def pool_before_fc(model: Model, target: Target | str, variables: Any = None) -> FixOutput:
     """Give a FullyConnected layer a 1×1 input: global average pooling before it.
 
     When the layer before is a Convolutional/SeparableConvolutional without pooling, it
@@ -549,36 +621,13 @@ def pool_before_fc(model: Model, target, variables=None) -> FixOutput:
     >>> fixed.layers[0].pool_type, fixed.layers[1].input_shape
     ('average', (1, 1, 8))
     """
-    t, e = _start("pool_before_fc", model, target, variables)
-    for i in _violated("pool_before_fc", model, t):
-        plan = _plan_pool_fc(model, t, i)
-        if isinstance(plan, str):
-            continue
-        fc = model.layers[i]
-        d0, d1, c = fc.input_shape
-        positions = d0 * d1
-        if plan["how"] == "previous":
-            prev = model.layers[i - 1]
-            e.set(prev.name, "pool_type", "average", exact=False,
-                  note=f"global average pooling (a sum over {positions} positions); threshold and act_step "
-                       f"× {positions} so that it activates on the mean potential")
-            if e.vars(prev.name) is not None:
-                e.set_vars(prev.name, rescale_activation(e.vars(prev.name), float(positions)))
-        else:
-            bits = fc.input_bits
-            name = e.fresh_name(f"{fc.name}_pool")
-            e.insert_before(fc.name, identity_layer(name, c, bits, {"pool_type": "average"}),
-                            identity_variables(c, bits, positions), exact=False,
-                            note=f"identity SeparableConvolutional with global average pooling: outputs the "
-                                 f"rounded-up mean of each channel over {positions} positions")
-        lv = e.vars(fc.name)
-        note = f"input {d0}×{d1}×{c} → 1×1×{c}"
-        if lv is not None:
-            weights, scale = pool_fc_weights(lv["weights"], fc.input_shape, fc.weights_bits)
-            e.set_vars(fc.name, rescale_activation(dict(lv, weights=weights), scale))
-            note += f"; weights summed over positions and requantized (scale {scale:.4g})"
-        e.record(fc.name, "input", f"{d0}×{d1}×{c}", f"1×1×{c}", exact=False, note=note)
-    return e.finish()
+    return POOL_BEFORE_FC.attempt(model, target, variables).output
+
+
+POOL_BEFORE_FC = register(
+    pool_before_fc, plan=_plan_pool_fc, apply=_apply_pool_fc, exact="no",
+    exact_when="never: the FullyConnected reads one value per channel instead of every position",
+    after={"clamp_bits": AFTER_CLAMP_BITS})
 
 
 # ---------------------------------------------------------------------------- fix_avgpool_size
@@ -592,7 +641,7 @@ def _avgpool_layers(model: Model, i: int, strides: tuple[int, ...]) -> tuple[lis
     layer = model.layers[i]
     prev = model.layers[i - 1] if i else None
     steps: list[tuple[str, int]] = []
-    inserted = []
+    inserted: list[dict[str, Any]] = []
     for k, s in enumerate(strides):
         if (k == 0 and prev is not None and prev.type in CNP_TYPES and prev.pool_type == "none"
                 and prev.padding == "same"):
@@ -606,27 +655,43 @@ def _avgpool_layers(model: Model, i: int, strides: tuple[int, ...]) -> tuple[lis
     return layers[:i] + inserted + layers[i:], steps
 
 
-def _plan_avgpool(model: Model, target: Target, i: int) -> dict | str:
+def _plan_avgpool(model: Model, target: Target, i: int) -> list[tuple[str, int]] | Refusal:
+    """The downsampling steps (``("previous" | "insert", stride)``), or why none works."""
     layer = model.layers[i]
     if layer.pool_type != "average":
-        return "the layer has no average pooling"
-    ids = get_fix("fix_avgpool_size").rule_ids(target)
+        return Refusal("the layer has no average pooling")
+    ids = FIX_AVGPOOL_SIZE.rule_ids(target)
     plans = [p for n in (1, 2, 3) for p in product(DOWNSAMPLING_STRIDES, repeat=n)]
     for strides in sorted(plans, key=lambda p: (len(p), np.prod(p))):
         layers, steps = _avgpool_layers(model, i, strides)
         candidate = _try_model(model, layers)
         inserted = sum(1 for how, _ in steps if how == "insert")
         if candidate is not None and not _judge(candidate, target, i + inserted, ids):
-            return {"steps": steps}
+            return steps
     broken = _judge(model, target, i, ids)
     wanted = "; ".join(f"{r.field} {r.allowed_text()}" for r in broken) or "the target's average-pooling rules"
-    return (f"no max pooling before it (strides {', '.join(map(str, DOWNSAMPLING_STRIDES))}, up to 3 times) "
-            f"brings its {_pair(layer.input_shape[:2])} input to {wanted}; resize the model input")
+    return Refusal(f"no max pooling before it (strides {', '.join(map(str, DOWNSAMPLING_STRIDES))}, up to 3 times) "
+            f"brings its {format_value(layer.input_shape[:2])} input to {wanted}; resize the model input")
 
 
-@register(order=80, exact="no", plan=_plan_avgpool, matches=_avgpool_rule,
-          exact_when="never: the sum covers fewer, max-pooled positions")
-def fix_avgpool_size(model: Model, target, variables=None) -> FixOutput:
+def _apply_avgpool(e: Edit, model: Model, i: int, steps: list[tuple[str, int]]) -> None:
+    layer = model.layers[i]
+    c, bits = layer.input_shape[2], layer.input_bits
+    for how, s in steps:
+        pool = {"pool_type": "max", "pool_size": [s, s], "pool_stride": [s, s]}
+        if how == "previous":
+            prev = model.layers[i - 1]
+            e.set(prev.name, "pool_type", "max", exact=False,
+                  note=f"max pooling {s}×{s}/{s} shrinks {layer.name!r}'s input")
+            e.layer(prev.name).update(pool_size=[s, s], pool_stride=[s, s])
+        else:
+            name = e.fresh_name(f"{layer.name}_downsample")
+            e.insert_before(layer.name, identity_layer(name, c, bits, pool), identity_variables(c, bits),
+                            exact=False, note=f"identity SeparableConvolutional with max pooling {s}×{s}/{s} "
+                                              f"shrinks {layer.name!r}'s input")
+
+
+def fix_avgpool_size(model: Model, target: Target | str, variables: Any = None) -> FixOutput:
     """Bring an average-pooled layer's input to a size the target accepts by max pooling before it.
 
     Tries the fewest and smallest square max poolings (2×2/2 or 3×3/3, up to three)
@@ -646,38 +711,25 @@ def fix_avgpool_size(model: Model, target, variables=None) -> FixOutput:
     >>> fixed.layers[0].pool_size, fixed.layers[1].input_shape
     ((2, 2), (32, 32, 8))
     """
-    t, e = _start("fix_avgpool_size", model, target, variables)
-    for i in _violated("fix_avgpool_size", model, t):
-        plan = _plan_avgpool(model, t, i)
-        if isinstance(plan, str):
-            continue
-        layer = model.layers[i]
-        c, bits = layer.input_shape[2], layer.input_bits
-        for how, s in plan["steps"]:
-            pool = {"pool_type": "max", "pool_size": [s, s], "pool_stride": [s, s]}
-            if how == "previous":
-                prev = model.layers[i - 1]
-                e.set(prev.name, "pool_type", "max", exact=False,
-                      note=f"max pooling {s}×{s}/{s} shrinks {layer.name!r}'s input")
-                e.layer(prev.name).update(pool_size=[s, s], pool_stride=[s, s])
-            else:
-                name = e.fresh_name(f"{layer.name}_downsample")
-                e.insert_before(layer.name, identity_layer(name, c, bits, pool), identity_variables(c, bits),
-                                exact=False, note=f"identity SeparableConvolutional with max pooling {s}×{s}/{s} "
-                                                  f"shrinks {layer.name!r}'s input")
-    return e.finish()
+    return FIX_AVGPOOL_SIZE.attempt(model, target, variables).output
+
+
+FIX_AVGPOOL_SIZE = register(
+    fix_avgpool_size, plan=_plan_avgpool, apply=_apply_avgpool, exact="no", matches=_avgpool_rule,
+    exact_when="never: the sum covers fewer, max-pooled positions",
+    after={"clamp_bits": AFTER_CLAMP_BITS, "pool_before_fc": "it may need the average pooling pool_before_fc adds"})
 
 
 # ---------------------------------------------------------------------------- split_maxpool
-def _plan_split(model: Model, target: Target, i: int) -> dict | str:
+def _plan_split(model: Model, target: Target, i: int) -> None | Refusal:
     layer = model.layers[i]
     if layer.type not in CNP_TYPES or layer.pool_type != "max":
-        return "no max pooling on a Convolutional or SeparableConvolutional layer"
+        return Refusal("no max pooling on a Convolutional or SeparableConvolutional layer")
     if not layer.activation:
-        return "its activation is off (last layer): no layer can follow it to carry the pooling"
+        return Refusal("its activation is off (last layer): no layer can follow it to carry the pooling")
     if layer.padding != "same":
-        return "'valid' padding: the identity layer carrying the pooling pads 'same' (valid_to_same comes first)"
-    return {}
+        return Refusal("'valid' padding: the identity layer carrying the pooling pads 'same' (valid_to_same comes first)")
+    return None
 
 
 def _split_exact(layer, layer_vars) -> tuple[bool, str]:
@@ -692,15 +744,29 @@ def _split_exact(layer, layer_vars) -> tuple[bool, str]:
     clip_ok = layer.pool_size == (1, 1) or bound <= INT20_MAX
     wrap_ok = (bound + theta) << b <= STEP_MODULUS
     if clip_ok and wrap_ok:
-        return True, f"exact: |potentials| ≤ {bound} and thresholds ≤ {theta} keep the 20-bit clip and the " \
-                     "modular activation inert, and a monotone activation commutes with the maximum"
+        return True, (f"exact: |potentials| ≤ {bound} and thresholds ≤ {theta} keep the 20-bit clip and the "
+                      "modular activation inert, and a monotone activation commutes with the maximum")
     return False, rule + f"; here |potentials| can reach {bound} (thresholds up to {theta})"
 
 
-@register(order=90, exact="conditional", plan=_plan_split, quirk_of=("nsoc_v1",),
-          exact_when="when the layer's potentials stay within ±(2**19 − 1) and (|potential| + |threshold|)·2**b "
-                     "≤ 2**28: then max(activation(p)) = activation(max(p))")
-def split_maxpool(model: Model, target, variables=None) -> FixOutput:
+def _apply_split(e: Edit, model: Model, i: int, plan: None) -> None:
+    layer = model.layers[i]
+    lv = e.vars(layer.name)
+    if is_identity(layer, lv):          # its pooling is carried already (or it is such a layer itself)
+        return
+    exact, note = _split_exact(layer, lv)
+    pool = {"pool_type": "max", "pool_size": list(layer.pool_size), "pool_stride": list(layer.pool_stride)}
+    e.set(layer.name, "pool_type", "none", exact=exact, note=note)
+    e.layer(layer.name).pop("pool_size")
+    e.layer(layer.name).pop("pool_stride")
+    name = e.fresh_name(f"{layer.name}_pool")
+    e.insert_after(layer.name, identity_layer(name, layer.filters, layer.act_bits, pool),
+                   identity_variables(layer.filters, layer.act_bits), exact=exact,
+                   note=f"identity SeparableConvolutional (threshold 0) carrying the "
+                        f"{format_value(layer.pool_size)}/{format_value(layer.pool_stride)} max pooling")
+
+
+def split_maxpool(model: Model, target: Target | str, variables: Any = None) -> FixOutput:
     """Split a max-pooled convolution into the convolution and an identity layer carrying the pooling.
 
     A pre-production engine quirk (Akida's helper): a CNP with max pooling and negative
@@ -729,44 +795,42 @@ def split_maxpool(model: Model, target, variables=None) -> FixOutput:
     >>> [l.name for l in m.layers][:4], m.layers[2].pool_size
     (['conv_0', 'conv_1', 'conv_1_pool', 'conv_2'], (2, 2))
     """
-    t, e = _start("split_maxpool", model, target, variables)
-    if not get_fix("split_maxpool").applies_to(t):
-        return e.finish()
-    for i in reversed(range(len(model.layers))):
-        layer = model.layers[i]
-        lv = e.vars(layer.name)
-        if isinstance(_plan_split(model, t, i), str) or is_identity(layer, lv):
-            continue
-        exact, note = _split_exact(layer, lv)
-        pool = {"pool_type": "max", "pool_size": list(layer.pool_size), "pool_stride": list(layer.pool_stride)}
-        e.set(layer.name, "pool_type", "none", exact=exact, note=note)
-        e.layer(layer.name).pop("pool_size")
-        e.layer(layer.name).pop("pool_stride")
-        name = e.fresh_name(f"{layer.name}_pool")
-        e.insert_after(layer.name, identity_layer(name, layer.filters, layer.act_bits, pool),
-                       identity_variables(layer.filters, layer.act_bits), exact=exact,
-                       note=f"identity SeparableConvolutional (threshold 0) carrying the "
-                            f"{_pair(layer.pool_size)}/{_pair(layer.pool_stride)} max pooling")
-    return e.finish()
+    return SPLIT_MAXPOOL.attempt(model, target, variables).output
+
+
+SPLIT_MAXPOOL = register(
+    split_maxpool, plan=_plan_split, apply=_apply_split, exact="conditional", quirk_of=("nsoc_v1",),
+    exact_when="when the layer's potentials stay within ±(2**19 − 1) and (|potential| + |threshold|)·2**b "
+               "≤ 2**28: then max(activation(p)) = activation(max(p))",
+    after={"clamp_bits": AFTER_CLAMP_BITS, "stride_to_maxpool": "it splits the max pooling stride_to_maxpool adds too",
+           "widen_pool_to_stride": "the identity layer carries the final pooling size",
+           "fix_avgpool_size": "it splits the max pooling fix_avgpool_size adds too"})
 
 
 # ---------------------------------------------------------------------------- identity_after_maxpool
-def _plan_identity(model: Model, target: Target, i: int) -> dict | str:
+def _plan_identity(model: Model, target: Target, i: int) -> None | Refusal:
     layer = model.layers[i]
     if layer.type not in CNP_TYPES or layer.pool_type != "max":
-        return "no max pooling on a Convolutional or SeparableConvolutional layer"
+        return Refusal("no max pooling on a Convolutional or SeparableConvolutional layer")
     nxt = model.layers[i + 1] if i + 1 < len(model.layers) else None
     if nxt is not None and nxt.type in CNP_TYPES:
-        return "already followed by a convolution"
+        return Refusal("already followed by a convolution")
     if nxt is None and not layer.activation:
-        return ("its activation is off (last layer): no layer can follow it; turn the activation on or drop "
+        return Refusal("its activation is off (last layer): no layer can follow it; turn the activation on or drop "
                 "the pooling")
-    return {}
+    return None
 
 
-@register(order=100, exact="yes", plan=_plan_identity,
-          exact_when="always: the identity layer outputs its input unchanged")
-def identity_after_maxpool(model: Model, target, variables=None) -> FixOutput:
+def _apply_identity(e: Edit, model: Model, i: int, plan: None) -> None:
+    layer = model.layers[i]
+    f, b = layer.filters, layer.act_bits
+    name = e.fresh_name(f"{layer.name}_identity")
+    e.insert_after(layer.name, identity_layer(name, f, b), identity_variables(f, b), exact=True,
+                   note=f"identity SeparableConvolutional (3×3 centre 1, identity pointwise, threshold 0, "
+                        f"act_step 2**{b}/16): outputs its {b}-bit input unchanged")
+
+
+def identity_after_maxpool(model: Model, target: Target | str, variables: Any = None) -> FixOutput:
     """Insert an identity SeparableConvolutional after a max-pooled layer not followed by a convolution.
 
     The hardware finishes max pooling in the next convolution, so a max-pooled
@@ -784,17 +848,16 @@ def identity_after_maxpool(model: Model, target, variables=None) -> FixOutput:
     >>> m.layers[3].name, m.layers[3].type, changes[0].exact
     ('conv_pool_identity', 'SeparableConvolutional', True)
     """
-    t, e = _start("identity_after_maxpool", model, target, variables)
-    for i in _violated("identity_after_maxpool", model, t):
-        if isinstance(_plan_identity(model, t, i), str):
-            continue
-        layer = model.layers[i]
-        f, b = layer.filters, layer.act_bits
-        name = e.fresh_name(f"{layer.name}_identity")
-        e.insert_after(layer.name, identity_layer(name, f, b), identity_variables(f, b), exact=True,
-                       note=f"identity SeparableConvolutional (3×3 centre 1, identity pointwise, threshold 0, "
-                            f"act_step 2**{b}/16): outputs its {b}-bit input unchanged")
-    return e.finish()
+    return IDENTITY_AFTER_MAXPOOL.attempt(model, target, variables).output
+
+
+IDENTITY_AFTER_MAXPOOL = register(
+    identity_after_maxpool, plan=_plan_identity, apply=_apply_identity, exact="yes",
+    exact_when="always: the identity layer outputs its input unchanged",
+    after={"clamp_bits": AFTER_CLAMP_BITS,
+           "stride_to_maxpool": "the max pooling stride_to_maxpool adds needs a convolution after it too",
+           "fix_avgpool_size": "the max pooling fix_avgpool_size adds needs a convolution after it too",
+           "split_maxpool": "the pooling layer the split inserts needs a convolution after it too"})
 
 
 # ---------------------------------------------------------------------------- pad_avgpool_filters
@@ -803,11 +866,12 @@ def _extra_filters(filters: int) -> int:
     return 8 + (8 - filters % 8 if filters % 8 else 0)
 
 
-def _plan_pad(model: Model, target: Target, i: int) -> dict | str:
+def _plan_pad(model: Model, target: Target, i: int) -> int | Refusal:
+    """How many dummy filters the layer gets, or why none."""
     layer = model.layers[i]
     if layer.type != "SeparableConvolutional" or layer.pool_type != "average":
-        return "not a SeparableConvolutional with average pooling"
-    return {"extra": _extra_filters(layer.filters)}
+        return Refusal("not a SeparableConvolutional with average pooling")
+    return _extra_filters(layer.filters)
 
 
 def _already_padded(layer, layer_vars) -> bool:
@@ -829,9 +893,29 @@ def _pad_next(e: Edit, nxt, extra: int) -> None:
     e.set_vars(nxt.name, new)
 
 
-@register(order=110, exact="conditional", plan=_plan_pad, quirk_of=("nsoc_v1",),
-          exact_when="when the padded layer is not the last one (else the output gains channels that are 0)")
-def pad_avgpool_filters(model: Model, target, variables=None) -> FixOutput:
+def _apply_pad(e: Edit, model: Model, i: int, extra: int) -> None:
+    layer = model.layers[i]
+    if _already_padded(layer, e.vars(layer.name)):
+        return
+    f = layer.filters
+    nxt = model.layers[i + 1] if i + 1 < len(model.layers) else None
+    e.set(layer.name, "filters", f + extra, exact=nxt is not None,
+          note=f"{extra} dummy filters (zero pointwise weights, threshold 0, act_step 1) always output 0"
+               + ("" if nxt is not None else "; as the last layer, its output gains those channels"))
+    lv = e.vars(layer.name)
+    if lv is not None:
+        pw = lv["weights_pw"]
+        e.set_vars(layer.name, dict(
+            lv, weights_pw=np.concatenate([pw, np.zeros((1, 1, pw.shape[2], extra), pw.dtype)], axis=3),
+            threshold=np.concatenate([lv["threshold"], np.zeros(extra, np.int32)]),
+            act_step=np.concatenate([lv["act_step"], np.ones(extra, np.float32)])))
+    if nxt is not None:
+        e.record(nxt.name, "input channels", f, f + extra, exact=True,
+                 note=f"zero weights for the {extra} dummy channels")
+        _pad_next(e, nxt, extra)
+
+
+def pad_avgpool_filters(model: Model, target: Target | str, variables: Any = None) -> FixOutput:
     """Give every average-pooled SeparableConvolutional dummy filters (a pre-production quirk).
 
     The pre-production engine wants a filter count that is a multiple of 8 with
@@ -850,28 +934,12 @@ def pad_avgpool_filters(model: Model, target, variables=None) -> FixOutput:
     >>> m.layers[4].filters, m.layers[5].input_shape, [c.exact for c in changes]
     (72, (1, 1, 72), [True, True])
     """
-    t, e = _start("pad_avgpool_filters", model, target, variables)
-    if not get_fix("pad_avgpool_filters").applies_to(t):
-        return e.finish()
-    for i in reversed(range(len(model.layers))):
-        plan = _plan_pad(model, t, i)
-        layer = model.layers[i]
-        if isinstance(plan, str) or _already_padded(layer, e.vars(layer.name)):
-            continue
-        extra, f = plan["extra"], layer.filters
-        nxt = model.layers[i + 1] if i + 1 < len(model.layers) else None
-        e.set(layer.name, "filters", f + extra, exact=nxt is not None,
-              note=f"{extra} dummy filters (zero pointwise weights, threshold 0, act_step 1) always output 0"
-                   + ("" if nxt is not None else "; as the last layer, its output gains those channels"))
-        lv = e.vars(layer.name)
-        if lv is not None:
-            pw = lv["weights_pw"]
-            e.set_vars(layer.name, dict(
-                lv, weights_pw=np.concatenate([pw, np.zeros((1, 1, pw.shape[2], extra), pw.dtype)], axis=3),
-                threshold=np.concatenate([lv["threshold"], np.zeros(extra, np.int32)]),
-                act_step=np.concatenate([lv["act_step"], np.ones(extra, np.float32)])))
-        if nxt is not None:
-            e.record(nxt.name, "input channels", f, f + extra, exact=True,
-                     note=f"zero weights for the {extra} dummy channels")
-            _pad_next(e, nxt, extra)
-    return e.finish()
+    return PAD_AVGPOOL_FILTERS.attempt(model, target, variables).output
+
+
+PAD_AVGPOOL_FILTERS = register(
+    pad_avgpool_filters, plan=_plan_pad, apply=_apply_pad, exact="conditional", quirk_of=("nsoc_v1",),
+    exact_when="when the padded layer is not the last one (else the output gains channels that are 0)",
+    after={"pool_before_fc": "the average-pooled layers are final", "fix_avgpool_size": "its inserted layers are final",
+           "split_maxpool": "the padded layers' successors are final",
+           "identity_after_maxpool": "the padded layers' successors are final"})

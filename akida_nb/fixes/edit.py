@@ -25,8 +25,9 @@ Examples
 """
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -37,9 +38,9 @@ from ..sim import variable_shapes
 from ..sim.kernels import step_register, weight_range
 from ..sim.variables import normalize_variables as validated_variables
 
-__all__ = ["Change", "Edit", "Variables", "normalize_variables", "identity_layer", "identity_variables",
-           "is_identity", "requantize", "rescale_activation", "embed_fc_weights", "pool_fc_weights",
-           "potential_bound", "IDENTITY_WEIGHTS_BITS"]
+__all__ = ["IDENTITY_WEIGHTS_BITS", "Change", "Edit", "Variables", "embed_fc_weights", "identity_layer",
+           "identity_variables", "is_identity", "normalize_variables", "pool_fc_weights", "potential_bound",
+           "requantize", "rescale_activation"]
 
 Variables = list[dict[str, np.ndarray]]
 """Per layer, the variables in the Simulator's list form (writable copies)."""
@@ -357,13 +358,15 @@ class Edit:
         self.input["bits"] = bits
         self.record("input", "input bits", before, bits, exact=exact, note=note)
 
-    def insert_after(self, name: str, layer: dict, layer_vars: Mapping[str, np.ndarray] | None, *,
+    def insert_after(self, name: str | None, layer: dict, layer_vars: Mapping[str, np.ndarray] | None, *,
                      exact: bool, note: str) -> None:
         """Insert ``layer`` right after layer ``name`` (``name=None``: first) and record it."""
         at = 0 if name is None else self.index(name) + 1
-        self.layers.insert(at, layer)
         if self.variables is not None:
+            if layer_vars is None:
+                raise FixError(self.fix, f"internal: no variables for the inserted layer {layer['name']!r}")
             self.variables.insert(at, dict(layer_vars))
+        self.layers.insert(at, layer)
         self.record(layer["name"], "inserted layer", "", _describe(layer), exact=exact, note=note)
 
     def insert_before(self, name: str, layer: dict, layer_vars: Mapping[str, np.ndarray] | None, *,
