@@ -45,7 +45,7 @@ import string
 from dataclasses import dataclass
 from typing import Any, ClassVar, Mapping
 
-from .errors import SpecError, brief
+from .errors import SpecError, brief, one_line
 from .present import format_value
 
 __all__ = ["Rule", "Kind", "RULE_KINDS", "FIELDS", "LAYER_FIELDS", "NP_FIELDS", "VARIABLE_FIELDS", "SEVERITIES",
@@ -432,7 +432,7 @@ class Rule:
     severity: str = "error"  # error | warning | note
 
     def __post_init__(self) -> None:
-        where = f"rule {self.id}"
+        where = f"rule {one_line(str(self.id), 60)}"
         if self.kind not in RULE_KINDS:
             raise SpecError(f"{where}: kind", f"unknown rule kind {brief(self.kind)} (kinds: {', '.join(RULE_KINDS)})")
         if self.severity not in SEVERITIES:
@@ -484,8 +484,9 @@ class Rule:
         if not isinstance(when, Mapping) or not all(isinstance(v, list) for v in when.values()):
             raise SpecError(f"{where}: when", "expected a mapping field → list of values")
         if not isinstance(raw["field"], str) or raw["field"].split("[")[0] not in kind.reads:
+            what = "a layer variable" if kind.reads == VARIABLE_FIELDS else "a layer or NP field"
             raise SpecError(f"{where}: field", f"kind {raw['kind']!r} cannot judge field {brief(raw['field'])} "
-                                              f"(fields: {', '.join(kind.reads)})")
+                                              f"(it judges {what})")
         for key in [*when, *([raw["other"]] if raw.get("other") else []), *raw.get("keys", ())]:
             if not isinstance(key, str) or not field_known(key):
                 raise SpecError(f"{where}: {'when' if key in when else 'other' if key == raw.get('other') else 'keys'}",
@@ -499,7 +500,10 @@ class Rule:
             axis=str(raw.get("axis", "")), fixes=tuple(raw.get("fixes", ())), message=raw.get("message"),
             once=bool(raw.get("once", False)), severity=raw.get("severity", "error"),
         )
-        return cls(**kw)
+        try:
+            return cls(**kw)
+        except SpecError as e:  # the checks every Rule makes, named with the rule's place in its file
+            raise SpecError(f"{where}: {e.path.rsplit(': ', 1)[-1]}", e.problem) from None
 
     def applies(self, ctx: Mapping[str, Any]) -> bool:
         """Whether the rule is judged for this layer context (type and ``when`` match).

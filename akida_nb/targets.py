@@ -367,12 +367,12 @@ def register_target(path, replace: bool = False) -> Target:
     target = _parse_target(_read_yaml(path), where, reg)
     if target.name in reg and not replace:
         raise SpecError(f"{where}: name", f"a target named {target.name!r} exists; pass replace=True to replace it")
-    seen, base = {target.name}, target.base
+    chain, base = [target.name], target.base
     while base is not None:
-        if base in seen:
-            raise SpecError(f"{where}: base", f"{target.name!r} → {base!r} makes a cycle of base targets")
-        seen.add(base)
-        base = reg[base].base if base in reg else None
+        chain.append(base)
+        if base == target.name:
+            raise SpecError(f"{where}: base", f"{' → '.join(map(repr, chain))} makes a cycle of base targets")
+        base = reg[base].base if base in reg and base not in chain[:-1] else None
     _EXTRA[target.name] = target
     return target
 
