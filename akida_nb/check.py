@@ -18,13 +18,14 @@ Examples
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
 
 import numpy as np
 
 from .errors import SpecError, brief
 from .model import Model
-from .report import CompatibilityReport, Comparison, LayerVerdict, Violation
+from .report import Comparison, CompatibilityReport, LayerVerdict, Violation
 from .rules import NP_FIELDS, VARIABLE_FIELDS, Rule, layer_context
 from .targets import Target, get_target
 
@@ -86,7 +87,7 @@ def _np_contexts(model: Model, target: Target) -> list[dict]:
         reason = est.refused.split(". ", 1)[1] if est.refused.startswith("Cannot map layer") else est.refused
         ctx = {"nps": est.nps, "np_refused": reason}
         if est.mapped:
-            running += est.nps
+            running += est.nps or 0
             ctx["cumulative_nps"] = running
         out.append(ctx)
     return out
@@ -114,8 +115,8 @@ def _variables_provider(model: Model, target: Target, variables) -> Provided:
                         if r.field in VARIABLE_FIELDS})
     if not unchecked:
         return None, []
-    return None, [f"Not checked (no variables given): the value ranges of {', '.join(unchecked)}. "
-                  "Pass variables= (as the Simulator takes them) to check them."]
+    return None, [(f"Not checked (no variables given): the value ranges of {', '.join(unchecked)}. "
+                   "Pass variables= (as the Simulator takes them) to check them.")]
 
 
 def _np_provider(model: Model, target: Target, variables) -> Provided:
@@ -216,8 +217,8 @@ def check(model: Model, target="nsoc_v2", variables=None, also: Iterable = ()) -
                  if (value := r.violated(ctx, spent)) is not None]
         entries += [v for v in found if v.severity != "note"]
         notes += [v.message for v in found if v.severity == "note"]
-        verdicts.append(LayerVerdict(index=i, name=layer.name, type=layer.type, input_shape=layer.input_shape,
-                                     output_shape=layer.output_shape,
+        verdicts.append(LayerVerdict(index=i, name=layer.name, type=layer.type, input_shape=layer.input_shape or (),
+                                     output_shape=layer.output_shape or (),
                                      violations=sum(v.severity == "error" for v in found)))
     report = CompatibilityReport(model_name=model.name, target=t.name, target_title=t.title,
                                  layer_verdicts=tuple(verdicts), entries=tuple(entries), notes=tuple(notes),

@@ -42,14 +42,25 @@ from __future__ import annotations
 
 import re
 import string
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, ClassVar, Mapping
+from typing import Any, ClassVar
 
 from .errors import SpecError, brief, one_line
 from .present import format_value
 
-__all__ = ["Rule", "Kind", "RULE_KINDS", "FIELDS", "LAYER_FIELDS", "NP_FIELDS", "VARIABLE_FIELDS", "SEVERITIES",
-           "layer_context", "format_value"]
+__all__ = [
+    "FIELDS",
+    "LAYER_FIELDS",
+    "NP_FIELDS",
+    "RULE_KINDS",
+    "SEVERITIES",
+    "VARIABLE_FIELDS",
+    "Kind",
+    "Rule",
+    "format_value",
+    "layer_context",
+]
 
 _INDEXED = re.compile(r"^(\w+)\[(\d)\]$")
 
@@ -148,15 +159,15 @@ class Kind:
         """Why a rule of this kind, as written in a target file, can never be judged right (or ``None``)."""
         return None
 
-    def ok(self, rule: "Rule", ctx: Mapping[str, Any], value: Any) -> bool:
+    def ok(self, rule: Rule, ctx: Mapping[str, Any], value: Any) -> bool:
         """Whether ``value`` (the rule's field, never ``None``) passes."""
         raise NotImplementedError
 
-    def allowed(self, rule: "Rule") -> str:
+    def allowed(self, rule: Rule) -> str:
         """The allowed values in the tables' words."""
         raise NotImplementedError
 
-    def phrase(self, rule: "Rule", ctx: Mapping[str, Any]) -> str:
+    def phrase(self, rule: Rule, ctx: Mapping[str, Any]) -> str:
         """What the field must be, as the message says it."""
         return f"must be {self.allowed(rule)}"
 
@@ -164,14 +175,14 @@ class Kind:
         """The offending value as text."""
         return format_value(value)
 
-    def judge(self, rule: "Rule", ctx: Mapping[str, Any]) -> str | None:
+    def judge(self, rule: Rule, ctx: Mapping[str, Any]) -> str | None:
         """``None`` when the layer passes (or the field is absent), else the offending value as text."""
         value = _get(ctx, rule.field)
         if value is None or self.ok(rule, ctx, value):
             return None
         return self.shown(value)
 
-    def message(self, rule: "Rule", ctx: Mapping[str, Any], value: str) -> str:
+    def message(self, rule: Rule, ctx: Mapping[str, Any], value: str) -> str:
         """The violation message after ``Layer 'name' (type): ``."""
         cond = rule.condition_text()
         return f"{rule.field} {self.phrase(rule, ctx)}{' ' + cond if cond else ''}, currently at {value}."
@@ -448,7 +459,7 @@ class Rule:
         return RULE_KINDS[self.kind]
 
     @classmethod
-    def from_dict(cls, raw: Mapping[str, Any], where: str = "rule") -> "Rule":
+    def from_dict(cls, raw: Mapping[str, Any], where: str = "rule") -> Rule:
         """Build one rule from a mapping (target files are validated against their schema first).
 
         Raises

@@ -33,18 +33,29 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
-from typing import Any, Iterator, Mapping
+from typing import Any
 
 from .errors import SpecError, UnknownTargetError, brief, one_line
 from .model import LAYER_TYPES
 from .resources import data_dir
-from .rules import FIELDS, RULE_KINDS, Rule, field_known
+from .rules import FIELDS, RULE_KINDS, Rule
 
-__all__ = ["Target", "targets", "get_target", "constraints", "compare_constraints", "register_target",
-           "unregister_target", "registered_target", "style_differences", "validate_target"]
+__all__ = [
+    "Target",
+    "compare_constraints",
+    "constraints",
+    "get_target",
+    "register_target",
+    "registered_target",
+    "style_differences",
+    "targets",
+    "unregister_target",
+    "validate_target",
+]
 
 CONSTRAINT_COLUMNS = ["target", "layer_type", "section", "parameter", "allowed", "axis", "note", "source",
                       "rule", "field", "condition", "severity"]
@@ -119,7 +130,7 @@ class Target:
 
 
 # ---------------------------------------------------------------------------- the schema
-@lru_cache(maxsize=None)
+@cache
 def target_schema() -> dict[str, Any]:
     """The JSON schema of a target file, its enums completed from the code's kinds, fields and layer types.
 
@@ -142,7 +153,7 @@ def target_schema() -> dict[str, Any]:
     return schema
 
 
-@lru_cache(maxsize=None)
+@cache
 def _validator():
     import jsonschema
 
@@ -292,7 +303,7 @@ _EXTRA: dict[str, Target] = {}
 """Targets registered in this session (they hide a packaged target of the same name)."""
 
 
-@lru_cache(maxsize=None)
+@cache
 def _packaged() -> dict[str, Target]:
     raws = {}
     for path in sorted((data_dir() / "targets").glob("*.yaml")):

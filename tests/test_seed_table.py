@@ -243,9 +243,9 @@ def test_preproduction_avgpool_filter_quirk_is_a_note_not_a_violation(filters, n
     quirk = [n for n in rep.notes if "multiple of 8" in n]
     assert bool(quirk) == noted
     if noted:
-        assert quirk == [f"Layer 'L0_SeparableConvolutional' (SeparableConvolutional): on the pre-production engine, "
-                         f"a SeparableConvolutional with average pooling wants a filter count that is a multiple of "
-                         f"8 (it has {filters}); the table does not state it. Fix: pad_avgpool_filters."]
+        assert quirk == [("Layer 'L0_SeparableConvolutional' (SeparableConvolutional): on the pre-production engine, "
+                          "a SeparableConvolutional with average pooling wants a filter count that is a multiple of "
+                          f"8 (it has {filters}); the table does not state it. Fix: pad_avgpool_filters.")]
     assert "sepconv.avgpool_filters" not in set(rep.violations["rule"])
     assert not any("multiple of 8" in n for n in ak.check(m, V2).notes)
 

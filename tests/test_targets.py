@@ -8,6 +8,7 @@ import pytest
 import yaml
 
 import akida_nb as ak
+
 T = importlib.import_module("akida_nb.targets")
 from akida_nb.rules import Rule
 
@@ -215,9 +216,8 @@ def test_base_cycles_are_refused_with_the_file_named(tmp_path):
 def test_registered_target_restores_the_registry_even_on_error(tmp_path):
     path = _write(tmp_path, "t", "name: t\ntitle: T\nlayer_types: [FullyConnected]\nrules: []\n")
     before = dict(T._EXTRA)
-    with pytest.raises(RuntimeError):
-        with ak.registered_target(path):
-            raise RuntimeError
+    with pytest.raises(RuntimeError), ak.registered_target(path):
+        raise RuntimeError
     assert T._EXTRA == before
 
 
