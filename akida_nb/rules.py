@@ -447,7 +447,8 @@ class Rule:
         if self.kind not in RULE_KINDS:
             raise SpecError(f"{where}: kind", f"unknown rule kind {brief(self.kind)} (kinds: {', '.join(RULE_KINDS)})")
         if self.severity not in SEVERITIES:
-            raise SpecError(f"{where}: severity", f"expected one of {', '.join(SEVERITIES)}, got {brief(self.severity)}")
+            raise SpecError(f"{where}: severity",
+                            f"expected one of {', '.join(SEVERITIES)}, got {brief(self.severity)}")
         if self.message is not None:
             problem = template_problem(self.message) if isinstance(self.message, str) else "expected a string"
             if problem:
@@ -484,7 +485,8 @@ class Rule:
                 raise SpecError(f"{where}: {brief(key)}", "unknown rule key")
         kind = RULE_KINDS.get(raw["kind"]) if isinstance(raw["kind"], str) else None
         if kind is None:
-            raise SpecError(f"{where}: kind", f"unknown rule kind {brief(raw['kind'])} (kinds: {', '.join(RULE_KINDS)})")
+            raise SpecError(f"{where}: kind",
+                            f"unknown rule kind {brief(raw['kind'])} (kinds: {', '.join(RULE_KINDS)})")
         for key in kind.needs:
             if key not in raw:
                 raise SpecError(f"{where}: {key}", f"required by kind {raw['kind']!r}")
