@@ -50,6 +50,7 @@ from .errors import SpecError, brief, one_line
 from .present import format_value
 
 __all__ = [
+    "ABSENT",
     "FIELDS",
     "LAYER_FIELDS",
     "NP_FIELDS",
@@ -75,6 +76,14 @@ VARIABLE_FIELDS = ("weights", "weights_pw", "threshold", "act_step")
 """Layer variables: a rule on one reads its (min, max) over the layer, when variables are given."""
 FIELDS = LAYER_FIELDS + NP_FIELDS + VARIABLE_FIELDS
 """Every field a rule may read."""
+ABSENT: dict[str, tuple[str, ...]] = {
+    "InputConvolutional": ("units",),
+    "Convolutional": ("units", "padding_value"),
+    "SeparableConvolutional": ("units", "padding_value"),
+    "FullyConnected": ("kernel_size", "filters", "kernel_stride", "padding", "pool_type", "pool_size", "pool_stride",
+                       "padding_value"),
+}
+"""Fields a layer type never has (a rule on one would never fire)."""
 SEVERITIES = ("error", "warning", "note")
 TEMPLATE_NAMES = frozenset(FIELDS) | {"value", "allowed"}
 """The names a rule's ``message`` template may use."""
@@ -500,6 +509,11 @@ class Rule:
             what = "a layer variable" if kind.reads == VARIABLE_FIELDS else "a layer or NP field"
             raise SpecError(f"{where}: field", f"kind {raw['kind']!r} cannot judge field {brief(raw['field'])} "
                                               f"(it judges {what})")
+        for key in [raw["field"], *when, *([raw["other"]] if raw.get("other") else []), *raw.get("keys", ())]:
+            absent = ABSENT.get(raw["layer_type"], ()) if isinstance(raw["layer_type"], str) else ()
+            if isinstance(key, str) and key.split("[")[0] in absent:
+                raise SpecError(f"{where}: {'field' if key == raw['field'] else 'when' if key in when else 'other'}",
+                                f"a {raw['layer_type']} layer has no {key}: the rule would never be judged")
         for key in [*when, *([raw["other"]] if raw.get("other") else []), *raw.get("keys", ())]:
             if not isinstance(key, str) or not field_known(key):
                 raise SpecError(f"{where}: {'when' if key in when else 'other' if key == raw.get('other') else 'keys'}",

@@ -74,7 +74,7 @@ def test_every_kind_is_covered_and_registered_under_its_name():
 
 def test_passing_and_absent_values_are_not_violations():
     assert rule("allowed", values=[[3, 5]]).judge(CTX) is None
-    assert rule("range", field="units", max=3).judge(CTX) is None  # a Convolutional has no units
+    assert rule("allowed", field="pool_size", values=[[3, 3]]).judge({**CTX, "pool_size": None}) is None
     assert rule("max_by", field="filters", keys=["input_channels"], table=[{"input_channels": 1, "max": 1}]).judge(
         CTX) is None  # no row: not judged
     assert rule("next_type", field="next_type", values=["Convolutional"]).judge(
@@ -97,6 +97,15 @@ def test_layer_context_has_exactly_the_declared_fields():
     m = ak.example("ds_cnn_kws")
     for i in range(len(m.layers)):
         assert tuple(layer_context(m, i)) == rules.LAYER_FIELDS
+    conv = {"kernel_size": 3, "filters": 4, "act_bits": 2, "pool_type": "max", "pool_size": 2}
+    for layer in ({"type": "InputConvolutional", **conv, "weights_bits": 8, "pool_stride": 2},
+                  {"type": "Convolutional", **conv, "weights_bits": 2},
+                  {"type": "SeparableConvolutional", **conv, "weights_bits": 2},
+                  {"type": "FullyConnected", "units": 4, "weights_bits": 2}):
+        bits = 8 if layer["type"] == "InputConvolutional" else 2
+        m = ak.Model.from_dict({"input": {"shape": [8, 8, 3], "bits": bits}, "layers": [layer]})
+        absent = {k for k, v in layer_context(m, 0).items() if v is None} - {"next_type"}
+        assert absent == set(rules.ABSENT[layer["type"]]), layer["type"]
 
 
 def test_check_has_no_kind_specific_branch():
