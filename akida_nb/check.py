@@ -142,9 +142,10 @@ def _violation(rule: Rule, ctx: Mapping[str, Any], value: str) -> Violation:
 def _target_list(targets, what: str) -> list[Target]:
     if isinstance(targets, (str, Target)):
         targets = [targets]
-    if not isinstance(targets, (list, tuple)) or not targets:
+    items = list(targets) if isinstance(targets, Iterable) and not isinstance(targets, (bytes, Mapping)) else []
+    if not items:
         raise SpecError(what, f"expected a list of target names (e.g. ['nsoc_v1', 'nsoc_v2']), got {brief(targets)}")
-    return [get_target(t) for t in targets]
+    return [get_target(t) for t in items]
 
 
 def _refinement_note(model: Model, base: CompatibilityReport, other: Target, other_rep: CompatibilityReport) -> str:
