@@ -47,6 +47,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from .errors import SpecError, brief, one_line
+from .model import LAYER_TYPES, PADDINGS, POOL_TYPES
 from .present import format_value
 
 __all__ = [
@@ -84,6 +85,10 @@ ABSENT: dict[str, tuple[str, ...]] = {
                        "padding_value"),
 }
 """Fields a layer type never has (a rule on one would never fire)."""
+DOMAINS: dict[str, tuple[Any, ...]] = {
+    "type": LAYER_TYPES, "next_type": (*LAYER_TYPES, None), "padding": PADDINGS, "pool_type": POOL_TYPES,
+    "activation": (True, False), "is_last": (True, False)}
+"""The only values some fields take: a ``when`` or ``values`` outside them could never match."""
 SEVERITIES = ("error", "warning", "note")
 TEMPLATE_NAMES = frozenset(FIELDS) | {"value", "allowed"}
 """The names a rule's ``message`` template may use."""
@@ -499,6 +504,9 @@ class Rule:
         for key in kind.needs:
             if key not in raw:
                 raise SpecError(f"{where}: {key}", f"required by kind {raw['kind']!r}")
+        for key in ("min", "max"):
+            if raw.get(key) != raw.get(key):  # NaN: no value is ever compared right against it
+                raise SpecError(f"{where}: {key}", "not a number")
         problem = kind.problem(raw)
         if problem:
             raise SpecError(f"{where}: table", problem)
@@ -514,6 +522,12 @@ class Rule:
             if isinstance(key, str) and key.split("[")[0] in absent:
                 raise SpecError(f"{where}: {'field' if key == raw['field'] else 'when' if key in when else 'other'}",
                                 f"a {raw['layer_type']} layer has no {key}: the rule would never be judged")
+        for key, listed in [(raw["field"], raw.get("values", ())), *when.items()]:
+            unknown = [v for v in listed if key in DOMAINS and v not in DOMAINS[key]]
+            if unknown:
+                raise SpecError(f"{where}: {'values' if key == raw['field'] else 'when'}",
+                                f"{key} is never {brief(unknown[0])} (it is one of "
+                                f"{', '.join(map(format_value, DOMAINS[key]))})")
         for key in [*when, *([raw["other"]] if raw.get("other") else []), *raw.get("keys", ())]:
             if not isinstance(key, str) or not field_known(key):
                 raise SpecError(f"{where}: {'when' if key in when else 'other' if key == raw.get('other') else 'keys'}",

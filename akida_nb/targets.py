@@ -297,6 +297,12 @@ def _read_yaml(path: Path) -> Any:
         raise SpecError(str(path), one_line(f"not valid YAML: {e}", 200)) from None
     except UnicodeDecodeError:
         raise SpecError(str(path), "not a UTF-8 text file") from None
+    except RecursionError:
+        raise SpecError(str(path), "nested too deeply") from None
+    except ValueError as e:  # integers beyond Python's 4,300-digit limit
+        raise SpecError(str(path), one_line(f"not a readable value: {e}", 200)) from None
+    except OSError as e:
+        raise SpecError(str(path), f"cannot read the file ({e.strerror or type(e).__name__})") from None
 
 
 _EXTRA: dict[str, Target] = {}

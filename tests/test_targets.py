@@ -111,6 +111,15 @@ BAD = [  # (id, file content, text the one-line error must contain)
      "mine.yaml: rule fc.units_max: field: a FullyConnected layer has no kernel_size"),
     ("when-on-a-field-the-type-lacks", _file(rule={"when": {"pool_type": ["max"]}}),
      "mine.yaml: rule fc.units_max: when: a FullyConnected layer has no pool_type"),
+    ("when-value-never-taken", _file(rule={"field": "input_size", "when": {"activation": ["yes"]}}),
+     "mine.yaml: rule fc.units_max: when: activation is never 'yes'"),
+    ("values-never-taken", _file(rule={"field": "type", "kind": "allowed", "values": ["Dense"], "max": None}),
+     "mine.yaml: rule fc.units_max: values: type is never 'Dense'"),
+    ("huge-int", yaml.safe_dump(_file(rule={"max": 123456789})).replace("123456789", "9" * 5000),
+     "mine.yaml: not a readable value: Exceeds the limit (4300 digits)"),
+    ("big-int", _file(rule={"max": 10 ** 30}), "mine.yaml: rule fc.units_max: max: 10000000000000000000000000000"),
+    ("infinity", _file(rule={"max": float("inf")}), "mine.yaml: rule fc.units_max: max: inf is greater than"),
+    ("nan", _file(rule={"max": float("nan")}), "mine.yaml: rule fc.units_max: max: not a number"),
     ("replace-without-base", _file(replace=["fc.units_max"]), "mine.yaml: replace: only a target with a base"),
     ("unknown-base", _file(base="nsoc_v9"), "mine.yaml: base: unknown base target 'nsoc_v9'"),
     ("self-base", _file(base="mine"), "mine.yaml: base: unknown base target 'mine'"),
@@ -128,7 +137,7 @@ BAD = [  # (id, file content, text the one-line error must contain)
 @pytest.mark.parametrize("raw, expected", [pytest.param(raw, text, id=i) for i, raw, text in BAD])
 def test_a_bad_file_raises_one_spec_error_naming_file_rule_and_key(tmp_path, raw, expected):
     path = tmp_path / "mine.yaml"
-    path.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
+    path.write_text(raw if isinstance(raw, str) else yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
     before = set(ak.targets()["name"])
     with pytest.raises(ak.SpecError) as info:
         ak.register_target(path)
@@ -227,6 +236,10 @@ def test_registered_target_restores_the_registry_even_on_error(tmp_path):
 
 
 def test_bad_paths_are_typed(tmp_path):
+    with pytest.raises(ak.SpecError, match="cannot read the file"):
+        ak.register_target(tmp_path / "missing.yaml")
+    with pytest.raises(ak.SpecError, match="cannot read the file"):
+        ak.register_target(tmp_path)
     for bad in (None, 5, ""):
         with pytest.raises(ak.SpecError, match="expected the path of a target file"):
             ak.register_target(bad)
