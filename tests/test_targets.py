@@ -51,7 +51,7 @@ def test_the_yaml_files_state_shared_rules_once():
 def test_every_packaged_file_and_the_schema_are_valid():
     import jsonschema
 
-    jsonschema.Draft202012Validator.check_schema(T.target_schema())
+    jsonschema.Draft7Validator.check_schema(T.target_schema())
     for path in sorted((ak.resources.data_dir() / "targets").glob("*.yaml")):
         T.validate_target(T._read_yaml(path), path.name)
 
@@ -77,20 +77,20 @@ def _file(**over):
 
 
 BAD = [  # (id, file content, text the one-line error must contain)
-    ("unknown-top-key", _file(rulez=[]), "mine.yaml: Additional properties"),
-    ("name-not-str", _file(name=5), "mine.yaml: name: 5 is not of type 'string'"),
+    ("unknown-top-key", _file(rulez=[]), "mine.yaml: unknown key 'rulez'"),
+    ("name-not-str", _file(name=5), "mine.yaml: name: 5 is not of type string"),
     ("name-empty", _file(name=""), "mine.yaml: name:"),
     ("name-not-slug", _file(name="my target"), "mine.yaml: name: 'my target' does not match"),
-    ("unknown-rule-key", _file(rule={"maxx": 3}), "mine.yaml: rule fc.units_max: Additional properties"),
+    ("unknown-rule-key", _file(rule={"maxx": 3}), "mine.yaml: rule fc.units_max: unknown key 'maxx'"),
     ("unknown-kind", _file(rule={"kind": "ranged"}), "mine.yaml: rule fc.units_max: kind: 'ranged' is not one of"),
     ("unknown-field", _file(rule={"field": "unit"}), "mine.yaml: rule fc.units_max: field: 'unit' is not one of"),
     ("when-unknown-field", _file(rule={"when": {"pooltype": ["max"]}}),
-     "mine.yaml: rule fc.units_max: when: 'pooltype' is not one of"),
+     "mine.yaml: rule fc.units_max: when: unknown field 'pooltype'"),
     ("when-not-a-list", _file(rule={"when": {"pool_type": "max"}}), "mine.yaml: rule fc.units_max: when.pool_type"),
     ("values-not-a-list", _file(rule={"kind": "allowed", "values": 3, "max": None}),
-     "mine.yaml: rule fc.units_max: values: 3 is not of type 'array'"),
+     "mine.yaml: rule fc.units_max: values: 3 is not of type array"),
     ("kind-needs-values", _file(rule={"kind": "allowed", "max": None}),
-     "mine.yaml: rule fc.units_max: 'values' is a required property"),
+     "mine.yaml: rule fc.units_max: missing values"),
     ("max-by-row-keys", _file(rule={"kind": "max_by", "keys": ["input_channels"], "table": [{"max": 3}],
                                     "max": None}), "mine.yaml: rule fc.units_max: table: table[0] must hold"),
     ("unknown-layer-type", _file(rule={"layer_type": "Dense"}), "mine.yaml: rule fc.units_max: layer_type"),
@@ -117,8 +117,8 @@ BAD = [  # (id, file content, text the one-line error must contain)
      "mine.yaml: rule fc.units_max: values: type is never 'Dense'"),
     ("huge-int", yaml.safe_dump(_file(rule={"max": 123456789})).replace("123456789", "9" * 5000),
      "mine.yaml: not a readable value: Exceeds the limit (4300 digits)"),
-    ("big-int", _file(rule={"max": 10 ** 30}), "mine.yaml: rule fc.units_max: max: 10000000000000000000000000000"),
-    ("infinity", _file(rule={"max": float("inf")}), "mine.yaml: rule fc.units_max: max: inf is greater than"),
+    ("big-int", _file(rule={"max": 10 ** 30}), "mine.yaml: rule fc.units_max: max: 1000000000000000000000000000000 is out of range"),
+    ("infinity", _file(rule={"max": float("inf")}), "mine.yaml: rule fc.units_max: max: inf is out of range"),
     ("nan", _file(rule={"max": float("nan")}), "mine.yaml: rule fc.units_max: max: not a number"),
     ("replace-without-base", _file(replace=["fc.units_max"]), "mine.yaml: replace: only a target with a base"),
     ("unknown-base", _file(base="nsoc_v9"), "mine.yaml: base: unknown base target 'nsoc_v9'"),
@@ -130,7 +130,7 @@ BAD = [  # (id, file content, text the one-line error must contain)
      "mine.yaml: rules: duplicate rule ids: fc.units_max"),
     ("group-stray-type", _file(rules=[{"layer_type": ["Convolutional"], "rules": [
         {**RULE, "layer_type": "FullyConnected"}]}]), "mine.yaml: rule fc.units_max: layer_type: FullyConnected is"),
-    ("not-a-mapping", [1, 2], "mine.yaml: [1, 2] is not of type 'object'"),
+    ("not-a-mapping", [1, 2], "mine.yaml: [1, 2] is not of type object"),
 ]
 
 
