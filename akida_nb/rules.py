@@ -66,11 +66,13 @@ __all__ = [
 
 _INDEXED = re.compile(r"^(\w+)\[(\d)\]$")
 
-LAYER_FIELDS = ("type", "name", "index", "kernel_size", "filters", "kernel_stride", "padding", "pool_type",
-                "pool_size", "pool_stride", "weights_bits", "act_bits", "activation", "units", "input_bits",
-                "padding_value", "input_d0", "input_d1", "input_channels", "input_size", "input_dims", "conv_d0",
-                "conv_d1", "output_d0", "output_d1", "next_type", "is_last")
-"""The fields :func:`layer_context` gives every layer."""
+LAYER_ATTRIBUTES = ("type", "name", "index", "kernel_size", "filters", "kernel_stride", "padding", "pool_type",
+                    "pool_size", "pool_stride", "weights_bits", "act_bits", "activation", "units", "input_bits",
+                    "padding_value")
+"""The fields read from the :class:`~akida_nb.Layer` as they are."""
+LAYER_FIELDS = LAYER_ATTRIBUTES + ("input_d0", "input_d1", "input_channels", "input_size", "input_dims", "conv_d0",
+                                   "conv_d1", "output_d0", "output_d1", "next_type", "is_last")
+"""The fields :func:`layer_context` gives every layer: its attributes, then derived ones."""
 NP_FIELDS = ("nps", "np_refused", "cumulative_nps")
 """The fields the neural-processor estimate adds (targets whose rules read them get it)."""
 VARIABLE_FIELDS = ("weights", "weights_pw", "threshold", "act_step")
@@ -119,7 +121,7 @@ def layer_context(model, index: int) -> dict[str, Any]:
     """
     layer = model.layers[index]
     d0, d1, c = layer.input_shape
-    ctx = {key: getattr(layer, key) for key in LAYER_FIELDS[:16]}
+    ctx = {key: getattr(layer, key) for key in LAYER_ATTRIBUTES}
     ctx.update(
         input_d0=d0, input_d1=d1, input_channels=c, input_size=d0 * d1 * c, input_dims=(d0, d1),
         conv_d0=layer.conv_shape[0], conv_d1=layer.conv_shape[1],
@@ -169,8 +171,8 @@ class Kind:
     reads: ClassVar[tuple[str, ...]] = LAYER_FIELDS + NP_FIELDS
     """The fields a rule of this kind may judge."""
 
-    def problem(self, raw: Mapping[str, Any]) -> str | None:
-        """Why a rule of this kind, as written in a target file, can never be judged right (or ``None``)."""
+    def problem(self, raw: Mapping[str, Any]) -> tuple[str, str] | None:
+        """The key and the reason why a rule of this kind, as written, can never be judged right (or ``None``)."""
         return None
 
     def ok(self, rule: Rule, ctx: Mapping[str, Any], value: Any) -> bool:
@@ -202,7 +204,7 @@ class Kind:
         return f"{rule.field} {self.phrase(rule, ctx)}{' ' + cond if cond else ''}, currently at {value}."
 
 
-class Allowed(Kind):
+class _Allowed(Kind):
     name = "allowed"
     needs = ("values",)
 
@@ -216,8 +218,11 @@ class Allowed(Kind):
         return f"must be in {self.allowed(rule)}"
 
 
-class Range(Kind):
+class _Range(Kind):
     name = "range"
+
+    def problem(self, raw):
+        return None if raw.get("min") is not None or raw.get("max") is not None else ("max", "needs min or max")
 
     def ok(self, rule, ctx, value):
         return (rule.min is None or value >= rule.min) and (rule.max is None or value <= rule.max)
@@ -234,7 +239,7 @@ class Range(Kind):
         return f"must be {'in ' if bounded else ''}{self.allowed(rule)}"
 
 
-class VariableRange(Range):
+class _VariableRange(_Range):
     """The (min, max) of a layer variable, given by the variables provider of :func:`akida_nb.check`."""
 
     name = "variable_range"
@@ -251,7 +256,7 @@ class VariableRange(Range):
         return f"must be in {self.allowed(rule)}"
 
 
-class MultipleOf(Kind):
+class _MultipleOf(Kind):
     name = "multiple_of"
     needs = ("multiple",)
 
@@ -265,7 +270,7 @@ class MultipleOf(Kind):
         return f"must be a {self.allowed(rule)}"
 
 
-class LeField(Kind):
+class _LeField(Kind):
     name = "le_field"
     needs = ("other",)
 
@@ -279,7 +284,7 @@ class LeField(Kind):
         return f"cannot be greater than {rule.other} ({format_value(_get(ctx, rule.other))})"
 
 
-class EqField(Kind):
+class _EqField(Kind):
     name = "eq_field"
     needs = ("other",)
 
@@ -293,7 +298,7 @@ class EqField(Kind):
         return f"must equal {rule.other} ({format_value(_get(ctx, rule.other))})"
 
 
-class MaxBy(Kind):
+class _MaxBy(Kind):
     name = "max_by"
     needs = ("keys", "table")
 
@@ -301,7 +306,7 @@ class MaxBy(Kind):
         keys = list(raw.get("keys", ()))
         for i, row in enumerate(raw.get("table", ())):
             if not isinstance(row, Mapping) or sorted(row) != sorted(keys + ["max"]):
-                return f"table[{i}] must hold exactly the keys {', '.join(keys)} and max"
+                return "table", f"table[{i}] must hold exactly the keys {', '.join(keys)} and max"
         return None
 
     @staticmethod
@@ -326,7 +331,7 @@ class MaxBy(Kind):
         return f"must be <= {row['max']} with {keys}"
 
 
-class NextType(Allowed):
+class _NextType(_Allowed):
     name = "next_type"
 
     def judge(self, rule, ctx):
@@ -340,7 +345,7 @@ class NextType(Allowed):
         return f"a layer with max pooling must be {self.allowed(rule)}, currently {value}."
 
 
-class EqualAxes(Kind):
+class _EqualAxes(Kind):
     name = "equal_axes"
 
     def ok(self, rule, ctx, value):
@@ -350,7 +355,7 @@ class EqualAxes(Kind):
         return "equal on both axes"
 
 
-class Odd(Kind):
+class _Odd(Kind):
     name = "odd"
 
     def ok(self, rule, ctx, value):
@@ -360,7 +365,7 @@ class Odd(Kind):
         return "odd on both axes"
 
 
-class Unsupported(Kind):
+class _Unsupported(Kind):
     name = "unsupported"
 
     def judge(self, rule, ctx):
@@ -373,7 +378,7 @@ class Unsupported(Kind):
         return f"the {rule.layer_type} layer type is not supported on this target."
 
 
-class Maps(Kind):
+class _Maps(Kind):
     name = "maps"
 
     def ok(self, rule, ctx, value):
@@ -387,8 +392,8 @@ class Maps(Kind):
 
 
 RULE_KINDS: dict[str, Kind] = {k.name: k for k in (
-    Allowed(), Range(), MultipleOf(), LeField(), MaxBy(), NextType(), EqualAxes(), Odd(), EqField(),
-    Unsupported(), Maps(), VariableRange())}
+    _Allowed(), _Range(), _MultipleOf(), _LeField(), _MaxBy(), _NextType(), _EqualAxes(), _Odd(), _EqField(),
+    _Unsupported(), _Maps(), _VariableRange())}
 """Every rule kind by name."""
 
 
@@ -509,7 +514,7 @@ class Rule:
                 raise SpecError(f"{where}: {key}", "not a number")
         problem = kind.problem(raw)
         if problem:
-            raise SpecError(f"{where}: table", problem)
+            raise SpecError(f"{where}: {problem[0]}", problem[1])
         when = raw.get("when", {}) or {}
         if not isinstance(when, Mapping) or not all(isinstance(v, list) for v in when.values()):
             raise SpecError(f"{where}: when", "expected a mapping field → list of values")

@@ -93,6 +93,7 @@ BAD = [  # (id, file content, text the one-line error must contain)
      "mine.yaml: rule fc.units_max: missing values"),
     ("max-by-row-keys", _file(rule={"kind": "max_by", "keys": ["input_channels"], "table": [{"max": 3}],
                                     "max": None}), "mine.yaml: rule fc.units_max: table: table[0] must hold"),
+    ("range-without-bounds", _file(rule={"max": None}), "mine.yaml: rule fc.units_max: max: needs min or max"),
     ("unknown-layer-type", _file(rule={"layer_type": "Dense"}), "mine.yaml: rule fc.units_max: layer_type"),
     ("unknown-fix", _file(rule={"fixes": ["fix_everything"]}), "mine.yaml: rule fc.units_max: fixes.0:"),
     ("reserved-id", _file(rule={"id": "layer_type"}), "mine.yaml: rule layer_type: id: 'layer_type' is reserved"),
