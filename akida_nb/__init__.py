@@ -32,8 +32,10 @@ from .targets import (
     constraints,
     get_target,
     register_target,
+    registered_target,
     style_differences,
     targets,
+    unregister_target,
 )
 
 __version__ = "0.1.0"
@@ -43,7 +45,8 @@ __all__ = [
     "ModelImportError", "PlotError", "SimulationError", "SimulationResult", "Simulator", "SpecError",
     "UnknownTargetError", "applicable_fixes", "check", "compare", "compare_constraints", "constraints",
     "estimate_nps", "example", "examples", "fix", "from_akida", "from_keras_config", "get_target", "list_fixes",
-    "load_model", "register_target", "style_differences", "targets",
+    "load_model", "register_target", "registered_target", "style_differences", "targets",
+    "unregister_target",
 ]
 
 _LAZY_SUBMODULES = ("plot", "widgets")

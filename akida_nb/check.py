@@ -1,5 +1,11 @@
 """``check(model, target)`` and ``compare(model, targets)``: run every rule, collect every violation.
 
+:func:`check` is a loop over the target's rules. Each layer's context (see
+:func:`akida_nb.rules.layer_context`) is completed by *context providers*, each adding
+the fields it knows for the targets whose rules read them, and its notes: the variables
+provider (value ranges of ``threshold``, ``act_step`` … when ``variables`` are given) and
+the neural-processor provider (the NP estimate of targets with a device model).
+
 Examples
 --------
 >>> import akida_nb as ak
@@ -11,17 +17,22 @@ Examples
 """
 from __future__ import annotations
 
-from typing import Iterable
+import dataclasses
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
 
-from .errors import SpecError
+from .errors import SpecError, brief
 from .model import Model
-from .notes import notes_for
-from .report import CompatibilityReport, Comparison, LayerVerdict, Violation
-from .rules import layer_context
+from .nps import estimate_nps, layer_np_contexts
+from .report import Comparison, CompatibilityReport, LayerVerdict, Violation
+from .rules import NP_FIELDS, VARIABLE_FIELDS, Rule, layer_context
 from .sim.variables import variable_ranges
-from .targets import get_target
+from .targets import Target, get_target
 
 __all__ = ["check", "compare"]
+
+Provided = tuple["list[dict[str, Any]] | None", "list[str]"]
+"""What a context provider returns: per-layer fields (or ``None``) and report notes."""
 
 
 def _variable_ranges(model: Model, variables) -> list[dict[str, tuple]]:
@@ -29,11 +40,13 @@ def _variable_ranges(model: Model, variables) -> list[dict[str, tuple]]:
     return variable_ranges(model, variables)
 
 
-NP_FIELDS = frozenset({"nps", "np_refused", "cumulative_nps"})
+def _reads(target: Target, fields: Iterable[str]) -> bool:
+    fields = set(fields)
+    return any(r.field in fields or any(k in fields for k, _ in r.when) for r in target.rules)
 
 
-def needs_nps(target) -> bool:
-    """Whether a target has rules on neural-processor use (then the NP estimate runs).
+def needs_nps(target: Target) -> bool:
+    """Whether a target has a device model or rules on neural-processor use (then the NP estimate runs).
 
     Examples
     --------
@@ -41,27 +54,82 @@ def needs_nps(target) -> bool:
     >>> needs_nps(ak.get_target("akd1000")), needs_nps(ak.get_target("nsoc_v2"))
     (True, False)
     """
-    return any(r.field in NP_FIELDS or any(k in NP_FIELDS for k, _ in r.when) for r in target.rules)
+    return target.device is not None or _reads(target, NP_FIELDS)
 
 
-def _np_contexts(model: Model) -> list[dict]:
-    """Per layer: estimated ``nps``, the mapper's refusal (``np_refused``) and ``cumulative_nps``."""
-    from .nps import estimate_layer_nps
-
-    out, running = [], 0
-    for layer in model.layers:
-        est = estimate_layer_nps(layer)
-        # the mapper's message without its "Cannot map layer '…'. " prefix: the report names the layer
-        reason = est.refused.split(". ", 1)[1] if est.refused.startswith("Cannot map layer") else est.refused
-        ctx = {"nps": est.nps, "np_refused": reason}
-        if est.mapped:
-            running += est.nps
-            ctx["cumulative_nps"] = running
-        out.append(ctx)
-    return out
+def _np_note(model: Model, target: Target) -> str:
+    """The device total in one line: ``Needs 22 of 78 NPs (fits); …``."""
+    df = estimate_nps(model, target)
+    refused = int((df["refused"] != "").sum())
+    verdict = "fits" if df.attrs["fits"] else "does not fit"
+    extra = f", {refused} layer{'s' if refused != 1 else ''} refused" if refused else ""
+    return (f"Needs {df.attrs['total']} of {df.attrs['available']} NPs ({verdict}{extra}); estimated from "
+            "BrainChip's mapper measurements, the InputConvolutional runs on the HRC and is not counted. "
+            f"Details: ak.estimate_nps(model, {target.name!r}).")
 
 
-def check(model: Model, target="nsoc_v2", variables=None) -> CompatibilityReport:
+# ---------------------------------------------------------------------------- context providers
+def _variables_provider(model: Model, target: Target, variables) -> Provided:
+    """``threshold``, ``act_step`` …: (min, max) over each layer, when variables are given."""
+    if variables is not None:
+        return _variable_ranges(model, variables), []
+    unchecked = sorted({r.field for layer in model.layers for r in target.rules_for(layer.type)
+                        if r.field in VARIABLE_FIELDS})
+    if not unchecked:
+        return None, []
+    return None, [(f"Not checked (no variables given): the value ranges of {', '.join(unchecked)}. "
+                   "Pass variables= (as the Simulator takes them) to check them.")]
+
+
+def _np_provider(model: Model, target: Target, variables) -> Provided:
+    """``nps``, ``np_refused``, ``cumulative_nps`` and the device total, for targets with a device model."""
+    if not needs_nps(target):
+        return None, []
+    return layer_np_contexts(model, target), [_np_note(model, target)]
+
+
+PROVIDERS: tuple[Callable[[Model, Target, Any], Provided], ...] = (_variables_provider, _np_provider)
+"""The context providers :func:`check` runs, in order (their notes come first in the report)."""
+
+
+# ---------------------------------------------------------------------------- check
+def _violation(rule: Rule, ctx: Mapping[str, Any], value: str) -> Violation:
+    return Violation(
+        layer_index=ctx["index"], layer=ctx["name"], layer_type=ctx["type"], rule=rule.id, parameter=rule.field,
+        value=value, allowed=rule.allowed_text() + (f" {rule.condition_text()}" if rule.when else ""),
+        message=rule.message_for(ctx, value), fix=rule.fix_text(), note=rule.note, source=rule.source,
+        severity=rule.severity)
+
+
+def _target_list(targets, what: str) -> list[Target]:
+    if isinstance(targets, (str, Target)):
+        targets = [targets]
+    items = list(targets) if isinstance(targets, Iterable) and not isinstance(targets, (bytes, Mapping)) else []
+    if not items:
+        raise SpecError(what, f"expected a list of target names (e.g. ['nsoc_v1', 'nsoc_v2']), got {brief(targets)}")
+    return [get_target(t) for t in items]
+
+
+def _refinement_note(model: Model, base: CompatibilityReport, other: Target, other_rep: CompatibilityReport) -> str:
+    """What ``other`` refuses besides ``base``'s violations, in plain words (empty when nothing)."""
+    errors = [v for v in base.entries if v.severity == "error"]
+    own = {(v.layer_index, v.rule) for v in errors}
+    extra = [v for v in other_rep.entries if v.severity == "error" and (v.layer_index, v.rule) not in own]
+    if not extra:
+        return ""
+    shown = "; ".join(f"layer {v.layer!r}: {v.parameter} = {v.value} (allowed {v.allowed})" for v in extra[:5])
+    more = f" and {len(extra) - 5} more" if len(extra) > 5 else ""
+    head = "passes" if not errors else "besides the violations above, passes the other cells of"
+    return (f"{model.name!r} {head} the {base.target_title} table but {other.refuser} refuses it: "
+            f"{shown}{more}. Check against {other.name!r} for details.")
+
+
+def _with_notes(report: CompatibilityReport, notes: Iterable[str]) -> CompatibilityReport:
+    notes = tuple(n for n in notes if n)
+    return dataclasses.replace(report, notes=report.notes + notes) if notes else report
+
+
+def check(model: Model, target="nsoc_v2", variables=None, also: Iterable = ()) -> CompatibilityReport:
     """Check every layer of ``model`` against every rule of ``target``.
 
     Parameters
@@ -71,11 +139,16 @@ def check(model: Model, target="nsoc_v2", variables=None) -> CompatibilityReport
     variables : list of dict, dict by layer name, or Simulator, optional
         When given, value-range rules (threshold, act_step …) of the target are
         judged too; otherwise the report notes that they were not checked.
+    also : list of str or Target, optional
+        Other targets to mention: for each, a note says what it refuses that
+        ``target`` accepts (e.g. ``also=["akd1000"]`` on ``"nsoc_v2"``: what the current
+        mapper refuses although the 2021 table allows it). The verdict is ``target``'s only.
 
     Returns
     -------
     CompatibilityReport
-        Every violation (not only the first), in layer then table order.
+        Every violation (not only the first), in layer then table order. Rules of
+        severity ``note`` add their message to the notes instead.
 
     Examples
     --------
@@ -87,63 +160,41 @@ def check(model: Model, target="nsoc_v2", variables=None) -> CompatibilityReport
     if not isinstance(model, Model):
         raise SpecError("model", f"expected an akida_nb.Model, got {type(model).__name__} "
                                  "(load one with ak.load_model or ak.Model.from_dict)")
+    if isinstance(target, (list, tuple)):
+        raise SpecError("target", f"expected one target name, got {brief(target)} "
+                                  "(use ak.compare(model, targets) for several)")
     t = get_target(target)
-    ranges = _variable_ranges(model, variables) if variables is not None else None
-    violations: list[Violation] = []
+    others = _target_list(also, "also") if also else []
+    contexts = [layer_context(model, i) for i in range(len(model.layers))]
+    notes: list[str] = []
+    for provide in PROVIDERS:
+        fields, provided_notes = provide(model, t, variables)
+        notes += provided_notes
+        for ctx, extra in zip(contexts, fields or ()):
+            ctx.update(extra)
+    entries: list[Violation] = []
     verdicts: list[LayerVerdict] = []
-    unchecked: set[str] = set()
-    np_ctx = _np_contexts(model) if needs_nps(t) else None
-    reported_once: set[str] = set()
-    for i, layer in enumerate(model.layers):
-        ctx = layer_context(model, i)
-        if np_ctx is not None:
-            ctx.update(np_ctx[i])
-        count = 0
-        if not t.supports(layer.type) and not t.rules_for(layer.type):
-            violations.append(Violation(
-                layer_index=i, layer=layer.name, layer_type=layer.type, rule="layer_type", parameter="type",
-                value=layer.type, allowed="[" + ", ".join(t.layer_types) + "]",
-                message=f"Layer {layer.name!r} ({layer.type}): the {layer.type} layer type is not in the "
-                        f"{t.title} table.",
-                fix="Replace the layer with a supported type.", note="The target's table lists no such layer.",
-                source=f"{t.name} layer types"))
-            count += 1
-        for rule in t.rules_for(layer.type):
-            if rule.kind == "variable_range":
-                if ranges is None:
-                    unchecked.add(rule.field)
-                    continue
-                ctx[rule.field] = ranges[i].get(rule.field)
-            if not rule.applies(ctx):
-                continue
-            value = rule.judge(ctx)
-            if value is None or (rule.once and rule.field in reported_once):
-                continue
-            if rule.once:
-                reported_once.add(rule.field)
-            count += 1
-            violations.append(Violation(
-                layer_index=i, layer=layer.name, layer_type=layer.type, rule=rule.id,
-                parameter=rule.field, value=value, allowed=rule.allowed_text() + (
-                    f" {rule.condition_text()}" if rule.when else ""),
-                message=rule.message_for(ctx, value), fix=rule.fix + (
-                    f" (automatic fix: {', '.join(rule.fixes)})" if rule.fixes else ""),
-                note=rule.note, source=rule.source))
-        verdicts.append(LayerVerdict(index=i, name=layer.name, type=layer.type,
-                                     input_shape=layer.input_shape, output_shape=layer.output_shape,
-                                     violations=count))
-    notes = []
-    if unchecked:
-        notes.append(f"Not checked (no variables given): the value ranges of {', '.join(sorted(unchecked))}. "
-                     "Pass variables= (as the Simulator takes them) to check them.")
-    notes.extend(notes_for(model, t, violations))
-    return CompatibilityReport(model_name=model.name, target=t.name, target_title=t.title,
-                               layer_verdicts=tuple(verdicts), entries=tuple(violations), notes=tuple(notes),
-                               unmapped=tuple(str(u) for u in model.unmapped))
+    spent: set[str] = set()
+    for i, (layer, ctx) in enumerate(zip(model.layers, contexts)):
+        found = [_violation(r, ctx, value) for r in t.rules_for(layer.type)
+                 if (value := r.violated(ctx, spent)) is not None]
+        entries += [v for v in found if v.severity != "note"]
+        notes += [v.message for v in found if v.severity == "note"]
+        verdicts.append(LayerVerdict(index=i, name=layer.name, type=layer.type, input_shape=layer.input_shape or (),
+                                     output_shape=layer.output_shape or (),
+                                     violations=sum(v.severity == "error" for v in found)))
+    report = CompatibilityReport(model_name=model.name, target=t.name, target_title=t.title,
+                                 layer_verdicts=tuple(verdicts), entries=tuple(entries), notes=tuple(notes),
+                                 unmapped=tuple(str(u) for u in model.unmapped))
+    return _with_notes(report, (_refinement_note(model, report, o, check(model, o, variables)) for o in others))
 
 
 def compare(model: Model, targets: Iterable = ("nsoc_v1", "nsoc_v2"), variables=None) -> Comparison:
     """Check one model against several targets at once.
+
+    When one of the targets refines another (``akd1000`` is ``nsoc_v2`` as the current
+    mapper enforces it), the refined target's report notes what the refinement refuses
+    that its table allows.
 
     Examples
     --------
@@ -152,9 +203,9 @@ def compare(model: Model, targets: Iterable = ("nsoc_v1", "nsoc_v2"), variables=
     >>> cmp.verdicts.columns.tolist()[-2:]
     ['nsoc_v1', 'nsoc_v2']
     """
-    if isinstance(targets, str):
-        targets = [targets]
-    reports = tuple(check(model, t, variables=variables) for t in targets)
-    if not reports:
-        raise SpecError("targets", "compare needs at least one target")
-    return Comparison(model_name=model.name, reports=reports)
+    ts = _target_list(targets, "targets")
+    reports = {t.name: check(model, t, variables=variables) for t in ts}
+    return Comparison(model_name=model.name, reports=tuple(
+        _with_notes(reports[t.name], (_refinement_note(model, reports[t.name], o, reports[o.name])
+                                      for o in ts if o.base == t.name))
+        for t in ts))

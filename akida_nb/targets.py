@@ -1,11 +1,24 @@
-"""Targets: the constraint tables of each Akida chip, loaded from data files.
+"""Targets: the constraint tables of each Akida chip, loaded from validated data files.
 
 Every ``*.yaml`` file in the packaged ``data/targets`` folder is one target. A file
 holds ``name``, ``title``, ``description``, ``layer_types`` (the layer types its
-table lists) and ``rules`` (see :mod:`akida_nb.rules` for the rule schema); it may
+table lists) and ``rules`` (see :mod:`akida_nb.rules` for the rule fields); it may
 also say ``base: other_target`` with ``replace`` (rule ids dropped from the base)
-to state a target as a difference from another. A new target needs a data file,
-not code: drop it in the folder, or call :func:`register_target` with its path.
+to state a target as a difference from another, and ``device`` (its neural-processor
+model). A new target needs a data file, not code: drop it in the folder, or call
+:func:`register_target` with its path.
+
+Every file is checked against the JSON schema ``akida_nb/schemas/target.schema.json``
+(completed with the rule kinds, fields and layer types the code knows) before use: a
+bad file raises one :class:`~akida_nb.SpecError` naming the file, the rule and the key.
+
+A rule written once for several layer types (``layer_type: [Convolutional,
+SeparableConvolutional]``, its ``id`` and ``source`` saying ``{prefix}`` and
+``{layer_type}``) expands into one rule per type: ``conv.act_bits``,
+``sepconv.act_bits``. A *group* (``{layer_type: [...], rules: [...]}``) expands its rules
+for the first type, then for the next, and so on; a rule of the group naming one
+``layer_type`` is kept for that type only. Each layer type a target neither lists nor
+has rules for gets a generated rule ``layer_type`` ("not in the table").
 
 Examples
 --------
@@ -17,21 +30,41 @@ Examples
 """
 from __future__ import annotations
 
+import contextlib
+import json
+import os
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
-from typing import Mapping
+from typing import Any
 
-from .errors import SpecError, UnknownTargetError
+from ._safeload import parse_yaml, read_text
+from .errors import SpecError, UnknownTargetError, brief, one_line
+from .model import LAYER_TYPES
 from .resources import data_dir
-from .rules import Rule
+from .rules import FIELDS, RULE_KINDS, Rule
 
-__all__ = ["Target", "targets", "get_target", "constraints", "compare_constraints", "register_target"]
+__all__ = [
+    "Target",
+    "compare_constraints",
+    "constraints",
+    "get_target",
+    "register_target",
+    "registered_target",
+    "style_differences",
+    "targets",
+    "unregister_target",
+    "validate_target",
+]
 
 CONSTRAINT_COLUMNS = ["target", "layer_type", "section", "parameter", "allowed", "axis", "note", "source",
-                      "rule", "field", "condition"]
-_TARGET_KEYS = ("name", "title", "description", "layer_types", "rules", "base", "replace", "order", "refuser",
-                "device")
+                      "rule", "field", "condition", "severity"]
+PREFIXES = {"InputConvolutional": "input_conv", "Convolutional": "conv", "SeparableConvolutional": "sepconv",
+            "FullyConnected": "fc"}
+"""The id prefix of each layer type's rules (``{prefix}`` in a rule id written for several types)."""
+PAIR_FIELDS = ("kernel_size", "kernel_stride", "pool_size", "pool_stride", "input_dims")
+"""Fields holding a (d0, d1) pair: a rule may read one axis as ``input_dims[0]``."""
 
 
 @dataclass(frozen=True)
@@ -54,9 +87,9 @@ class Target:
     base: str | None = None
     order: int = 100
     refuser: str = ""  # how a refinement's verdict is named in other reports' notes
-    device: Mapping | None = None  # the device block (NP mesh and NP model, read by akida_nb.nps), or None
+    device: Mapping[str, Any] | None = None  # the neural-processor model, for targets that have one
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         if not self.refuser:
             object.__setattr__(self, "refuser", self.title)
 
@@ -83,7 +116,7 @@ class Target:
         for rule in self.rules:
             if rule.id == rule_id:
                 return rule
-        raise SpecError(f"{self.name}.rules", f"no rule {rule_id!r}")
+        raise SpecError(f"{self.name}.rules", f"no rule {brief(rule_id)}")
 
     def rules_for(self, layer_type: str) -> tuple[Rule, ...]:
         """The rules that judge one layer type, in table order.
@@ -97,51 +130,192 @@ class Target:
         return tuple(r for r in self.rules if r.layer_type == layer_type)
 
 
-def _parse_target(raw: Mapping, where: str, known: Mapping[str, Target]) -> Target:
-    if not isinstance(raw, Mapping):
-        raise SpecError(where, "a target file must hold a mapping")
-    for key in raw:
-        if key not in _TARGET_KEYS:
-            raise SpecError(f"{where}: {key}", f"unknown key (allowed: {', '.join(_TARGET_KEYS)})")
-    for key in ("name", "title", "rules"):
-        if key not in raw:
-            raise SpecError(f"{where}: {key}", "missing")
+# ---------------------------------------------------------------------------- the schema
+@cache
+def target_schema() -> dict[str, Any]:
+    """The JSON schema of a target file, its enums completed from the code's kinds, fields and layer types.
+
+    Examples
+    --------
+    >>> s = target_schema()
+    >>> "max_by" in s["$defs"]["kind"]["enum"], "Convolutional" in s["$defs"]["layer_type"]["enum"]
+    (True, True)
+    """
+    from importlib import resources
+
+    schema = json.loads((resources.files("akida_nb") / "schemas" / "target.schema.json").read_text("utf-8"))
+    defs = schema["$defs"]
+    defs["layer_type"]["enum"] = list(LAYER_TYPES)
+    defs["kind"]["enum"] = list(RULE_KINDS)
+    defs["field"]["enum"] = list(FIELDS) + [f"{f}[{i}]" for f in PAIR_FIELDS for i in (0, 1)]
+    defs["rule_body"]["allOf"] = [
+        {"if": {"properties": {"kind": {"const": name}}, "required": ["kind"]}, "then": {"required": list(k.needs)}}
+        for name, k in RULE_KINDS.items() if k.needs]
+    return schema
+
+
+@cache
+def _validator() -> Callable[[Any], Any]:
+    # fastjsonschema compiles the schema to a function once (~40 ms) and imports in milliseconds;
+    # jsonschema's import takes seconds where JupyterLab's format checkers are installed.
+    import fastjsonschema
+
+    return fastjsonschema.compile(target_schema())
+
+
+def _place(raw: Any, where: str, path: list) -> str:
+    """``file: rule <id>: key.sub`` for a path into a target file."""
+    rest = [int(p) if isinstance(p, str) and p.isdigit() else p for p in path]
+    if len(rest) >= 2 and rest[0] == "rules" and isinstance(rest[1], int):
+        entry, label = raw["rules"][rest[1]], f"rules[{rest[1]}]"
+        rest = rest[2:]
+        if len(rest) >= 2 and rest[0] == "rules" and isinstance(entry, Mapping) and isinstance(rest[1], int):
+            entry, label = entry["rules"][rest[1]], f"{label}.rules[{rest[1]}]"
+            rest = rest[2:]
+        if isinstance(entry, Mapping) and isinstance(entry.get("id"), str):
+            label = f"rule {one_line(entry['id'], 60)}"
+        where = f"{where}: {label}"
+    return f"{where}: {'.'.join(one_line(str(p), 40) for p in rest)}" if rest else where
+
+
+def _problem(rule: str, value: Any, definition: Mapping[str, Any], message: str) -> str:
+    """One schema failure in words."""
+    if rule == "enum":
+        shown = ", ".join(str(v) for v in definition["enum"][:3]) + (", …" if len(definition["enum"]) > 3 else "")
+        return f"{brief(value)} is not one of the known values ({shown})"
+    if rule == "required":
+        return "missing " + ", ".join(k for k in definition["required"] if k not in value)
+    if rule == "additionalProperties":
+        return f"unknown key {brief(min(set(value) - set(definition.get('properties', {})), key=str))}"
+    if rule == "type":
+        return f"{brief(value)} is not of type {definition['type']}"
+    if rule == "pattern":
+        return f"{brief(value)} does not match {definition['pattern']}"
+    if rule in ("minimum", "maximum"):
+        return f"{brief(value)} is out of range"
+    if rule in ("minItems", "minLength", "minProperties"):
+        return "must not be empty"
+    if rule == "propertyNames":
+        fields = set(target_schema()["$defs"]["field"]["enum"])
+        return f"unknown field {brief(next((k for k in value if k not in fields), '?'))}"
+    if rule == "not":
+        return f"{brief(value)} is reserved"
+    return one_line(message.replace("data.", "", 1), 160)
+
+
+def validate_target(raw: Any, where: str = "target") -> None:
+    """Check a target file's content against :func:`target_schema`.
+
+    Raises
+    ------
+    SpecError
+        The first problem, naming ``where`` (the file), the rule id and the key.
+
+    Examples
+    --------
+    >>> validate_target({"name": "t", "title": "T", "rules": [{"id": "fc.x", "layer_type": "FullyConnected",
+    ...     "section": "s", "parameter": "p", "field": "unitz", "kind": "range", "max": 1,
+    ...     "note": "n", "fix": "f", "source": "s"}]}, "t.yaml")
+    Traceback (most recent call last):
+    ...
+    akida_nb.errors.SpecError: t.yaml: rule fc.x: field: 'unitz' is not one of the known values (type, name, index, …)
+    """
+    import fastjsonschema
+
+    try:
+        _validator()(raw)
+    except fastjsonschema.JsonSchemaValueException as e:
+        problem = _problem(e.rule or "", e.value, e.definition or {}, e.message)
+        raise SpecError(_place(raw, where, list(e.path)[1:]), one_line(problem, 200)) from None
+
+
+# ---------------------------------------------------------------------------- parsing
+def _instantiate(raw: Mapping, layer_type: str) -> dict:
+    out = dict(raw, layer_type=layer_type)
+    for key in ("id", "source"):
+        out[key] = raw[key].replace("{prefix}", PREFIXES[layer_type]).replace("{layer_type}", layer_type)
+    return out
+
+
+def _types(value: str | list[str]) -> list[str]:
+    return [value] if isinstance(value, str) else list(value)
+
+
+def _expand(entries: list, where: str) -> list[dict]:
+    """Rules written once for several layer types, one per type, in table order (see the module docstring)."""
+    out = []
+    for i, entry in enumerate(entries):
+        if "rules" not in entry:
+            out += [_instantiate(entry, lt) for lt in _types(entry["layer_type"])]
+            continue
+        for r in entry["rules"]:  # a group: its rules for each type in turn
+            stray = set(_types(r.get("layer_type", []))) - set(entry["layer_type"])
+            if stray:
+                raise SpecError(f"{where}: rule {r['id']}: layer_type",
+                                f"{', '.join(sorted(stray))} is not a type of its group (rules[{i}])")
+        out += [_instantiate(r, lt) for lt in entry["layer_type"] for r in entry["rules"]
+                if lt in _types(r.get("layer_type", lt))]
+    return out
+
+
+def _layer_type_rules(name: str, title: str, layer_types: tuple[str, ...], rules: list[Rule]) -> list[Rule]:
+    """The generated ``layer_type`` rule of each layer type the target neither lists nor has rules for."""
+    covered = set(layer_types) | {r.layer_type for r in rules}
+    title = title.replace("{", "{{").replace("}", "}}")
+    return [Rule(id="layer_type", layer_type=lt, section="Layer", parameter="type", field="type", kind="allowed",
+                 values=layer_types, message=f"the {{type}} layer type is not in the {title} table.",
+                 fix="Replace the layer with a supported type.", note="The target's table lists no such layer.",
+                 source=f"{name} layer types")
+            for lt in LAYER_TYPES if lt not in covered]
+
+
+def _parse_target(raw: Any, where: str, known: Mapping[str, Target]) -> Target:
+    validate_target(raw, where)
     rules: list[Rule] = []
     layer_types = raw.get("layer_types")
+    device = raw.get("device")
     if raw.get("base"):
         base = known.get(raw["base"])
-        if base is None:
-            raise SpecError(f"{where}: base", f"unknown base target {raw['base']!r}")
+        if base is None or raw["base"] == raw["name"]:
+            raise SpecError(f"{where}: base", f"unknown base target {brief(raw['base'])} (known: {', '.join(known)})")
         dropped = set(raw.get("replace", ()))
         missing = dropped - {r.id for r in base.rules}
         if missing:
             raise SpecError(f"{where}: replace", f"no such rules in {base.name}: {', '.join(sorted(missing))}")
-        rules = [r for r in base.rules if r.id not in dropped]
+        rules = [r for r in base.rules if r.id not in dropped and r.id != "layer_type"]
         layer_types = layer_types or base.layer_types
-    added = [Rule.from_dict(r, f"{where}: rules[{i}]") for i, r in enumerate(raw["rules"] or [])]
+        device = device if device is not None else base.device
+    elif raw.get("replace"):
+        raise SpecError(f"{where}: replace", "only a target with a base replaces rules")
+    expanded = _expand(raw["rules"] or [], where)
+    added = [Rule.from_dict(r, f"{where}: rule {r['id']}") for r in expanded]
     ids = [r.id for r in rules + added]
     dupes = sorted({i for i in ids if ids.count(i) > 1})
     if dupes:
         raise SpecError(f"{where}: rules", f"duplicate rule ids: {', '.join(dupes)}")
+    for rule in added:
+        for key in ("id", "source"):
+            if "{prefix}" in getattr(rule, key) or "{layer_type}" in getattr(rule, key):
+                raise SpecError(f"{where}: rule {rule.id}: {key}", "left a {prefix} or {layer_type} unexpanded")
+    all_rules = rules + added
+    layer_types = tuple(layer_types or ())
     return Target(name=raw["name"], title=raw["title"], description=raw.get("description", ""),
-                  layer_types=tuple(layer_types or ()), rules=tuple(rules + added), base=raw.get("base"),
-                  order=int(raw.get("order", 100)), refuser=raw.get("refuser", ""),
-                  device=raw.get("device", known[raw["base"]].device if raw.get("base") else None))
+                  layer_types=layer_types,
+                  rules=tuple(all_rules + _layer_type_rules(raw["name"], raw["title"], layer_types, all_rules)),
+                  base=raw.get("base"), order=int(raw.get("order", 100)), refuser=raw.get("refuser", ""),
+                  device=device)
 
 
-def _read_yaml(path: Path):
-    import yaml
-
-    try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as e:
-        raise SpecError(str(path), f"not valid YAML: {e}") from None
+def _read_yaml(path: Path) -> Any:
+    """The one reader of target files (YAML, hence JSON too), through the hardened loader."""
+    return parse_yaml(read_text(path, where=str(path)), str(path))
 
 
 _EXTRA: dict[str, Target] = {}
+"""Targets registered in this session (they hide a packaged target of the same name)."""
 
 
-@lru_cache(maxsize=None)
+@cache
 def _packaged() -> dict[str, Target]:
     raws = {}
     for path in sorted((data_dir() / "targets").glob("*.yaml")):
@@ -171,8 +345,33 @@ def _registry() -> dict[str, Target]:
     return dict(sorted(reg.items(), key=lambda kv: (kv[1].order, kv[0])))
 
 
-def register_target(path) -> Target:
+# ---------------------------------------------------------------------------- registering
+def _as_path(path: Any) -> Path:
+    if not isinstance(path, (str, os.PathLike)) or not str(path):
+        raise SpecError("path", f"expected the path of a target file, got {brief(path)}")
+    return Path(path)
+
+
+def register_target(path, replace: bool = False) -> Target:
     """Load a target from your own YAML file and make it available by name.
+
+    Parameters
+    ----------
+    path : str or Path
+        A target file (the format of the packaged ``data/targets/*.yaml``).
+    replace : bool
+        Replace a target of the same name (a packaged one comes back with
+        :func:`unregister_target`). Without it, an existing name is refused.
+
+    Raises
+    ------
+    SpecError
+        The file is not a valid target (named with the rule and key), its name is taken,
+        or its ``base`` would make a cycle.
+
+    See Also
+    --------
+    registered_target : the same, undone when a ``with`` block ends.
 
     Examples
     --------
@@ -181,13 +380,82 @@ def register_target(path) -> Target:
     >>> _ = p.write_text("name: tiny\\ntitle: Tiny\\nlayer_types: [FullyConnected]\\nrules: []\\n")
     >>> ak.register_target(p).name, "tiny" in set(ak.targets()["name"])
     ('tiny', True)
+    >>> ak.unregister_target("tiny")
+    >>> "tiny" in set(ak.targets()["name"])
+    False
     """
-    path = Path(path)
-    target = _parse_target(_read_yaml(path), str(path), _registry())
+    path = _as_path(path)
+    where = str(path)
+    reg = _registry()
+    target = _parse_target(_read_yaml(path), where, reg)
+    if target.name in reg and not replace:
+        raise SpecError(f"{where}: name", f"a target named {target.name!r} exists; pass replace=True to replace it")
+    chain, base = [target.name], target.base
+    while base is not None:
+        chain.append(base)
+        if base == target.name:
+            raise SpecError(f"{where}: base", f"{' → '.join(map(repr, chain))} makes a cycle of base targets")
+        base = reg[base].base if base in reg and base not in chain[:-1] else None
     _EXTRA[target.name] = target
     return target
 
 
+def unregister_target(name: str) -> None:
+    """Remove a target registered with :func:`register_target` (a packaged one it replaced comes back).
+
+    Raises
+    ------
+    SpecError
+        For a packaged target, or a target another registered target uses as ``base``.
+    UnknownTargetError
+        For a name that is not registered.
+
+    Examples
+    --------
+    >>> import akida_nb as ak
+    >>> ak.unregister_target("nsoc_v1")
+    Traceback (most recent call last):
+    ...
+    akida_nb.errors.SpecError: nsoc_v1: a packaged target cannot be removed
+    """
+    if not isinstance(name, str):
+        raise SpecError("name", f"expected a target name, got {brief(name)}")
+    if name not in _EXTRA:
+        if name in _packaged():
+            raise SpecError(name, "a packaged target cannot be removed")
+        raise UnknownTargetError(one_line(name, 60), list(_registry()))
+    if name not in _packaged():
+        users = sorted(t.name for t in _EXTRA.values() if t.base == name)
+        if users:
+            raise SpecError(name, f"used as base by {', '.join(users)}: unregister them first")
+    del _EXTRA[name]
+
+
+@contextlib.contextmanager
+def registered_target(path, replace: bool = False) -> Iterator[Target]:
+    """:func:`register_target` for the length of a ``with`` block (then the registry is as before).
+
+    Examples
+    --------
+    >>> import akida_nb as ak, tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "fc_only.yaml"
+    >>> _ = p.write_text("name: fc_only\\ntitle: FC only\\nlayer_types: [FullyConnected]\\nrules: []\\n")
+    >>> with ak.registered_target(p) as t:
+    ...     ak.check(ak.example("ds_cnn_kws"), "fc_only").violations["rule"].unique().tolist()
+    ['layer_type']
+    >>> "fc_only" in set(ak.targets()["name"])
+    False
+    """
+    before = dict(_EXTRA)
+    target = register_target(path, replace=replace)
+    try:
+        yield target
+    finally:
+        _EXTRA.clear()
+        _EXTRA.update(before)
+
+
+# ---------------------------------------------------------------------------- lookup and tables
 def get_target(name) -> Target:
     """A target by name (or a :class:`Target`, returned as is).
 
@@ -195,6 +463,8 @@ def get_target(name) -> Target:
     ------
     UnknownTargetError
         Listing the known names.
+    SpecError
+        When ``name`` is neither a string nor a Target.
 
     Examples
     --------
@@ -204,9 +474,11 @@ def get_target(name) -> Target:
     """
     if isinstance(name, Target):
         return name
+    if not isinstance(name, str):
+        raise SpecError("target", f"expected a target name or an akida_nb Target, got {brief(name)}")
     reg = _registry()
     if name not in reg:
-        raise UnknownTargetError(str(name), reg)
+        raise UnknownTargetError(one_line(name, 60), reg)
     return reg[name]
 
 
@@ -225,12 +497,17 @@ def targets():
                           "rules": len(t.rules)} for t in _registry().values()])
 
 
+def _check_layer_type(layer_type: Any) -> None:
+    if layer_type is not None and (not isinstance(layer_type, str) or layer_type not in LAYER_TYPES):
+        raise SpecError("layer_type", f"unknown layer type {brief(layer_type)} (types: {', '.join(LAYER_TYPES)})")
+
+
 def constraints(target="nsoc_v2", layer_type: str | None = None):
     """The target's constraint table as a tidy DataFrame, one row per rule.
 
     Columns: target, layer_type, section, parameter (the seed's word), allowed,
     axis (the array axis it limits), note, source, then rule (id), field (the
-    model field judged) and condition.
+    model field judged), condition and severity.
 
     Examples
     --------
@@ -242,14 +519,10 @@ def constraints(target="nsoc_v2", layer_type: str | None = None):
     import pandas as pd
 
     t = get_target(target)
-    if layer_type is not None:
-        from .model import LAYER_TYPES
-
-        if layer_type not in LAYER_TYPES:
-            raise SpecError("layer_type", f"unknown layer type {layer_type!r} (types: {', '.join(LAYER_TYPES)})")
+    _check_layer_type(layer_type)
     rows = [{"target": t.name, "layer_type": r.layer_type, "section": r.section, "parameter": r.parameter,
              "allowed": r.allowed_text(), "axis": r.axis, "note": r.note, "source": r.source, "rule": r.id,
-             "field": r.field, "condition": r.condition_text()}
+             "field": r.field, "condition": r.condition_text(), "severity": r.severity}
             for r in t.rules if layer_type is None or r.layer_type == layer_type]
     return pd.DataFrame(rows, columns=CONSTRAINT_COLUMNS)
 
@@ -274,7 +547,10 @@ def compare_constraints(*names, layer_type: str | None = None):
         names = tuple(names[0])
     if len(names) < 2:
         raise SpecError("targets", "compare_constraints needs at least two targets")
+    _check_layer_type(layer_type)
     ts = [get_target(n) for n in names]
+    if len({t.name for t in ts}) < len(ts):
+        raise SpecError("targets", f"each target once, got {', '.join(t.name for t in ts)}")
     index: dict[tuple[str, str], dict] = {}
     for t in ts:
         for r in t.rules:
@@ -286,8 +562,6 @@ def compare_constraints(*names, layer_type: str | None = None):
             if r.when:
                 allowed += f" ({r.condition_text()})"
             row[t.name] = allowed
-    from .model import LAYER_TYPES
-
     order = {lt: i for i, lt in enumerate(LAYER_TYPES)}
     keys = sorted(index, key=lambda k: (order.get(k[0], 99), list(index).index(k)))
     data = []
@@ -306,7 +580,8 @@ def style_differences(df):
     """A pandas Styler that highlights the rows of :func:`compare_constraints` that differ.
 
     Colours come from JupyterLab's theme variables, so dark themes work; the Styler
-    gets a fixed ``uuid`` so the HTML is deterministic.
+    gets a fixed ``uuid`` so the HTML is deterministic; every cell is HTML-escaped
+    (target files are text from anywhere).
 
     Examples
     --------
@@ -315,6 +590,8 @@ def style_differences(df):
     >>> "var(--jp-warn-color3" in html
     True
     """
-    styler = df.style.set_uuid("akn-constraints")
+    if not hasattr(df, "style") or "differs" not in getattr(df, "columns", ()):
+        raise SpecError("df", f"expected a compare_constraints() DataFrame, got {type(df).__name__}")
+    styler = df.style.set_uuid("akn-constraints").format(escape="html").format_index(escape="html", axis=0)
     highlight = "background-color: var(--jp-warn-color3, #fff3cd); color: var(--jp-ui-font-color0, #000)"
     return styler.apply(lambda row: [highlight if row["differs"] else "" for _ in row], axis=1)

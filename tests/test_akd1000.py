@@ -87,15 +87,31 @@ def test_doc_vs_engine_diff_table():
     assert not wide.loc[("Convolutional", "conv.kernel_size"), "differs"]
 
 
-def test_nsoc_v2_report_warns_about_the_mapper_in_plain_words():
+def test_nsoc_v2_report_warns_about_the_mapper_in_plain_words_when_asked():
     m = model([{**CONV, "pool_type": "max", "pool_size": 3}, NEXT])
-    rep = ak.check(m, "nsoc_v2")
-    assert rep.ok
+    assert not any("akd1000" in n for n in ak.check(m, "nsoc_v2").notes)  # check(m, t) judges t only
+    rep = ak.check(m, "nsoc_v2", also=["akd1000"])
+    assert rep.ok and rep.entries == ak.check(m, "nsoc_v2").entries
     (note,) = [n for n in rep.notes if "akd1000" in n]
     assert "passes the Akida NSoC (Production) table but the current AKD1000 mapper refuses it" in note
     assert "pool_size = 3×3" in note
     assert note in repr(rep)
-    assert not any("akd1000" in n for n in ak.check(ak.example("ds_cnn_kws"), "nsoc_v2").notes)
+    assert not any("akd1000" in n for n in ak.check(ak.example("ds_cnn_kws"), "nsoc_v2", also=["akd1000"]).notes)
+
+
+def test_compare_shows_what_the_mapper_refuses_beyond_the_table():
+    m = model([{**CONV, "pool_type": "max", "pool_size": 3}, NEXT])
+    cmp = ak.compare(m, ["nsoc_v2", "akd1000"])
+    assert cmp["nsoc_v2"] == ak.check(m, "nsoc_v2", also=["akd1000"])
+    assert cmp["akd1000"] == ak.check(m, "akd1000")
+    (note,) = [n for n in cmp["nsoc_v2"].notes if "akd1000" in n]
+    assert "passes the Akida NSoC (Production) table but the current AKD1000 mapper refuses it" in note
+    assert note in repr(cmp)
+    # only a refinement of a compared target is mentioned
+    assert not any("akd1000" in n for n in ak.compare(m, ["nsoc_v1", "nsoc_v2"])["nsoc_v2"].notes)
+    broken = ak.example("broken")
+    (note,) = [n for n in ak.compare(broken, ["nsoc_v2", "akd1000"])["nsoc_v2"].notes if "akd1000" in n]
+    assert "besides the violations above, passes the other cells of" in note
 
 
 def test_variable_ranges_checked_only_with_variables():

@@ -212,7 +212,7 @@ def test_every_rule_is_exercised_by_a_violating_case():
     # rejects anything outside these (SpecError), so only their inside can be built.
     unreachable = {V1: set(), V2: {"input_conv.weights_bits", "input_conv.padding"}}
     for target in (V1, V2):
-        rules = {r.id for r in ak.get_target(target).rules}
+        rules = {r.id for r in ak.get_target(target).rules if r.severity == "error"}
         assert rules - violated[target] == unreachable[target], target
         assert violated[target] <= rules
 
@@ -224,9 +224,38 @@ def test_values_outside_the_format_are_spec_errors():
         build(IC, {"padding": "causal"})
 
 
+# Rules that are not cells of the seed table: notes on engine quirks the table does not state.
+NOT_SEED = {V1: {"sepconv.avgpool_filters"}, V2: set()}
+
+
+def test_only_the_quirk_notes_are_not_errors():
+    for target in (V1, V2):
+        assert {r.id for r in ak.get_target(target).rules if r.severity != "error"} == NOT_SEED[target]
+        for rid in NOT_SEED[target]:
+            assert ak.get_target(target).rule(rid).severity == "note"
+
+
+@pytest.mark.parametrize("filters, noted", [(8, False), (16, False), (12, True), (20, True)])
+def test_preproduction_avgpool_filter_quirk_is_a_note_not_a_violation(filters, noted):
+    m = build("SeparableConvolutional", {"pool_type": "average", "filters": filters}, {"shape": [8, 8, 4]},
+              after=NEXT_FC)
+    rep = ak.check(m, V1)
+    quirk = [n for n in rep.notes if "multiple of 8" in n]
+    assert bool(quirk) == noted
+    if noted:
+        assert quirk == [("Layer 'L0_SeparableConvolutional' (SeparableConvolutional): on the pre-production engine, "
+                          "a SeparableConvolutional with average pooling wants a filter count that is a multiple of "
+                          f"8 (it has {filters}); the table does not state it. Fix: pad_avgpool_filters.")]
+    assert "sepconv.avgpool_filters" not in set(rep.violations["rule"])
+    assert not any("multiple of 8" in n for n in ak.check(m, V2).notes)
+
+
 def test_every_rule_carries_source_note_and_fix():
     for target in (V1, V2):
         for rule in ak.get_target(target).rules:
+            if rule.id in NOT_SEED[target]:
+                assert rule.source and rule.note and rule.fix, rule.id
+                continue
             assert rule.source.startswith("seed › "), rule.id
             assert rule.note and rule.fix and rule.section and rule.parameter, rule.id
             assert ("Pre-production" if target == V1 else "Production") in rule.source, rule.id
