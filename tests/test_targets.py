@@ -117,7 +117,7 @@ BAD = [  # (id, file content, text the one-line error must contain)
     ("values-never-taken", _file(rule={"field": "type", "kind": "allowed", "values": ["Dense"], "max": None}),
      "mine.yaml: rule fc.units_max: values: type is never 'Dense'"),
     ("huge-int", yaml.safe_dump(_file(rule={"max": 123456789})).replace("123456789", "9" * 5000),
-     "mine.yaml: not a readable value: Exceeds the limit (4300 digits)"),
+     "mine.yaml: not valid YAML: an integer of 5000 digits (more than 100, line 10)"),
     ("big-int", _file(rule={"max": 10 ** 30}), "mine.yaml: rule fc.units_max: max: 1000000000000000000000000000000 is out of range"),
     ("infinity", _file(rule={"max": float("inf")}), "mine.yaml: rule fc.units_max: max: inf is out of range"),
     ("nan", _file(rule={"max": float("nan")}), "mine.yaml: rule fc.units_max: max: not a number"),
@@ -237,9 +237,9 @@ def test_registered_target_restores_the_registry_even_on_error(tmp_path):
 
 
 def test_bad_paths_are_typed(tmp_path):
-    with pytest.raises(ak.SpecError, match="cannot read the file"):
+    with pytest.raises(ak.SpecError, match="missing.yaml: no such file"):
         ak.register_target(tmp_path / "missing.yaml")
-    with pytest.raises(ak.SpecError, match="cannot read the file"):
+    with pytest.raises(ak.SpecError, match="not a regular file|a directory"):
         ak.register_target(tmp_path)
     for bad in (None, 5, ""):
         with pytest.raises(ak.SpecError, match="expected the path of a target file"):
