@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from .errors import SpecError, brief
-from .model import Model
+from .model import Model, ensure_model
 from .nps import estimate_nps, layer_np_contexts
 from .report import Comparison, CompatibilityReport, LayerVerdict, Violation
 from .rules import NP_FIELDS, VARIABLE_FIELDS, Rule, layer_context
@@ -157,9 +157,7 @@ def check(model: Model, target="nsoc_v2", variables=None, also: Iterable = ()) -
     >>> sorted(set(rep.violations["rule"]))[:3]
     ['conv.act_bits', 'conv.input_bits', 'conv.kernel_size']
     """
-    if not isinstance(model, Model):
-        raise SpecError("model", f"expected an akida_nb.Model, got {type(model).__name__} "
-                                 "(load one with ak.load_model or ak.Model.from_dict)")
+    ensure_model(model)
     if isinstance(target, (list, tuple)):
         raise SpecError("target", f"expected one target name, got {brief(target)} "
                                   "(use ak.compare(model, targets) for several)")

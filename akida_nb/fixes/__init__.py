@@ -25,7 +25,7 @@ from typing import Any
 
 from ..check import check
 from ..errors import SpecError
-from ..model import Model
+from ..model import Model, ensure_model
 from ..report import CompatibilityReport
 from ..targets import Target, get_target
 from . import catalogue  # noqa: F401  (the composition root: importing the catalogue registers the fixes)
@@ -125,9 +125,7 @@ def fix(model: Model, target="nsoc_v2", fixes: Iterable[str] | str | None = None
     ...
     akida_nb.errors.FixError: fix 'no_such_fix': unknown fix; known fixes: input_conv_to_conv, valid_to_same, pad_kernel, stride_to_maxpool, widen_pool_to_stride, clamp_bits, pool_before_fc, fix_avgpool_size, split_maxpool, identity_after_maxpool, pad_avgpool_filters
     """
-    if not isinstance(model, Model):
-        raise SpecError("model", f"expected an akida_nb.Model, got {type(model).__name__} "
-                                 "(load one with ak.load_model or ak.Model.from_dict)")
+    ensure_model(model)
     t = get_target(target)
     chosen = _select(fixes, t)
     current_vars = normalize_variables(model, variables)
@@ -161,8 +159,7 @@ def applicable_fixes(model: Model, target="nsoc_v2", variables=None) -> list[str
     >>> ak.applicable_fixes(ak.example("ds_cnn_kws"), "nsoc_v2")
     []
     """
-    if not isinstance(model, Model):
-        raise SpecError("model", f"expected an akida_nb.Model, got {type(model).__name__}")
+    ensure_model(model)
     t = get_target(target)
     v = normalize_variables(model, variables)
     return [f.name for f in registry() if f.applies_to(t) and f.attempt(model, t, v).changes]

@@ -40,11 +40,10 @@ from graphlib import CycleError, TopologicalSorter
 from typing import Any, Generic, NamedTuple, TypeVar
 
 from ..check import check
-from ..errors import FixError, SpecError
-from ..model import Model
+from ..errors import FixError
+from ..model import Model, ensure_model
 from ..rules import Rule
-from ..targets import Target, get_target
-from ..targets import _registry as _targets
+from ..targets import Target, _registry as _targets, get_target
 from .edit import Change, Edit, Variables, normalize_variables
 
 __all__ = ["After", "Attempt", "Fix", "Refusal", "get_fix", "order_rationale", "register", "registry",
@@ -223,8 +222,7 @@ class Fix(Generic[P]):
         >>> [c.layer for c in a.changes], a.refusals
         (['conv_pool_identity'], ())
         """
-        if not isinstance(model, Model):
-            raise SpecError("model", f"expected an akida_nb.Model, got {type(model).__name__}")
+        ensure_model(model)
         t = get_target(target)
         edit = Edit(model, normalize_variables(model, variables), self.name)
         refusals = []
