@@ -7,8 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from hypothesis import assume, given, settings
-from hypothesis import strategies as st
+from hypothesis import assume, given, settings, strategies as st
 
 import akida_nb as ak
 from akida_nb.nps import PUBLISHED_TOTALS, compare_with_probes, estimate_layer_nps, estimate_nps

@@ -43,8 +43,7 @@ from ..check import check
 from ..errors import FixError, SpecError
 from ..model import Model
 from ..rules import Rule
-from ..targets import Target, get_target
-from ..targets import _registry as _targets
+from ..targets import Target, _registry as _targets, get_target
 from .edit import Change, Edit, Variables, normalize_variables
 
 __all__ = ["After", "Attempt", "Fix", "Refusal", "get_fix", "order_rationale", "register", "registry",
