@@ -272,8 +272,8 @@ def _plan_kernel(model: Model, target: Target, i: int) -> _Grow | Refusal:
             continue
         offsets = _kernel_offsets(layer.input_shape[:2], k, big, stride)
         if offsets is None:
-            return Refusal(f"a {big}×{big} kernel's 'same' padding would not align with the {format_value(k)} kernel's on "
-                    f"this {format_value(layer.input_shape[:2])} input")
+            return Refusal(f"a {big}×{big} kernel's 'same' padding would not align with the {format_value(k)} "
+                           f"kernel's on this {format_value(layer.input_shape[:2])} input")
         return _Grow(big, offsets)
     return Refusal(f"no square kernel from {max(k)}×{max(k)} up satisfies the target's kernel rules")
 
@@ -728,7 +728,8 @@ def _plan_split(model: Model, target: Target, i: int) -> None | Refusal:
     if not layer.activation:
         return Refusal("its activation is off (last layer): no layer can follow it to carry the pooling")
     if layer.padding != "same":
-        return Refusal("'valid' padding: the identity layer carrying the pooling pads 'same' (valid_to_same comes first)")
+        return Refusal("'valid' padding: the identity layer carrying the pooling pads 'same' "
+                       "(valid_to_same comes first)")
     return None
 
 
