@@ -24,7 +24,7 @@ from .fixes import FixResult, applicable_fixes, fix, list_fixes
 from .io import from_akida, from_keras_config, load_model
 from .model import Layer, Model
 from .nps import estimate_nps
-from .report import CompatibilityReport, Comparison
+from .report import Comparison, CompatibilityReport
 from .resources import example, examples
 from .sim import SimulationResult, Simulator
 from .targets import (

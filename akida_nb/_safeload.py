@@ -198,8 +198,8 @@ def parse_json(text: str | bytes, where: str = "", limit: int = MAX_FILE_BYTES) 
     ------
     SpecError
         ``where: nested too deeply …`` for nesting deeper than :data:`MAX_DEPTH`;
-        ``where: not valid JSON: …`` for a syntax error, a duplicate key, an integer of more than :data:`MAX_INT_DIGITS` digits,
-        ``NaN`` or ``Infinity``.
+        ``where: not valid JSON: …`` for a syntax error, a duplicate key, an integer of more than
+        :data:`MAX_INT_DIGITS` digits, ``NaN`` or ``Infinity``.
 
     Examples
     --------
@@ -296,7 +296,8 @@ def parse_yaml(text: str | bytes, where: str = "", limit: int = MAX_FILE_BYTES) 
     >>> parse_yaml("input: {shape: [4, 4, 8]}")
     {'input': {'shape': [4, 4, 8]}}
     >>> lol = "a: &a [x, x, x, x, x, x, x, x, x, x]\\n" + "".join(
-    ...     f"{c}: &{c} [*{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}]\\n" for p, c in zip("abcdefgh", "bcdefghi"))
+    ...     f"{c}: &{c} [*{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}]\\n"
+    ...     for p, c in zip("abcdefgh", "bcdefghi"))
     >>> parse_yaml(lol, "lol.yaml")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...

@@ -72,8 +72,9 @@ def table(headers: Sequence[str], rows: Iterable[Sequence[str]], row_classes: It
 
     Examples
     --------
-    >>> table(["a"], [["1"]], ["akn-changed"])
-    '<table class="akn-table"><thead><tr><th>a</th></tr></thead><tbody><tr class="akn-changed"><td>1</td></tr></tbody></table>'
+    >>> table(["a"], [["1"]], ["akn-changed"]) == ('<table class="akn-table"><thead><tr><th>a</th></tr></thead>'
+    ...                                          '<tbody><tr class="akn-changed"><td>1</td></tr></tbody></table>')
+    True
     >>> "colspan" in table(["a", "b"], [["1", "2"]], sub_rows=["why"], cls="akn-records")
     True
     """
@@ -213,7 +214,9 @@ def render_html(blocks: Iterable[Block]) -> str:
 
 
 class Rendered:
-    """Mixin for results that describe themselves as blocks: ``repr``, ``str`` and ``_repr_html_`` from one ``blocks()``.
+    """Mixin for results that describe themselves as blocks.
+
+    ``repr``, ``str`` and ``_repr_html_`` all come from one ``blocks()``.
 
     Examples
     --------

@@ -372,10 +372,11 @@ def ensure_model(obj: Any, where: str = "model") -> Model:
     >>> import akida_nb as ak
     >>> ensure_model(ak.example("gxnor_mnist")).input_shape
     (28, 28, 1)
-    >>> ensure_model({"layers": []})
+    >>> ensure_model({"layers": []})  # doctest: +NORMALIZE_WHITESPACE
     Traceback (most recent call last):
     ...
-    akida_nb.errors.SpecError: model: expected an akida_nb.Model, got dict (load one with ak.load_model or ak.Model.from_dict)
+    akida_nb.errors.SpecError: model: expected an akida_nb.Model, got dict
+        (load one with ak.load_model or ak.Model.from_dict)
     """
     if not isinstance(obj, Model):
         raise SpecError(where, f"expected an akida_nb.Model, got {type(obj).__name__} "

@@ -88,7 +88,8 @@ PUBLISHED_TOTALS = {
 _PREFIX = "Cannot map layer '{name}'. "
 _FILTER_TOO_BIG = "Filter size is too big to fit in a CNP: try decreasing the input channels or the bitwidth."
 _CANNOT_SPLIT = "Cannot split to fit weights in ram."
-_NOT_ENOUGH = "Not enough hardware components of type {np_type} available. {n} are needed but {available} are available."
+_NOT_ENOUGH = ("Not enough hardware components of type {np_type} available. "
+               "{n} are needed but {available} are available.")
 _STRIDE_MAXPOOL = "Cannot have convolution stride > 1 and max pooling if the layer is mapped on multiple NPs."
 _FNP_INPUTS = "Input dimensions are too large to fit in a FNP. The maximum value is {max}."
 _NO_TILING = ("The input cannot be split into pieces that fit a CNP's {b:,}-byte input memory "
@@ -408,7 +409,7 @@ def _fc_estimate(layer: Layer, prefix: str, dev: Device) -> NpEstimate:
     if inputs > dev.fnp_max_inputs:
         return NpEstimate(None, "FNP2", f"{brief(inputs)} inputs (d0·d1·c) exceed an FNP's {dev.fnp_max_inputs}",
                           prefix + _FNP_INPUTS.format(max=dev.fnp_max_inputs))
-    per_lane = _ceil_div(layer.units, dev.lanes)
+    per_lane = _ceil_div(layer.outputs, dev.lanes)
     lane_bits = per_lane * (inputs * layer.weights_bits + dev.fnp_neuron_overhead_bits)
     fits = lane_bits <= dev.lane_bits
     how = (f"{brief(per_lane)} neurons per lane × ({inputs} inputs × {layer.weights_bits} bits + "
@@ -446,8 +447,9 @@ def estimate_layer_nps(layer: Layer, target: str | Target | Device = "akd1000") 
     >>> e = estimate_layer_nps(m.layers[0])
     >>> e.nps, e.np_type
     (None, 'CNP1')
-    >>> e.refused
-    "Cannot map layer 'L0_Convolutional'. Filter size is too big to fit in a CNP: try decreasing the input channels or the bitwidth."
+    >>> e.refused == ("Cannot map layer 'L0_Convolutional'. Filter size is too big to fit in a CNP: "
+    ...               "try decreasing the input channels or the bitwidth.")
+    True
     >>> m = ak.Model.from_dict({"input": {"shape": [32, 32, 256], "bits": 4}, "layers": [
     ...     {"type": "Convolutional", "kernel_size": 3, "filters": 64, "weights_bits": 2}]})
     >>> e = estimate_layer_nps(m.layers[0], "akd1000")
@@ -464,7 +466,7 @@ def estimate_layer_nps(layer: Layer, target: str | Target | Device = "akd1000") 
         return _fc_estimate(layer, prefix, dev)
 
     d0, d1, c = layer.input_shape
-    kernel, w = layer.kernel_size, layer.weights_bits
+    (kernel, stride, _), w = layer.geometry(), layer.weights_bits
     if layer.type == "SeparableConvolutional":
         per_lane = _sepconv_filters_per_lane(kernel, c, w, dev)
         if per_lane < 1:
@@ -487,17 +489,17 @@ def estimate_layer_nps(layer: Layer, target: str | Target | Device = "akd1000") 
         return NpEstimate(None, "CNP1", f"input {shape} has no tiling into CNP input memory",
                           prefix + _NO_TILING.format(b=dev.input_bytes))
     n0, n1 = pieces
-    groups = _ceil_div(layer.filters, per_np)
+    groups = _ceil_div(layer.outputs, per_np)
     nps = n0 * n1 * groups
-    where = (f"input {shape} at {layer.input_bits} bits in "
-             + ("1 piece" if n0 * n1 == 1 else f"{brief(n0 * n1)} pieces ({brief(n0)} along d0 × {brief(n1)} along d1)"))
-    what = (f"{brief(layer.filters)} filters in " + ("1 group" if groups == 1 else f"{brief(groups)} groups")
+    spread = "1 piece" if n0 * n1 == 1 else f"{brief(n0 * n1)} pieces ({brief(n0)} along d0 × {brief(n1)} along d1)"
+    where = f"input {shape} at {layer.input_bits} bits in {spread}"
+    what = (f"{brief(layer.outputs)} filters in " + ("1 group" if groups == 1 else f"{brief(groups)} groups")
             + f" of ≤ {per_np} ({limit})")
     why = f"{where} × {what}"
     if nps > dev.nps:
         return NpEstimate(nps, "CNP1", why,
                           prefix + _NOT_ENOUGH.format(np_type="CNP1", n=brief(nps), available=dev.nps))
-    if nps > 1 and layer.pool_type == "max" and max(layer.kernel_stride) > 1:
+    if nps > 1 and layer.pool_type == "max" and max(stride) > 1:
         return NpEstimate(nps, "CNP1", why, prefix + _STRIDE_MAXPOOL)
     return NpEstimate(nps, "CNP1", why)
 
@@ -535,8 +537,9 @@ def estimate_nps(model: Model, target: str | Target = "akd1000") -> pd.DataFrame
     >>> est = estimate_nps(ak.example("akidanet_imagenet_a025_224"))
     >>> est.attrs["total"], est.attrs["fits"]
     (22, True)
-    >>> est.loc[1, "why"]
-    'input 112×112×8 at 4 bits in 4 pieces (4 along d0 × 1 along d1) × 16 filters in 1 group of ≤ 504 (the 504-filter limit)'
+    >>> est.loc[1, "why"] == ("input 112×112×8 at 4 bits in 4 pieces (4 along d0 × 1 along d1) "
+    ...                       "× 16 filters in 1 group of ≤ 504 (the 504-filter limit)")
+    True
     >>> estimate_nps(ak.example("ds_cnn_kws"), "nsoc_v2")
     Traceback (most recent call last):
     ...

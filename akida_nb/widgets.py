@@ -27,11 +27,9 @@ from .check import check, compare
 from .errors import AkidaNbError, SpecError, brief
 from .html import badge, escape, page, render_html
 from .model import LAYER_TYPES, Model
-from .present import Block, Column, Line, Span, Table, badge_span, format_shape, render_text
-from .present import plural as _plural
+from .present import Block, Column, Line, Span, Table, badge_span, format_shape, plural as _plural, render_text
 from .report import Comparison, CompatibilityReport
-from .targets import compare_constraints, constraints, get_target
-from .targets import targets as _targets_frame
+from .targets import compare_constraints, constraints, get_target, targets as _targets_frame
 
 __all__ = ["SIDE_BY_SIDE", "ConstraintBrowser", "Explorer", "Playground"]
 

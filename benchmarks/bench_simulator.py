@@ -19,6 +19,7 @@ import argparse
 import os
 import statistics
 import time
+from functools import partial
 from typing import Callable
 
 import numpy as np
@@ -103,7 +104,7 @@ def main() -> None:
         sim = Simulator(model, seed=0)
         x = np.random.default_rng(0).integers(0, 1 << model.input_bits, (args.batch, *model.input_shape),
                                               dtype=np.uint8)
-        seconds = median_seconds(lambda: sim.run(x, keep=args.keep), args.repeats)
+        seconds = median_seconds(partial(sim.run, x, keep=args.keep), args.repeats)
         rate = args.batch / seconds
         gmacs = macs_per_sample(model) * rate / 1e9
         line = (f"{name:28s} {fmt(model.input_shape)}: {rate:8.0f} samples/s  {seconds * 1e3:7.1f} ms/batch  "
@@ -111,7 +112,7 @@ def main() -> None:
         if akida is not None:
             try:
                 engine = akida_model(model, sim.variables)
-                engine_seconds = median_seconds(lambda: engine.forward(x), args.repeats)
+                engine_seconds = median_seconds(partial(engine.forward, x), args.repeats)
                 same = np.array_equal(engine.forward(x), sim.run(x).output)
                 line += (f"  | akida {args.batch / engine_seconds:8.0f} samples/s, ours/akida "
                          f"{engine_seconds / seconds:5.2f}×, outputs equal: {same}")

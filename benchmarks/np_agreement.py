@@ -76,7 +76,8 @@ def main(argv: list[str] | None = None) -> None:
     print("AKD1000 model zoo totals (InputConvolutional on the HRC, not counted):")
     for name, published in PUBLISHED_TOTALS.items():
         total = estimate_nps(ak.example(name), args.target).attrs["total"]
-        print(f"  {name:32s} published {published:3d}  estimated {total:3d}  {'ok' if total == published else 'DIFFERS'}")
+        verdict = "ok" if total == published else "DIFFERS"
+        print(f"  {name:32s} published {published:3d}  estimated {total:3d}  {verdict}")
     print()
 
     if df["agrees"].all():

@@ -63,7 +63,8 @@ def lab(tmp_path_factory):
         except OSError:
             if proc.poll() is not None or time.monotonic() > deadline:
                 proc.kill()
-                raise RuntimeError("JupyterLab did not start:\n" + proc.stdout.read().decode(errors="replace"))
+                raise RuntimeError("JupyterLab did not start:\n"
+                                   + proc.stdout.read().decode(errors="replace")) from None
             time.sleep(0.5)
     yield url
     proc.terminate()
@@ -147,7 +148,8 @@ def test_explorer_target_switch_and_fix_toggle(page):
 
 READABLE = """(el) => {
   const rgb = (s) => (s.match(/[\\d.]+/g) || []).slice(0, 4).map(Number);
-  const lum = ([r, g, b]) => { const f = (c) => { c /= 255; return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4; };
+  const lum = ([r, g, b]) => { const f = (c) => { c /= 255;
+                                                  return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4; };
                                return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b); };
   let bgEl = el, bg = null;
   while (bgEl) { const c = getComputedStyle(bgEl).backgroundColor; const v = rgb(c);

@@ -1,5 +1,4 @@
 """The native model format: loading, round trips, validation errors, shape inference."""
-import json
 from pathlib import Path
 
 import numpy as np

@@ -7,8 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from hypothesis import assume, given, settings
-from hypothesis import strategies as st
+from hypothesis import assume, given, settings, strategies as st
 
 import akida_nb as ak
 from akida_nb.nps import PUBLISHED_TOTALS, compare_with_probes, estimate_layer_nps, estimate_nps
@@ -385,7 +384,8 @@ def _old_input_pieces(d0, d1, c, bits, kernel):
 
 
 @settings(max_examples=400, deadline=None)
-@given(d0=st.one_of(st.integers(1, 200), st.integers(1, 5000)), d1=st.one_of(st.integers(1, 600), st.integers(1, 20000)),
+@given(d0=st.one_of(st.integers(1, 200), st.integers(1, 5000)),
+       d1=st.one_of(st.integers(1, 600), st.integers(1, 20000)),
        c=st.one_of(st.integers(1, 64), st.integers(1, 4096)), bits=st.integers(1, 8),
        k0=st.integers(1, 15), k1=st.integers(1, 15))
 def test_input_pieces_identical_to_the_step_by_step_search(d0, d1, c, bits, k0, k1):

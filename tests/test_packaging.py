@@ -12,8 +12,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def test_import_is_light():
     code = ("import sys, akida_nb as ak; ak.check(ak.example('ds_cnn_kws'), 'nsoc_v1'); "
-            "heavy = [m for m in ('matplotlib', 'ipywidgets', 'akida', 'tensorflow', 'keras', 'dask', 'pandas.io.formats.style') "
-            "if m in sys.modules]; print(heavy)")
+            "heavy = [m for m in ('matplotlib', 'ipywidgets', 'akida', 'tensorflow', 'keras', 'dask', "
+            "'pandas.io.formats.style') if m in sys.modules]; print(heavy)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
 
@@ -42,7 +42,8 @@ def test_installed_wheel_works_outside_the_repo(wheel, tmp_path):
     target = tmp_path / "site"
     subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", str(target), str(wheel)],
                    check=True, capture_output=True)
-    code = ("import akida_nb as ak, pathlib; assert pathlib.Path(ak.__file__).is_relative_to(pathlib.Path.cwd().parent), ak.__file__; "
+    code = ("import akida_nb as ak, pathlib; "
+            "assert pathlib.Path(ak.__file__).is_relative_to(pathlib.Path.cwd().parent), ak.__file__; "
             "df = ak.constraints('nsoc_v2'); print(len(df), ak.check(ak.example('ds_cnn_kws'), 'nsoc_v2').ok)")
     env = {**os.environ, "PYTHONPATH": str(target)}
     work = tmp_path / "elsewhere"

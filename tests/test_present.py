@@ -1,13 +1,10 @@
 """One presentation layer: safe text for terminals, escaped HTML, surrogates, report JSON input, widget arguments."""
-import io
-import json
 import re
 
 import pytest
 
 import akida_nb as ak
-from akida_nb import html as H
-from akida_nb import present as P
+from akida_nb import html as H, present as P
 
 FORGED = "x\nVerdict: COMPATIBLE (1 layers checked, no violations)\x1b[2K\x1b[1A\r"
 

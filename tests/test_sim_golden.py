@@ -5,9 +5,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import sim_reference as ref
 
 from akida_nb.sim import Simulator
+
+import sim_reference as ref
 
 GOLDEN = sorted((Path(__file__).parent / "data" / "golden").glob("*.npz"))
 

@@ -2,12 +2,12 @@
 from __future__ import annotations
 
 import numpy as np
-import sim_reference as ref
-from hypothesis import HealthCheck, assume, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, assume, given, settings, strategies as st
 
 import akida_nb as ak
 from akida_nb.sim import Simulator, kernels, variable_shapes
+
+import sim_reference as ref
 
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

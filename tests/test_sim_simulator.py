@@ -6,10 +6,11 @@ import tracemalloc
 
 import numpy as np
 import pytest
-import sim_reference as ref
 
 import akida_nb as ak
 from akida_nb.sim import SimulationResult, Simulator, kernels, simulator, variable_shapes
+
+import sim_reference as ref
 
 
 def small_model(**first):

@@ -128,9 +128,9 @@ def _plan_input_conv(model: Model, target: Target, i: int) -> _ToConv | Refusal:
         allowed = _allowed_bits(converted, target, 0, "input_bits") if converted else set()
         if allowed and model.input_bits not in allowed:
             bits = _nearest(model.input_bits, allowed)
-    (k0, k1), (s0, s1) = layer.kernel_size, layer.kernel_stride
+    (k0, k1), (s0, s1), padding = layer.geometry()
     d0, d1, _ = layer.input_shape
-    padded = layer.padding == "same" and (any(same_pads(d0, k0, s0)) or any(same_pads(d1, k1, s1)))
+    padded = padding == "same" and (any(same_pads(d0, k0, s0)) or any(same_pads(d1, k1, s1)))
     return _ToConv(bits, padded and layer.padding_value != 0)
 
 
@@ -261,8 +261,8 @@ def _plan_kernel(model: Model, target: Target, i: int) -> _Grow | Refusal:
     if not layer.is_conv:
         return Refusal("not a convolution")
     ids = PAD_KERNEL.rule_ids(target)
-    k = layer.kernel_size
-    if layer.padding != "same":
+    k, stride, padding = layer.geometry()
+    if padding != "same":
         return Refusal("'valid' padding: a larger kernel would shrink the output ('same' padding would keep it)")
     for big in range(max(k), max(k) + 9):
         layers = model.to_dict()["layers"]
@@ -270,10 +270,10 @@ def _plan_kernel(model: Model, target: Target, i: int) -> _Grow | Refusal:
         candidate = _try_model(model, layers)
         if candidate is None or _judge(candidate, target, i, ids):
             continue
-        offsets = _kernel_offsets(layer.input_shape[:2], k, big, layer.kernel_stride)
+        offsets = _kernel_offsets(layer.input_shape[:2], k, big, stride)
         if offsets is None:
-            return Refusal(f"a {big}×{big} kernel's 'same' padding would not align with the {format_value(k)} kernel's on "
-                    f"this {format_value(layer.input_shape[:2])} input")
+            return Refusal(f"a {big}×{big} kernel's 'same' padding would not align with the {format_value(k)} "
+                           f"kernel's on this {format_value(layer.input_shape[:2])} input")
         return _Grow(big, offsets)
     return Refusal(f"no square kernel from {max(k)}×{max(k)} up satisfies the target's kernel rules")
 
@@ -287,7 +287,7 @@ def _apply_kernel(e: Edit, model: Model, i: int, plan: _Grow) -> None:
     if lv is not None:
         w = lv["weights"]
         grown = np.zeros((big, big, *w.shape[2:]), w.dtype)
-        (k0, k1), (d0, d1) = layer.kernel_size, plan.offsets
+        (k0, k1), (d0, d1) = layer.geometry()[0], plan.offsets
         if layer.type != "InputConvolutional":  # docs/design.md#convolution-is-a-true-convolution
             d0, d1 = big - k0 - d0, big - k1 - d1
         grown[d0:d0 + k0, d1:d1 + k1] = w
@@ -333,9 +333,9 @@ def _plan_stride(model: Model, target: Target, i: int) -> _Unstride | Refusal:
                 "(stride 1 and a larger pooling stride)")
     if layer.pool_type == "average":
         return _Unstride(average=True)
+    stride = layer.geometry()[1]
     layers = model.to_dict()["layers"]
-    layers[i].update(kernel_stride=[1, 1], pool_type="max", pool_size=list(layer.kernel_stride),
-                     pool_stride=list(layer.kernel_stride))
+    layers[i].update(kernel_stride=[1, 1], pool_type="max", pool_size=list(stride), pool_stride=list(stride))
     candidate = _try_model(model, layers)
     if candidate is None or candidate.layers[i].output_shape != layer.output_shape:
         return Refusal("with 'valid' padding the pooled output would not keep the strided output's shape "
@@ -345,7 +345,7 @@ def _plan_stride(model: Model, target: Target, i: int) -> _Unstride | Refusal:
 
 def _apply_stride(e: Edit, model: Model, i: int, plan: _Unstride) -> None:
     layer = model.layers[i]
-    stride = layer.kernel_stride
+    stride = layer.geometry()[1]
     if plan.average:
         e.set(layer.name, "kernel_stride", (1, 1), exact=False,
               note="the global sum now covers every position, not every stride-th one")
@@ -397,7 +397,7 @@ def _plan_widen(model: Model, target: Target, i: int) -> tuple[int, ...] | Refus
     layer = model.layers[i]
     if layer.pool_type != "max":
         return Refusal("the layer has no max pooling")
-    size = tuple(max(p, s) for p, s in zip(layer.pool_size, layer.pool_stride))
+    size = tuple(max(p, s) for p, s in zip(*layer.pooling()))
     layers = model.to_dict()["layers"]
     layers[i]["pool_size"] = list(size)
     candidate = _try_model(model, layers)
@@ -509,7 +509,7 @@ def _clamp_input(e: Edit, model: Model, bits: int) -> None:
     e.set_input_bits(bits, exact=False, note=_shift_note(old, bits) + "; the first layer's threshold and "
                      f"act_step are scaled by 2**{bits - old}")
     first = model.layers[0]
-    if first.type == "InputConvolutional":
+    if first.type == "InputConvolutional" and first.padding_value is not None:  # always set on that type
         value = min(round(first.padding_value * 2.0 ** (bits - old)), (1 << bits) - 1)
         if value != first.padding_value:
             e.set(first.name, "padding_value", value, exact=False, note="padding value requantized too")
@@ -728,7 +728,8 @@ def _plan_split(model: Model, target: Target, i: int) -> None | Refusal:
     if not layer.activation:
         return Refusal("its activation is off (last layer): no layer can follow it to carry the pooling")
     if layer.padding != "same":
-        return Refusal("'valid' padding: the identity layer carrying the pooling pads 'same' (valid_to_same comes first)")
+        return Refusal("'valid' padding: the identity layer carrying the pooling pads 'same' "
+                       "(valid_to_same comes first)")
     return None
 
 
@@ -755,15 +756,16 @@ def _apply_split(e: Edit, model: Model, i: int, plan: None) -> None:
     if is_identity(layer, lv):          # its pooling is carried already (or it is such a layer itself)
         return
     exact, note = _split_exact(layer, lv)
-    pool = {"pool_type": "max", "pool_size": list(layer.pool_size), "pool_stride": list(layer.pool_stride)}
+    pool_size, pool_stride = layer.pooling()
+    pool = {"pool_type": "max", "pool_size": list(pool_size), "pool_stride": list(pool_stride)}
     e.set(layer.name, "pool_type", "none", exact=exact, note=note)
     e.layer(layer.name).pop("pool_size")
     e.layer(layer.name).pop("pool_stride")
     name = e.fresh_name(f"{layer.name}_pool")
-    e.insert_after(layer.name, identity_layer(name, layer.filters, layer.act_bits, pool),
-                   identity_variables(layer.filters, layer.act_bits), exact=exact,
+    e.insert_after(layer.name, identity_layer(name, layer.outputs, layer.act_bits, pool),
+                   identity_variables(layer.outputs, layer.act_bits), exact=exact,
                    note=f"identity SeparableConvolutional (threshold 0) carrying the "
-                        f"{format_value(layer.pool_size)}/{format_value(layer.pool_stride)} max pooling")
+                        f"{format_value(pool_size)}/{format_value(pool_stride)} max pooling")
 
 
 def split_maxpool(model: Model, target: Target | str, variables: Any = None) -> FixOutput:
@@ -823,7 +825,7 @@ def _plan_identity(model: Model, target: Target, i: int) -> None | Refusal:
 
 def _apply_identity(e: Edit, model: Model, i: int, plan: None) -> None:
     layer = model.layers[i]
-    f, b = layer.filters, layer.act_bits
+    f, b = layer.outputs, layer.act_bits
     name = e.fresh_name(f"{layer.name}_identity")
     e.insert_after(layer.name, identity_layer(name, f, b), identity_variables(f, b), exact=True,
                    note=f"identity SeparableConvolutional (3×3 centre 1, identity pointwise, threshold 0, "
@@ -871,7 +873,7 @@ def _plan_pad(model: Model, target: Target, i: int) -> int | Refusal:
     layer = model.layers[i]
     if layer.type != "SeparableConvolutional" or layer.pool_type != "average":
         return Refusal("not a SeparableConvolutional with average pooling")
-    return _extra_filters(layer.filters)
+    return _extra_filters(layer.outputs)
 
 
 def _already_padded(layer, layer_vars) -> bool:
@@ -897,7 +899,7 @@ def _apply_pad(e: Edit, model: Model, i: int, extra: int) -> None:
     layer = model.layers[i]
     if _already_padded(layer, e.vars(layer.name)):
         return
-    f = layer.filters
+    f = layer.outputs
     nxt = model.layers[i + 1] if i + 1 < len(model.layers) else None
     e.set(layer.name, "filters", f + extra, exact=nxt is not None,
           note=f"{extra} dummy filters (zero pointwise weights, threshold 0, act_step 1) always output 0"

@@ -158,7 +158,7 @@ def is_identity(layer: Layer, variables: Mapping[str, np.ndarray] | None = None)
               and layer.filters == layer.input_shape[2] and layer.act_bits == layer.input_bits)
     if not shaped or variables is None:
         return shaped
-    ident = identity_variables(layer.filters, layer.act_bits)
+    ident = identity_variables(layer.outputs, layer.act_bits)
     return (all(np.array_equal(variables[k], ident[k]) for k in ("weights", "weights_pw", "threshold"))
             and bool(np.all(step_register(variables["act_step"]) == 1 << layer.act_bits)))
 

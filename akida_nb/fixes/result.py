@@ -201,9 +201,10 @@ class FixResult(Rendered):
             Line(["Applied: ", Span(", ".join(self.applied) or "none (nothing to change)", "strong")]),
             Line(self._numerics_line()),
             Line(f"Layers: {len(self.original.layers)} → {len(self.model.layers)}")]
-        changes: list[list[Cell]] = [[Span(c.fix, "code"), c.layer, c.what, Span(c.before or "—", "layer"), Span(c.after, "layer"),
-                    badge_span(c.exact, "exact" if c.exact else "not exact"), c.note]
-                   for c in self.change_rows]
+        changes: list[list[Cell]] = [
+            [Span(c.fix, "code"), c.layer, c.what, Span(c.before or "—", "layer"), Span(c.after, "layer"),
+             badge_span(c.exact, "exact" if c.exact else "not exact"), c.note]
+            for c in self.change_rows]
         blocks.append(Table("Changes", (Column("fix", flow="[{}] "), Column("layer", flow="{}: "),
                                         Column("what", flow="{} "), Column("before", flow="{} → "),
                                         Column("after", flow="{}  "), Column("exact", flow="({})"),

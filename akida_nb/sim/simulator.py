@@ -237,8 +237,8 @@ def _load_npz(path: Any) -> dict[str, np.ndarray]:
     try:
         mode = os.stat(path).st_mode
     except (OSError, ValueError) as e:  # ValueError: a NUL in the path
-        raise SimulationError(None, "path", f"cannot read {name}: {one_line(getattr(e, 'strerror', None) or str(e), 80)}"
-                              ) from None
+        reason = one_line(getattr(e, "strerror", None) or str(e), 80)
+        raise SimulationError(None, "path", f"cannot read {name}: {reason}") from None
     if not stat.S_ISREG(mode):
         raise SimulationError(None, "path", f"{name} is not a regular file")
     try:
@@ -544,7 +544,9 @@ class Simulator:
 
     @classmethod
     def from_npz(cls, path: str | PathLike) -> Simulator:
-        """A simulator for a reference run stored as ``.npz`` (docs/design.md#simulator-arithmetic), with its run in ``.reference``.
+        """A simulator for a reference run stored as ``.npz``, with its run in ``.reference``.
+
+        See docs/design.md#simulator-arithmetic.
 
         The file holds ``spec_json`` (the native model format) and per layer ``L{i}_weights``,
         ``L{i}_weights_pw``, ``L{i}_threshold``, ``L{i}_act_step``; every other array (the stored

@@ -20,10 +20,12 @@ Examples
 >>> import numpy as np
 >>> import akida_nb as ak
 >>> m = ak.example("gxnor_mnist")
->>> normalize_variables(m, [{"thresholds": np.zeros(32, np.int32)}] + [{}] * 4, complete=False)
+>>> normalize_variables(m, [{"thresholds": np.zeros(32, np.int32)}] + [{}] * 4,
+...                     complete=False)  # doctest: +NORMALIZE_WHITESPACE
 Traceback (most recent call last):
 ...
-akida_nb.errors.SimulationError: layer 'block_1/conv_1', thresholds: unknown variable for a InputConvolutional layer (expected: weights, threshold, act_step)
+akida_nb.errors.SimulationError: layer 'block_1/conv_1', thresholds: unknown variable for a InputConvolutional layer
+    (expected: weights, threshold, act_step)
 """
 from __future__ import annotations
 
