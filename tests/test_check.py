@@ -1,5 +1,4 @@
 """check() and compare(): every violation, deterministic verdicts, typed errors only."""
-import json
 
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
@@ -14,7 +13,7 @@ def test_five_problems_report_five_rows():
         {"type": "Convolutional", "name": "a", "kernel_size": 9, "filters": 8, "weights_bits": 8,   # 2
          "act_bits": 3},                                                                            # 3
         {"type": "Convolutional", "name": "b", "kernel_size": 3, "filters": 8, "weights_bits": 2,
-         "act_bits": 2, "padding": "valid"},                                                        # 4 (+ input bits 3: 5)
+         "act_bits": 2, "padding": "valid"},                                   # 4 (+ input bits 3: 5)
         {"type": "FullyConnected", "name": "c", "units": 2, "weights_bits": 2, "act_bits": 2}]})
     rep = ak.check(m, "nsoc_v2")
     df = rep.violations

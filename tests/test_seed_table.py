@@ -86,7 +86,8 @@ for lt, p in (("Convolutional", "conv"), ("SeparableConvolutional", "sepconv")):
         (f"{p}-maxpool-then-conv", lt, {**MAX, "pool_size": 2}, {}, set(), set(), NEXT_CONV),
         (f"{p}-maxpool-then-sepconv", lt, {**MAX, "pool_size": 2}, {}, set(), set(),
          {**BASE["SeparableConvolutional"][1]}),
-        (f"{p}-maxpool-then-fc", lt, {**MAX, "pool_size": 3}, {"shape": [3, 3, 4]}, C(p, ["maxpool_next"]), C(p, ["maxpool_next"]),
+        (f"{p}-maxpool-then-fc", lt, {**MAX, "pool_size": 3}, {"shape": [3, 3, 4]}, C(p, ["maxpool_next"]),
+         C(p, ["maxpool_next"]),
          NEXT_FC),
         (f"{p}-maxpool-last", lt, {**MAX, "pool_size": 2}, {}, C(p, ["maxpool_next"]), C(p, ["maxpool_next"]), None),
         # Average Pooling › Width (d0) / Height (d1)

@@ -8,9 +8,9 @@ import pytest
 import yaml
 
 import akida_nb as ak
+from akida_nb.rules import Rule
 
 T = importlib.import_module("akida_nb.targets")
-from akida_nb.rules import Rule
 
 SNAPSHOT = Path(__file__).parent / "data" / "targets_expanded.json"
 NEW_RULES = {"nsoc_v1": ["sepconv.avgpool_filters"], "nsoc_v2": [], "akd1000": []}
@@ -118,7 +118,8 @@ BAD = [  # (id, file content, text the one-line error must contain)
      "mine.yaml: rule fc.units_max: values: type is never 'Dense'"),
     ("huge-int", yaml.safe_dump(_file(rule={"max": 123456789})).replace("123456789", "9" * 5000),
      "mine.yaml: not valid YAML: an integer of 5000 digits (more than 100, line 10)"),
-    ("big-int", _file(rule={"max": 10 ** 30}), "mine.yaml: rule fc.units_max: max: 1000000000000000000000000000000 is out of range"),
+    ("big-int", _file(rule={"max": 10 ** 30}),
+     "mine.yaml: rule fc.units_max: max: 1000000000000000000000000000000 is out of range"),
     ("infinity", _file(rule={"max": float("inf")}), "mine.yaml: rule fc.units_max: max: inf is out of range"),
     ("nan", _file(rule={"max": float("nan")}), "mine.yaml: rule fc.units_max: max: not a number"),
     ("replace-without-base", _file(replace=["fc.units_max"]), "mine.yaml: replace: only a target with a base"),

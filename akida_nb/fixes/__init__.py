@@ -24,7 +24,6 @@ from collections.abc import Iterable
 from typing import Any
 
 from ..check import check
-from ..errors import SpecError
 from ..model import Model, ensure_model
 from ..report import CompatibilityReport
 from ..targets import Target, get_target
