@@ -30,6 +30,7 @@ from .sim import SimulationResult, Simulator
 from .targets import (
     compare_constraints,
     constraints,
+    default_targets,
     get_target,
     register_target,
     registered_target,
@@ -44,6 +45,7 @@ __all__ = [
     "AkidaNbError", "Comparison", "CompatibilityReport", "FixError", "FixResult", "Layer", "Model",
     "ModelImportError", "PlotError", "SimulationError", "SimulationResult", "Simulator", "SpecError",
     "UnknownTargetError", "applicable_fixes", "check", "compare", "compare_constraints", "constraints",
+    "default_targets",
     "estimate_nps", "example", "examples", "fix", "from_akida", "from_keras_config", "get_target", "list_fixes",
     "load_model", "register_target", "registered_target", "style_differences", "targets",
     "unregister_target",

@@ -49,6 +49,7 @@ __all__ = [
     "Target",
     "compare_constraints",
     "constraints",
+    "default_targets",
     "get_target",
     "register_target",
     "registered_target",
@@ -88,6 +89,7 @@ class Target:
     order: int = 100
     refuser: str = ""  # how a refinement's verdict is named in other reports' notes
     device: Mapping[str, Any] | None = None  # the neural-processor model, for targets that have one
+    default: bool = False  # checked when no target is named (the CLI, the Explorer)
 
     def __post_init__(self) -> None:
         if not self.refuser:
@@ -303,6 +305,7 @@ def _parse_target(raw: Any, where: str, known: Mapping[str, Target]) -> Target:
                   layer_types=layer_types,
                   rules=tuple(all_rules + _layer_type_rules(raw["name"], raw["title"], layer_types, all_rules)),
                   base=raw.get("base"), order=int(raw.get("order", 100)), refuser=raw.get("refuser", ""),
+                  default=bool(raw.get("default", False)),
                   device=device)
 
 
@@ -495,6 +498,18 @@ def targets():
 
     return pd.DataFrame([{"name": t.name, "title": t.title, "description": t.description,
                           "rules": len(t.rules)} for t in _registry().values()])
+
+
+def default_targets() -> tuple[str, ...]:
+    """The targets checked when none is named (the CLI, the Explorer): those whose file says ``default: true``.
+
+    Examples
+    --------
+    >>> import akida_nb as ak
+    >>> ak.default_targets()
+    ('nsoc_v1', 'nsoc_v2')
+    """
+    return tuple(name for name, t in _registry().items() if t.default)
 
 
 def _check_layer_type(layer_type: Any) -> None:

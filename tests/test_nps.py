@@ -326,8 +326,10 @@ def test_device_is_inherited_from_the_base_target():
 
     raw = {"name": "akd1000_child", "title": "Child", "base": "akd1000", "rules": []}
     assert _parse_target(raw, "child.yaml", _registry()).device is ak.get_target("akd1000").device
-    own = {"name": "x", "mesh": [{"types": ["CNP1"], "count": 1}]}
+    own = {**ak.get_target("akd1000").device, "name": "x", "mesh": [{"types": ["CNP1"], "count": 1}]}
     assert _parse_target({**raw, "device": own}, "child.yaml", _registry()).device == own
+    with pytest.raises(ak.SpecError, match="child.yaml: device: missing"):  # the schema wants a whole block
+        _parse_target({**raw, "device": {"name": "x", "mesh": own["mesh"]}}, "child.yaml", _registry())
     assert _parse_target({**raw, "base": "nsoc_v2"}, "child.yaml", _registry()).device is None
     assert ak.get_target("nsoc_v1").device is None and ak.get_target("nsoc_v2").device is None
 
