@@ -10,6 +10,7 @@ Examples
 >>> ak.check(ak.example("ds_cnn_kws"), "nsoc_v2").ok
 True
 """
+from ._versions import show_versions
 from .check import check, compare
 from .errors import (
     AkidaNbError,
