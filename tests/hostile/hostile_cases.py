@@ -27,9 +27,10 @@ import math
 import os
 import shutil
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 CORPUS = HERE.parent / "data" / "hostile"
@@ -370,6 +371,12 @@ def _(d):
     model = ak.Model.from_dict({"input": {"shape": [1, 1, 2]},
                                 "layers": [{"type": "FullyConnected", "units": 4, "weights_bits": 4}]})
     _no_raw(" ".join(ak.check(model, target.name).violations["message"]), "<class")
+
+
+@api_case("targets.compare_constraints_same_target_twice")
+def _(d):
+    ak = _ak()
+    ak.style_differences(ak.compare_constraints("nsoc_v2", "nsoc_v2")).to_html()
 
 
 @api_case("targets.unregister")

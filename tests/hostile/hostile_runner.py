@@ -129,10 +129,10 @@ class Worker:
     """A worker process; :meth:`run` sends one request and returns its :class:`Outcome`."""
 
     def __init__(self) -> None:
-        self._log = tempfile.TemporaryFile()
+        self._log = tempfile.TemporaryFile()  # noqa: SIM115 - closed in close()
         self.proc = subprocess.Popen([sys.executable, str(Path(__file__).resolve())], stdin=subprocess.PIPE,
                                      stdout=subprocess.PIPE, stderr=self._log, env=child_env(),
-                                     preexec_fn=limit_resources)
+                                     preexec_fn=limit_resources)  # noqa: PLW1509 - sets rlimits only
         self.lock = threading.Lock()
 
     def run(self, request: dict) -> Outcome:
@@ -161,7 +161,8 @@ def run_cli(argv: list[str], cwd: Path, output: str | None = None) -> Outcome:
     before = snapshot(cwd)
     try:
         proc = subprocess.run([sys.executable, "-m", "akida_nb.cli", *argv], cwd=cwd, env=child_env(),
-                              capture_output=True, timeout=KILL_AFTER, preexec_fn=limit_resources, check=False)
+                              capture_output=True, timeout=KILL_AFTER, preexec_fn=limit_resources,
+                              check=False)
     except subprocess.TimeoutExpired:
         return Outcome("hang", "cli", f"killed after {KILL_AFTER:.0f} s")
     err = proc.stderr.decode("utf-8", "backslashreplace")
@@ -276,10 +277,10 @@ def serve() -> None:
     out = os.fdopen(os.dup(1), "wb")
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 1)
-    import akida_nb  # noqa: F401 - import once, before forking
-    import akida_nb.fixes  # noqa: F401
-    import hostile_cases  # noqa: F401
+    import hostile_cases  # noqa: F401 - imports akida_nb once, before forking
     import pandas  # noqa: F401
+
+    import akida_nb.fixes  # noqa: F401
 
     stdin = sys.stdin.buffer
     while True:
