@@ -607,6 +607,18 @@ def _exercise_target(path: str, fmt: str) -> dict:
     return extra
 
 
+SPECIAL_FILES: dict[str, Callable[[Path], None]] = {
+    "fifo": lambda p: os.mkfifo(p),
+    "dev_zero": lambda p: os.symlink("/dev/zero", p),
+    "dev_null": lambda p: os.symlink("/dev/null", p),
+    "directory": lambda p: p.mkdir(),
+    "dangling_symlink": lambda p: os.symlink(p.with_name("nowhere"), p),
+    "symlink_loop": lambda p: os.symlink(p.name, p),
+    "unreadable": lambda p: (p.write_text("{}"), p.chmod(0)),
+}
+"""Special files put where a model or target file is expected (mutation strategy ``special``)."""
+
+
 def prepare(request: dict, directory: Path) -> Callable[[], Any]:
     """Set up a request in ``directory`` (the current directory) and return the call to run."""
     if "case" in request:
@@ -620,6 +632,10 @@ def prepare(request: dict, directory: Path) -> Callable[[], Any]:
             return result
         return job
     name = request["filename"]
+    exercise = _exercise_target if request["mutation"] == "target" else _exercise_model
+    if "special" in request:
+        SPECIAL_FILES[request["special"]](directory / name)
+        return lambda: exercise(name, request.get("format", "text"))
     data = request["data"]
     if name.endswith(".keras"):
         buf = io.BytesIO()
@@ -628,5 +644,4 @@ def prepare(request: dict, directory: Path) -> Callable[[], Any]:
             zf.writestr("config.json", data)
         data = buf.getvalue()
     (directory / name).write_bytes(data)
-    exercise = _exercise_target if request["mutation"] == "target" else _exercise_model
     return lambda: exercise(name, request.get("format", "text"))

@@ -2,7 +2,8 @@
 
 Each example replaces, deletes, duplicates or adds one node of a valid file: deep nesting, huge integers,
 special floats, wrong types, long lists, surrogates and control characters, template and HTML strings,
-duplicate keys and (YAML) aliases and tags. The mutated file is loaded, checked on every target, rendered,
+duplicate keys and (YAML) aliases and tags; special files (FIFO, /dev/zero, a directory …) take a
+model's or target's name. The mutated file is loaded, checked on every target, rendered,
 and given to the CLI (in process), in a forked child under the kill time and memory limit. Only a normal
 result or one bounded akida_nb error is accepted; every example runs (no shrinking: the failures are
 collected and reported together, at most a few per strategy so that hangs cannot eat the time budget).
@@ -130,11 +131,16 @@ def _fuzz(name, strategy, filename, mutation, examples, worker, tmp_path):
     def run(case, fmt):
         if len(failures) >= MAX_FAILURES:
             return
-        text, description = case
         stats["generated"] += 1
-        outcome = worker.run({"mutation": mutation, "data": text.encode("utf-8", "surrogatepass"),
-                              "filename": filename, "format": fmt,
-                              "dir": str(tmp_path / f"{name}_{stats['generated']}")})
+        request = {"format": fmt, "dir": str(tmp_path / f"{name}_{stats['generated']}")}
+        if filename is None:  # a special file: case is (form, file name)
+            form, fname = case
+            description = f"{form} as {fname}"
+            request.update(special=form, filename=fname, mutation="target" if fname == "t.yaml" else "model")
+        else:
+            text, description = case
+            request.update(data=text.encode("utf-8", "surrogatepass"), filename=filename, mutation=mutation)
+        outcome = worker.run(request)
         stats["reached"] += outcome.reached
         stats["loaded"] += bool(outcome.extra.get("loaded"))
         if outcome.failed:
@@ -168,6 +174,15 @@ def test_mutated_keras_json(worker, tmp_path):
 
 def test_mutated_keras_archive(worker, tmp_path):
     _fuzz("keras_archive", mutated(KERAS, "json"), "k.keras", "model", 10, worker, tmp_path)
+
+
+def test_special_files(worker, tmp_path):
+    """A FIFO, /dev/zero, a directory … named like a model or target file."""
+    from hostile_cases import SPECIAL_FILES
+
+    strategy = st.tuples(st.sampled_from(sorted(SPECIAL_FILES)), st.sampled_from(["m.json", "m.yaml", "m.keras",
+                                                                                  "t.yaml"]))
+    _fuzz("special", strategy, None, None, 12, worker, tmp_path)
 
 
 def test_mutations_reach_the_loaders():
