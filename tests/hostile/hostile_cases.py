@@ -172,30 +172,29 @@ def _no_raw(text: str, *needles: str) -> None:
 
 
 # ---------------------------------------------------------------------------------------------- load (h3)
-@api_case("load.nested_list_json", "nested_list.json")
-def _(d):
-    _load("nested_list.json")
+def load_case(case_id: str, name: str, *, corpus: bool = True, setup=None, must_raise: bool = False) -> None:
+    """A case that loads one file, ``name`` (copied from the corpus, or made by ``setup``)."""
+    api_case(case_id, *((name,) if corpus else ()), setup=setup, must_raise=must_raise)(lambda d: _load(name))
 
 
-@api_case("load.nested_list_yaml", "nested_list.yaml")
-def _(d):
-    _load("nested_list.yaml")
-
-
-@api_case("load.nested_list_keras_json", setup=lambda d: (d / "k.json").write_text(
+load_case("load.nested_list_json", "nested_list.json")
+load_case("load.nested_list_yaml", "nested_list.yaml")
+load_case("load.nested_list_keras_json", "k.json", corpus=False, setup=lambda d: (d / "k.json").write_text(
     '{"class_name": "Sequential", "config": ' + "[" * 5000 + "]" * 5000 + "}"))
-def _(d):
-    _load("k.json")
-
-
-@api_case("load.nested_list_keras_archive", setup=archive("k.keras", b"[" * 5000 + b"]" * 5000))
-def _(d):
-    _load("k.keras")
-
-
-@api_case("load.bigint_kernel_json", "bigint_kernel.json")
-def _(d):
-    _load("bigint_kernel.json")
+load_case("load.nested_list_keras_archive", "k.keras", corpus=False,
+          setup=archive("k.keras", b"[" * 5000 + b"]" * 5000))
+load_case("load.bigint_kernel_json", "bigint_kernel.json")
+load_case("load.billion_laughs_model_yaml", "billion_laughs_model.yaml", must_raise=True)
+load_case("load.fifo_json", "m.json", corpus=False, setup=fifo("m.json"), must_raise=True)
+load_case("load.fifo_yaml", "m.yaml", corpus=False, setup=fifo("m.yaml"), must_raise=True)
+load_case("load.dev_zero_json", "m.json", corpus=False, setup=devzero("m.json"), must_raise=True)
+load_case("load.directory_json", "m.json", corpus=False, setup=directory("m.json"), must_raise=True)
+load_case("load.shape_5m_items", "shape_5m.json", corpus=False, setup=shape_5m, must_raise=True)
+load_case("load.duplicate_keys_json", "duplicate_keys.json", must_raise=True)
+load_case("load.duplicate_keys_yaml", "duplicate_keys.yaml", must_raise=True)
+load_case("load.binary_garbage_json", "m.json", corpus=False, setup=garbage("m.json"), must_raise=True)
+load_case("load.keras_archive_not_a_zip", "m.keras", corpus=False, setup=garbage("m.keras"), must_raise=True)
+load_case("load.padding_value_out_of_range", "padding_value_out_of_range.json", must_raise=True)
 
 
 @api_case("load.bigint_shape_product", "bigint_shape_product.json")
@@ -205,70 +204,12 @@ def _(d):
     repr(m), m.summary(), repr(ak.compare(m, ["nsoc_v1", "nsoc_v2", "akd1000"]))
 
 
-@api_case("load.billion_laughs_model_yaml", "billion_laughs_model.yaml", must_raise=True)
-def _(d):
-    _load("billion_laughs_model.yaml")
-
-
-@api_case("load.fifo_json", setup=fifo("m.json"), must_raise=True)
-def _(d):
-    _load("m.json")
-
-
-@api_case("load.fifo_yaml", setup=fifo("m.yaml"), must_raise=True)
-def _(d):
-    _load("m.yaml")
-
-
-@api_case("load.dev_zero_json", setup=devzero("m.json"), must_raise=True)
-def _(d):
-    _load("m.json")
-
-
-@api_case("load.directory_json", setup=directory("m.json"), must_raise=True)
-def _(d):
-    _load("m.json")
-
-
-@api_case("load.shape_5m_items", setup=shape_5m, must_raise=True)
-def _(d):
-    _load("shape_5m.json")
-
-
-@api_case("load.duplicate_keys_json", "duplicate_keys.json", must_raise=True)
-def _(d):
-    _load("duplicate_keys.json")
-
-
-@api_case("load.duplicate_keys_yaml", "duplicate_keys.yaml", must_raise=True)
-def _(d):
-    _load("duplicate_keys.yaml")
-
-
-@api_case("load.binary_garbage_json", setup=garbage("m.json"), must_raise=True)
-def _(d):
-    _load("m.json")
-
-
-@api_case("load.keras_archive_not_a_zip", setup=garbage("m.keras"), must_raise=True)
-def _(d):
-    _load("m.keras")
-
-
-@api_case("load.padding_value_out_of_range", "padding_value_out_of_range.json", must_raise=True)
-def _(d):
-    _load("padding_value_out_of_range.json")
-
-
 # ---------------------------------------------------------------------------------------------- keras (h3)
 for _value in (0, "2", 2.0):
-    api_case(f"keras.quant_bitwidth_{type(_value).__name__}_{_value}", setup=keras_with(_set_bitwidth(_value)),
-             must_raise=True)(lambda d: _load("k.json"))
-
-
-@api_case("keras.pooling_padding_causal", setup=keras_with(_causal, base="vgg_utk_face_v1.json"), must_raise=True)
-def _(d):
-    _load("k.json")
+    load_case(f"keras.quant_bitwidth_{type(_value).__name__}_{_value}", "k.json", corpus=False,
+              setup=keras_with(_set_bitwidth(_value)), must_raise=True)
+load_case("keras.pooling_padding_causal", "k.json", corpus=False,
+          setup=keras_with(_causal, base="vgg_utk_face_v1.json"), must_raise=True)
 
 
 # ---------------------------------------------------------------------------------------------- variables (h3)
