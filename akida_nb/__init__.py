@@ -10,6 +10,7 @@ Examples
 >>> ak.check(ak.example("ds_cnn_kws"), "nsoc_v2").ok
 True
 """
+from ._versions import show_versions
 from .check import check, compare
 from .errors import (
     AkidaNbError,
@@ -47,7 +48,7 @@ __all__ = [
     "UnknownTargetError", "applicable_fixes", "check", "compare", "compare_constraints", "constraints",
     "default_targets",
     "estimate_nps", "example", "examples", "fix", "from_akida", "from_keras_config", "get_target", "list_fixes",
-    "load_model", "register_target", "registered_target", "style_differences", "targets",
+    "load_model", "register_target", "registered_target", "show_versions", "style_differences", "targets",
     "unregister_target",
 ]
 

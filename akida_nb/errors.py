@@ -16,15 +16,15 @@ layers
 from __future__ import annotations
 
 __all__ = [
-    "brief",
-    "one_line",
     "AkidaNbError",
+    "FixError",
+    "ModelImportError",
+    "PlotError",
+    "SimulationError",
     "SpecError",
     "UnknownTargetError",
-    "SimulationError",
-    "ModelImportError",
-    "FixError",
-    "PlotError",
+    "brief",
+    "one_line",
 ]
 
 MESSAGE_LIMIT = 300
@@ -54,7 +54,7 @@ def brief(value, limit: int = 60) -> str:
         r.maxlevel, r.maxlist, r.maxtuple, r.maxdict, r.maxset = 3, 8, 8, 6, 6
         r.maxstring = r.maxother = r.maxlong = limit
         text = r.repr(value)
-    except Exception:  # a value whose repr raises (deep nesting, hostile __repr__) still gets named
+    except Exception:  # noqa: BLE001 - a value whose repr raises (deep nesting, hostile __repr__) still gets named
         text = f"<{type(value).__name__}>"
     return one_line(text, limit)
 
@@ -79,6 +79,10 @@ def one_line(text: str, limit: int = MESSAGE_LIMIT) -> str:
 class AkidaNbError(Exception):
     """Base class of every error akida_nb raises on purpose.
 
+    Its message is always one line of at most :data:`MESSAGE_LIMIT` characters, with
+    control characters and lone surrogates escaped: every text argument goes through
+    :func:`one_line` here, so no caller can print a 15 MB line or forge terminal output.
+
     Examples
     --------
     >>> import akida_nb as ak
@@ -87,7 +91,18 @@ class AkidaNbError(Exception):
     ... except ak.AkidaNbError as e:
     ...     print(type(e).__name__)
     UnknownTargetError
+    >>> e = ak.AkidaNbError("line one\\nline two " + "x" * 1000)
+    >>> str(e)[:21], len(str(e))
+    ('line one\\\\nline two xx', 300)
     """
+
+    def __init__(self, *args):
+        super().__init__(*(one_line(a) if isinstance(a, str) else a for a in args))
+
+    def __str__(self) -> str:
+        if len(self.args) == 1:  # LookupError subclasses would quote the message like a KeyError
+            return one_line(str(self.args[0]))
+        return one_line(super().__str__())
 
 
 class SpecError(AkidaNbError, ValueError):
@@ -134,16 +149,19 @@ class UnknownTargetError(AkidaNbError, LookupError):
     ...     ak.check(ak.example("ds_cnn_kws"), "nsoc_v3")
     ... except ak.UnknownTargetError as e:
     ...     print(e.name, "nsoc_v2" in e.known)
+    ...     print(str(e).split(";")[1].split("?")[0].strip())
     nsoc_v3 True
+    did you mean 'nsoc_v2'
     """
 
     def __init__(self, name: str, known):
-        self.name = name
-        self.known = tuple(known)
-        super().__init__(f"unknown target {name!r}; known targets: {', '.join(self.known)}")
+        import difflib
 
-    def __str__(self) -> str:  # LookupError would quote the message like a KeyError
-        return self.args[0]
+        self.name = name
+        self.known = tuple(str(k) for k in known)
+        close = difflib.get_close_matches(name, self.known, n=1) if isinstance(name, str) and len(name) < 200 else []
+        hint = f"did you mean {close[0]!r}? " if close else ""
+        super().__init__(f"unknown target {brief(name)}; {hint}known targets: {', '.join(self.known)}")
 
 
 class SimulationError(AkidaNbError, ValueError):
