@@ -320,10 +320,13 @@ def _(d):
     ak.style_differences(ak.compare_constraints("nsoc_v2", "nsoc_v2")).to_html()
 
 
-@api_case("targets.unregister")
+def _tiny_target(d):
+    (d / "tiny.yaml").write_text("name: tiny\ntitle: Tiny\nlayer_types: [FullyConnected]\nrules: []\n")
+
+
+@api_case("targets.unregister", setup=_tiny_target)
 def _(d):
     ak = _ak()
-    (d / "tiny.yaml").write_text("name: tiny\ntitle: Tiny\nlayer_types: [FullyConnected]\nrules: []\n")
     ak.register_target("tiny.yaml")
     ak.unregister_target("tiny")
     if "tiny" in set(ak.targets()["name"]):

@@ -19,8 +19,7 @@ from pathlib import Path
 import pytest
 import yaml
 from hostile_runner import Worker
-from hypothesis import HealthCheck, Phase, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, Phase, given, settings, strategies as st
 
 REPO = Path(__file__).resolve().parents[2]
 MODELS = sorted((REPO / "data" / "models").glob("*.json"))
