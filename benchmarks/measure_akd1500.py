@@ -348,8 +348,135 @@ def run_probes(args) -> None:
     print(f"{len(out)} probes on the {args.device} → {OUT / name}")
 
 
+# ---------------------------------------------------------------- 3. whole models
+ZOO = Path("/work/shared/zoo")
+IC_MAX = {(3, 1): 512, (5, 1): 192, (7, 1): 96, (3, 3): 192, (5, 3): 64, (7, 3): 32}
+
+
+def random_model(rng: random.Random, name: str) -> dict:
+    """A random model that looks like a real one: an input, a conv/separable stack, a FullyConnected head."""
+    n_fc = rng.choice([0, 1, 1, 1, 2, 2, 3]) if rng.random() < 0.7 else rng.randint(4, 20)
+    n_conv = rng.randint(1, 5) if rng.random() < 0.2 else rng.randint(6, max(6, min(33, 36 - n_fc)))
+    layers: list = []
+    if rng.random() < 0.6:   # an image model
+        size = rng.choice([32, 64, 96, 128, 160, 224, 224])
+        c = rng.choice([1, 3, 3])
+        k = rng.choice([3, 3, 3, 5, 7])
+        f = min(rng.choice([8, 16, 16, 24, 32, 32, 64]), IC_MAX[(k, c)])
+        ic = _conv("InputConvolutional", k, rng.choice([1, 2, 2]), f, weights_bits=8,
+                   act_bits=rng.choice([1, 2, 4, 4, 4]))
+        if rng.random() < 0.2:
+            ic.update(pool_type="max", pool_size=[2, 2], pool_stride=[2, 2])
+        shape, bits = (size, size if rng.random() < 0.8 else rng.choice([32, 64, 96]), c), 8
+        layers.append(ic)
+        n_conv = max(1, n_conv - 1)
+        down = ic["kernel_stride"][0] * (2 if ic["pool_type"] == "max" else 1)
+        d0, d1 = -(-shape[0] // down), -(-shape[1] // down)
+    else:
+        shape = (rng.choice([8, 16, 16, 32, 32, 49, 64, 100]), rng.choice([8, 10, 16, 32, 32, 64]),
+                 rng.choice([1, 2, 8, 16, 32, 64, 128]))
+        bits = rng.choice([1, 2, 4, 4])
+        f = rng.choice([16, 32, 64, 64])
+        d0, d1 = shape[0], shape[1]
+    fmax = rng.choice([256, 512, 512, 1024])
+    p_down = rng.choice([0.05, 0.1, 0.15, 0.25])
+    p_pool3 = 0.5 if rng.random() < 0.2 else 0.0   # some designers like 3×3 max pooling
+    careless = rng.random() < 0.15      # ignore the spatial sizes, as a careless designer would
+    for i in range(n_conv):
+        last_conv = i == n_conv - 1
+        t = "SeparableConvolutional" if (layers or i) and rng.random() < 0.6 else "Convolutional"
+        k = 3 if rng.random() < 0.8 else rng.choice([1, 5, 7] if t == "Convolutional" else [5, 7])
+        if t == "Convolutional" and f >= 256 and not careless:
+            k = 1 if rng.random() < 0.5 else 3
+        layer = _conv(t, k, 1, f, weights_bits=rng.choice([2, 4, 4]) if t[0] == "S" else rng.choice([1, 2, 4, 4]),
+                      act_bits=rng.choice([1, 2, 4, 4, 4]))
+        if (careless or min(d0, d1) >= 6) and rng.random() < p_down:
+            f = min(fmax, f * 2)
+            layer["filters"] = f
+            if k == 3 and rng.random() < 0.5:
+                layer["kernel_stride"] = [2, 2]
+            elif not last_conv:
+                ps = 3 if rng.random() < p_pool3 else 2
+                layer.update(pool_type="max", pool_size=[ps, ps], pool_stride=[2, 2])
+            d0, d1 = -(-d0 // 2), -(-d1 // 2)
+        if last_conv and n_fc and rng.random() < 0.6 and (careless or (d1 >= 3 and d0 <= 32)):
+            layer["pool_type"] = "average"
+        layers.append(layer)
+    if n_fc and layers[-1]["pool_type"] != "average" and d0 * d1 * f > 81920 and not careless:
+        while d0 > 32 and layers[-1]["type"] != "InputConvolutional":   # a real designer pools before the head
+            layers.append(_conv("SeparableConvolutional", 3, 2, f))
+            d0, d1 = -(-d0 // 2), -(-d1 // 2)
+        layers[-1]["pool_type"] = "average"
+    units = [16, 32, 64, 128, 256, 512, 1024] if n_fc < 4 else [16, 32, 64, 128, 256]
+    for i in range(n_fc):
+        last = i == n_fc - 1
+        layers.append(_fc(rng.choice([2, 10, 33, 100, 1000]) if last else rng.choice(units),
+                          weights_bits=rng.choice([1, 2, 4, 4]), act_bits=rng.choice([1, 2, 4]), activation=not last))
+    if not n_fc:
+        layers[-1]["activation"] = rng.random() < 0.5
+    for i, layer in enumerate(layers):
+        layer["name"] = f"L{i}_{layer['type']}"
+    return {"name": name, **_model(shape, layers, bits)}
+
+
+def issue_models() -> list:
+    """The examples of issue 13: 19 and 30 FullyConnected layers (1×1×16 → 16 units)."""
+    out = []
+    for n in (19, 30):
+        layers = [{**_fc(16, weights_bits=4, act_bits=4), "name": f"L{i}_FullyConnected"} for i in range(n)]
+        out.append({"name": f"fc_chain_{n}", **_model((1, 1, 16), layers, 4)})
+    return out
+
+
+def _result(res: dict) -> dict:
+    if not res["mapped"]:
+        return {"accepted": False, "message": res["message"]}
+    total = sum(layer["nps"] for layer in res["layers"] if "HRC" not in layer["np_types"])
+    per_pass = [sum(layer["nps"] for layer in res["layers"] if layer["pass"] == k and "HRC" not in layer["np_types"])
+                for k in range(res["passes"])]
+    return {"accepted": True, "message": "", "sequences": res["sequences"], "passes": res["passes"],
+            "total_nps": total, "nps_per_pass": per_pass, "pass_layers": res["pass_layers"],
+            "layers": [{k: v for k, v in layer.items()} for layer in res["layers"]]}
+
+
+SUMMARY_COLS = ["id", "group", "name", "n_layers", "n_fc", "device", "accepted", "sequences", "passes", "total_nps",
+                "nps_per_pass", "np_types", "message"]
+
+
 def run_whole(args) -> None:
-    raise NotImplementedError
+    rng = random.Random(args.seed)
+    models = [("issue", m) for m in issue_models()]
+    models += [("zoo", json.loads(p.read_text())) for p in sorted(ZOO.glob("*.json"))]
+    models += [("random", random_model(rng, f"rand_{i:03d}")) for i in range(args.count)]
+    lines, rows = [], []
+    t0 = time.perf_counter()
+    for k, (group, spec) in enumerate(models):
+        devices = {dev: _result(map_spec(spec, dev)) for dev in DEVICES}
+        lines.append(json.dumps({"id": k, "group": group, "spec": spec, "devices": devices}, separators=(",", ":")))
+        for dev, r in devices.items():
+            types: dict = {}
+            for layer in r.get("layers", []):
+                for t in layer["np_types"]:
+                    types[t] = types.get(t, 0) + (layer["nps"] if len(layer["np_types"]) == 1 else 0)
+            rows.append({"id": k, "group": group, "name": spec.get("name", ""), "n_layers": len(spec["layers"]),
+                         "n_fc": sum(layer["type"] == "FullyConnected" for layer in spec["layers"]), "device": dev,
+                         "accepted": r["accepted"], "sequences": r.get("sequences", ""), "passes": r.get("passes", ""),
+                         "total_nps": r.get("total_nps", ""), "nps_per_pass": " ".join(map(str, r.get("nps_per_pass", []))),
+                         "np_types": " ".join(f"{t}:{n}" for t, n in sorted(types.items())), "message": r["message"]})
+        if k % 25 == 0:
+            print(f"{k}/{len(models)} {time.perf_counter() - t0:.0f}s", flush=True)
+    stem = args.output or "whole_models"
+    (OUT / f"{stem}.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with open(OUT / f"{stem}.csv", "w", newline="", encoding="utf-8") as fh:
+        w = csv.DictWriter(fh, SUMMARY_COLS)
+        w.writeheader()
+        w.writerows(rows)
+    for dev in DEVICES:
+        sub = [r for r in rows if r["device"] == dev and r["group"] == "random"]
+        acc = [r for r in sub if r["accepted"]]
+        multi = [r for r in acc if r["passes"] > 1]
+        print(f"{dev}: {len(sub)} random models, {len(acc)} accepted, {len(multi)} multi-pass, "
+              f"{len(sub) - len(acc)} refused")
 
 
 def main(argv=None) -> None:
@@ -358,6 +485,7 @@ def main(argv=None) -> None:
     parser.add_argument("--limit", type=int, default=0, help="probes: a stratified subset of this many rows")
     parser.add_argument("--count", type=int, default=300, help="whole: number of random models")
     parser.add_argument("--seed", type=int, default=13)
+    parser.add_argument("--output", default="", help="whole: file stem (default whole_models)")
     parser.add_argument("--device", default="AKD1500", choices=DEVICES, help="probes: the device to map on")
     args = parser.parse_args(argv)
     OUT.mkdir(parents=True, exist_ok=True)
