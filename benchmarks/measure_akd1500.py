@@ -356,7 +356,7 @@ IC_MAX = {(3, 1): 512, (5, 1): 192, (7, 1): 96, (3, 3): 192, (5, 3): 64, (7, 3):
 def random_model(rng: random.Random, name: str) -> dict:
     """A random model that looks like a real one: an input, a conv/separable stack, a FullyConnected head."""
     n_fc = rng.choice([0, 1, 1, 1, 2, 2, 3]) if rng.random() < 0.7 else rng.randint(4, 20)
-    n_conv = rng.randint(1, 5) if rng.random() < 0.2 else rng.randint(6, max(6, min(33, 36 - n_fc)))
+    n_conv = rng.randint(1 if n_fc else 2, 5) if rng.random() < 0.2 else rng.randint(6, max(6, min(33, 36 - n_fc)))
     layers: list = []
     if rng.random() < 0.6:   # an image model
         size = rng.choice([32, 64, 96, 128, 160, 224, 224])
@@ -380,8 +380,8 @@ def random_model(rng: random.Random, name: str) -> dict:
         d0, d1 = shape[0], shape[1]
     fmax = rng.choice([256, 512, 512, 1024])
     p_down = rng.choice([0.05, 0.1, 0.15, 0.25])
-    p_pool3 = 0.5 if rng.random() < 0.2 else 0.0   # some designers like 3×3 max pooling
-    careless = rng.random() < 0.15      # ignore the spatial sizes, as a careless designer would
+    p_pool3 = 0.5 if rng.random() < 0.25 else 0.0   # some designers like 3×3 max pooling
+    careless = rng.random() < 0.2      # ignore the spatial sizes, as a careless designer would
     for i in range(n_conv):
         last_conv = i == n_conv - 1
         t = "SeparableConvolutional" if (layers or i) and rng.random() < 0.6 else "Convolutional"
@@ -390,6 +390,7 @@ def random_model(rng: random.Random, name: str) -> dict:
             k = 1 if rng.random() < 0.5 else 3
         layer = _conv(t, k, 1, f, weights_bits=rng.choice([2, 4, 4]) if t[0] == "S" else rng.choice([1, 2, 4, 4]),
                       act_bits=rng.choice([1, 2, 4, 4, 4]))
+        d_in = d0
         if (careless or min(d0, d1) >= 6) and rng.random() < p_down:
             f = min(fmax, f * 2)
             layer["filters"] = f
@@ -399,14 +400,14 @@ def random_model(rng: random.Random, name: str) -> dict:
                 ps = 3 if rng.random() < p_pool3 else 2
                 layer.update(pool_type="max", pool_size=[ps, ps], pool_stride=[2, 2])
             d0, d1 = -(-d0 // 2), -(-d1 // 2)
-        if last_conv and n_fc and rng.random() < 0.6 and (careless or (d1 >= 3 and d0 <= 32)):
+        if last_conv and n_fc and rng.random() < 0.6 and (careless or (d1 >= 3 and d_in <= 32)):
             layer["pool_type"] = "average"
         layers.append(layer)
     if n_fc and layers[-1]["pool_type"] != "average" and d0 * d1 * f > 81920 and not careless:
-        while d0 > 32 and layers[-1]["type"] != "InputConvolutional":   # a real designer pools before the head
+        while d0 > 32:   # a real designer downsamples, then pools before the head
             layers.append(_conv("SeparableConvolutional", 3, 2, f))
             d0, d1 = -(-d0 // 2), -(-d1 // 2)
-        layers[-1]["pool_type"] = "average"
+        layers.append(_conv("SeparableConvolutional", 3, 1, f, pool_type="average"))
     units = [16, 32, 64, 128, 256, 512, 1024] if n_fc < 4 else [16, 32, 64, 128, 256]
     for i in range(n_fc):
         last = i == n_fc - 1
