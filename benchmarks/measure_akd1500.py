@@ -24,7 +24,6 @@ import argparse
 import csv
 import json
 import random
-import sys
 import time
 from pathlib import Path
 
@@ -55,8 +54,8 @@ def build(spec: dict, variables: dict | None = None):
                                       name="input"))
     for i, ls in enumerate(specs):
         name = ls.get("name") or f"L{i}_{ls['type']}"
-        common = dict(name=name, weights_bits=int(ls.get("weights_bits", 4)),
-                      activation=bool(ls.get("activation", True)), act_bits=int(ls.get("act_bits", 4)))
+        common = {"name": name, "weights_bits": int(ls.get("weights_bits", 4)),
+                  "activation": bool(ls.get("activation", True)), "act_bits": int(ls.get("act_bits", 4))}
         if ls["type"] == "FullyConnected":
             layers.append(akida.FullyConnected(units=int(ls["units"]), **common))
             continue
@@ -269,7 +268,10 @@ def _summary_row(res: dict) -> dict:
 def fc_bisection(device: str, units: int, weights_bits: int, input_bits: int = 2, hi: int = 1 << 21):
     """Largest accepted 1×1×c FullyConnected input c on ``device`` (every tried c is yielded)."""
     lo = 1
-    probe = lambda c: _model((1, 1, c), [_fc(units, weights_bits=weights_bits)], input_bits)  # noqa: E731
+
+    def probe(c: int) -> dict:
+        return _model((1, 1, c), [_fc(units, weights_bits=weights_bits)], input_bits)
+
     res = map_spec(probe(hi), device)
     yield hi, probe(hi), res
     if res["mapped"]:
@@ -494,4 +496,4 @@ def main(argv=None) -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()
