@@ -4,7 +4,7 @@ Usage (in a venv with BrainChip's ``akida`` package; not akida_nb's own environm
 
     python benchmarks/measure_akd1500.py rules    # rule_probes.csv: one model per probe, on both devices
     python benchmarks/measure_akd1500.py probes [--limit N] [--seed S]   # np_probes.csv re-measured on the AKD1500
-    python benchmarks/measure_akd1500.py whole [--count N] [--seed S]    # whole_models.jsonl + whole_models.csv
+    python benchmarks/measure_akd1500.py whole --count 380 [--seed 13]   # whole_models.jsonl + whole_models.csv
 
 Every model is built from akida's own v1 layers (InputData / InputConvolutional / Convolutional /
 SeparableConvolutional / FullyConnected) from a spec in akida_nb's native format (a dict with
