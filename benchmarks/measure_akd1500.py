@@ -486,7 +486,7 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("what", choices=["rules", "probes", "whole"])
     parser.add_argument("--limit", type=int, default=0, help="probes: a stratified subset of this many rows")
-    parser.add_argument("--count", type=int, default=300, help="whole: number of random models")
+    parser.add_argument("--count", type=int, default=380, help="whole: number of random models")
     parser.add_argument("--seed", type=int, default=13)
     parser.add_argument("--output", default="", help="whole: file stem (default whole_models)")
     parser.add_argument("--device", default="AKD1500", choices=DEVICES, help="probes: the device to map on")
