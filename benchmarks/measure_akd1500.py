@@ -165,7 +165,8 @@ def rule_probes():
     yield "input_conv.pool_next", "max-pooled then FC", _model(
         (32, 32, 3), [_conv(ic, 3, 1, 16, weights_bits=8, pool_type="max", pool_size=2, pool_stride=2), _fc()], 8), None
     for wb in (1, 2, 4, 8, 9):
-        yield "input_conv.weights_bits", f"wb={wb}", _model((32, 32, 3), [_conv(ic, 3, 1, 16, weights_bits=wb)], 8), None
+        yield ("input_conv.weights_bits", f"wb={wb}",
+               _model((32, 32, 3), [_conv(ic, 3, 1, 16, weights_bits=wb)], 8), None)
     for ab in (1, 2, 3, 4, 8):
         yield "input_conv.act_bits", f"ab={ab}", _model((32, 32, 3), [_conv(ic, 3, 1, 16, weights_bits=8,
                                                                            act_bits=ab)], 8), None
@@ -208,8 +209,8 @@ def rule_probes():
         yield f"{pre}.activation", "off, not last", _model((16, 16, 32), [_conv(t, 3, 1, 32, activation=False),
                                                                           FOLLOW]), None
         for c in (2048, 2049, 4096):
-            yield f"{pre}.input_channels", f"c={c}", _model((4, 4, c), [_conv(t, 1 if t == "Convolutional" else 3, 1, 16,
-                                                                              weights_bits=1 if t[0] == "C" else 2)]), None
+            layer = _conv(t, 1 if t == "Convolutional" else 3, 1, 16, weights_bits=1 if t[0] == "C" else 2)
+            yield f"{pre}.input_channels", f"c={c}", _model((4, 4, c), [layer]), None
         for f in (504, 505, 512, 513, 1024, 1025, 1536, 1537, 2048, 4096):
             yield f"{pre}.filters", f"f={f}", _model((8, 8, 16), [_conv(t, 3, 1, f)]), None
         for d0, d1 in ((32, 32), (33, 32), (64, 16), (16, 256), (16, 257), (8, 1024), (128, 128), (256, 256)):
@@ -464,7 +465,8 @@ def run_whole(args) -> None:
             rows.append({"id": k, "group": group, "name": spec.get("name", ""), "n_layers": len(spec["layers"]),
                          "n_fc": sum(layer["type"] == "FullyConnected" for layer in spec["layers"]), "device": dev,
                          "accepted": r["accepted"], "sequences": r.get("sequences", ""), "passes": r.get("passes", ""),
-                         "total_nps": r.get("total_nps", ""), "nps_per_pass": " ".join(map(str, r.get("nps_per_pass", []))),
+                         "total_nps": r.get("total_nps", ""),
+                         "nps_per_pass": " ".join(map(str, r.get("nps_per_pass", []))),
                          "np_types": " ".join(f"{t}:{n}" for t, n in sorted(types.items())), "message": r["message"]})
         if k % 25 == 0:
             print(f"{k}/{len(models)} {time.perf_counter() - t0:.0f}s", flush=True)
