@@ -30,6 +30,8 @@ akida_nb.errors.SimulationError: layer 'block_1/conv_1', thresholds: unknown var
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from types import MappingProxyType
 from typing import Any
 
 import numpy as np
@@ -41,6 +43,7 @@ from .kernels import step_register, sum_bound, weight_range
 __all__ = [
     "MIN_ACT_STEP",
     "VARIABLE_KEYS",
+    "attach_variables",
     "by_layer",
     "layer_variables",
     "normalize_variables",
@@ -315,3 +318,29 @@ def variable_ranges(model: Model, variables: Any) -> list[dict[str, tuple[Any, A
     for layer_vars in normalize_variables(model, variables, complete=False):
         out.append({key: (arr.min().item(), arr.max().item()) for key, arr in layer_vars.items() if arr.size})
     return out
+
+
+def attach_variables(model: Model, variables: Any) -> Model:
+    """``model`` carrying ``variables`` (validated, every variable of every layer) as :attr:`Model.variables`.
+
+    ``None`` gives the model without variables. The model's structure is unchanged, so the
+    result equals ``model`` (equality is structural).
+
+    Raises
+    ------
+    SimulationError
+        As :func:`normalize_variables` (``complete=True``).
+
+    Examples
+    --------
+    >>> import akida_nb as ak
+    >>> from akida_nb.sim import Simulator
+    >>> m = ak.example("gxnor_mnist")
+    >>> carried = attach_variables(m, Simulator(m, seed=0))
+    >>> carried == m, m.variables is None, carried.variables[0]["weights"].dtype
+    (True, True, dtype('int8'))
+    """
+    if variables is None:
+        return replace(model, variables=None)
+    checked = normalize_variables(model, variables, complete=True)
+    return replace(model, variables=tuple(MappingProxyType(v) for v in checked))
