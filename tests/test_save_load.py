@@ -1,4 +1,4 @@
-"""Variables travel with the model: ``Model.variables``, ``ak.save`` / ``ak.load``, and the hostile npz files they refuse.
+"""Variables travel with the model: ``Model.variables``, ``ak.save`` / ``ak.load``, and the hostile npz files.
 
 ``ak.save`` writes one ``.npz`` (spec JSON, ``schema_version``, one array per variable) that
 ``ak.load`` and ``Simulator.from_npz`` read through the same reader; every malformed file gives a
@@ -102,6 +102,7 @@ def test_save_load_round_trip_is_exact(tmp_path: Path, name: str) -> None:
     ak.save(c, path)
     assert [p.name for p in tmp_path.iterdir()] == ["model.file"]
     back = ak.load(path)
+    assert c.variables is not None and back.variables is not None
     assert back == c and back.name == c.name and same_variables(back.variables, c.variables)
     with np.load(path, allow_pickle=False) as data:
         files = set(data.files)
@@ -111,7 +112,8 @@ def test_save_load_round_trip_is_exact(tmp_path: Path, name: str) -> None:
         f"L{i}_{k}" for i, layer in enumerate(c.variables) for k in layer}
     sim = ak.Simulator.from_npz(path)
     x = inputs(c)
-    assert np.array_equal(sim.run(x).output, ak.Simulator(c).run(x).output) and dict(sim.reference) == {}
+    assert sim.reference is not None and dict(sim.reference) == {}
+    assert np.array_equal(sim.run(x).output, ak.Simulator(c).run(x).output)
 
 
 def test_save_without_variables_and_explicit_ones_win(tmp_path: Path) -> None:
@@ -128,6 +130,7 @@ def test_save_without_variables_and_explicit_ones_win(tmp_path: Path) -> None:
 def test_golden_runs_load_as_models_with_variables() -> None:
     path = GOLDEN / "rand101_003.npz"
     model, sim = ak.load(path), ak.Simulator.from_npz(path)
+    assert sim.reference is not None
     assert model == sim.model and same_variables(model.variables, sim.variables)
     assert np.array_equal(ak.Simulator(model).run(sim.reference["input"]).output, sim.reference["output"])
 
@@ -171,7 +174,7 @@ def _changed(**changes: Any) -> dict[str, Any]:
     return arrays
 
 
-HOSTILE = {
+HOSTILE: dict[str, tuple[dict[str, Any], type[Exception], str]] = {
     "pickled object array": (dict(L0_weights=np.array([{"a": 1}], dtype=object)), SimulationError,
                              r"array 'L0_weights': holds Python objects \(pickled data\), refused"),
     "float weights": (dict(L0_weights=np.zeros((3, 3, 1, 32), np.float32)), SimulationError,

@@ -122,7 +122,7 @@ def test_simulator_of_from_akida_equals_akida_forward(akida: Any, seed: int) -> 
     expected = akm.forward(x)
     assert out.output.dtype == expected.dtype and np.array_equal(out.output, expected)
     if not model.layers[-1].activation:
-        assert np.array_equal(out.predict, akm.predict(x))
+        assert out.predict is not None and np.array_equal(out.predict, akm.predict(x))
     # ... and back: to_akida gives the same model, the same variables, the same outputs
     again = ak.to_akida(model)
     back = ak.from_akida(again, name=model.name)

@@ -560,9 +560,10 @@ class Simulator:
         Per layer ``weights`` (and ``weights_pw`` for SeparableConvolutional) as integers within
         the layer's weight range, ``threshold`` (int32) and ``act_step`` (float32 values ≥ 1/16),
         in engine layouts (see :func:`variable_shapes`); a list in layer order or a dict keyed by
-        layer name. Without them, seeded random variables are drawn.
+        layer name. Without them, the variables the model carries (``model.variables``, e.g. from
+        ``ak.from_akida`` or ``ak.load``); a model without any gets seeded random variables.
     seed : int
-        Seed (an int ≥ 0) of the random variables (ignored when ``variables`` are given): uniform
+        Seed (an int ≥ 0) of the random variables (ignored when variables are given or carried): uniform
         weights; thresholds and steps placed on the potentials of random inputs so that about 30 %
         of each layer's outputs are events.
 
