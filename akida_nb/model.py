@@ -411,7 +411,7 @@ class Model:
 
     Set by :func:`akida_nb.from_akida`, :func:`akida_nb.load` and :func:`akida_nb.fix`; not part of
     :meth:`to_dict` nor of equality (structure only). Wherever a function takes ``variables=``, an
-    explicit argument wins over these."""
+    explicit argument wins over these. A model made from another by :meth:`replace_layers` carries none."""
 
     # ------------------------------------------------------------------ construction
     @classmethod

@@ -6,8 +6,10 @@ typed one-line error naming the file and the array.
 """
 from __future__ import annotations
 
+import copy
 import io
 import json
+import pickle
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -49,6 +51,9 @@ def test_variables_are_not_structure() -> None:
     assert all(not arr.flags.writeable for layer in c.variables for arr in layer.values())
     with pytest.raises(TypeError):
         c.variables[0]["weights"] = np.zeros(1)  # type: ignore[index]
+    for copied in (pickle.loads(pickle.dumps(c)), copy.deepcopy(c)):
+        assert copied == c and copied.variables is not None and same_variables(copied.variables, c.variables)
+    assert c.replace_layers(c.layers).variables is None
 
 
 def test_simulator_uses_carried_variables_and_explicit_ones_win() -> None:
@@ -158,9 +163,9 @@ def _arrays(model: ak.Model | None = None) -> dict[str, Any]:
     return out
 
 
-def _write(path: Path, arrays: dict[str, Any], pickle: bool = False) -> Path:
+def _write(path: Path, arrays: dict[str, Any], objects: bool = False) -> Path:
     with open(path, "wb") as f:
-        np.savez(f, allow_pickle=pickle, **arrays)
+        np.savez(f, allow_pickle=objects, **arrays)
     return path
 
 
@@ -203,7 +208,7 @@ HOSTILE: dict[str, tuple[dict[str, Any], type[Exception], str]] = {
 @pytest.mark.parametrize("case", list(HOSTILE))
 def test_hostile_npz_files_give_typed_one_line_errors(tmp_path: Path, case: str) -> None:
     changes, error, message = HOSTILE[case]
-    path = _write(tmp_path / "hostile.npz", _changed(**changes), pickle=case.startswith("pickled"))
+    path = _write(tmp_path / "hostile.npz", _changed(**changes), objects=case.startswith("pickled"))
     for read in (ak.load, ak.Simulator.from_npz):
         with pytest.raises(error, match=message) as info:
             read(path)

@@ -31,7 +31,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
-from types import MappingProxyType
 from typing import Any
 
 import numpy as np
@@ -343,4 +342,28 @@ def attach_variables(model: Model, variables: Any) -> Model:
     if variables is None:
         return replace(model, variables=None)
     checked = normalize_variables(model, variables, complete=True)
-    return replace(model, variables=tuple(MappingProxyType(v) for v in checked))
+    return replace(model, variables=tuple(_LayerVariables(v) for v in checked))
+
+
+class _LayerVariables(Mapping[str, np.ndarray]):
+    """One layer's carried variables: a read-only mapping of read-only arrays that pickles and copies."""
+
+    __slots__ = ("_arrays",)
+
+    def __init__(self, arrays: Mapping[str, np.ndarray]):
+        self._arrays = dict(arrays)
+
+    def __getitem__(self, key: str) -> np.ndarray:
+        return self._arrays[key]
+
+    def __iter__(self) -> Any:
+        return iter(self._arrays)
+
+    def __len__(self) -> int:
+        return len(self._arrays)
+
+    def __repr__(self) -> str:
+        return "{" + ", ".join(f"{k!r}: {v.dtype}{list(v.shape)}" for k, v in self._arrays.items()) + "}"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_LayerVariables, (self._arrays,))
