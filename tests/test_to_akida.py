@@ -12,6 +12,7 @@ makes of them) that pass ``ak.check(…, "akd1000")`` must map on ``akida.AKD100
 from __future__ import annotations
 
 import importlib.util
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -186,6 +187,22 @@ def test_fixed_examples_reach_the_mapper(akida: Any) -> None:
     """The test above maps fixed models too, not only the examples that pass akd1000 as they are."""
     fixed = [how for name in ak.examples() for how, _ in _mappable(name) if how != "as is"]
     assert len(fixed) >= 7 and any("input_conv_to_conv" in how and "split_maxpool" in how for how in fixed)
+
+
+CONVERTED = sorted((Path(__file__).parent / "data").rglob("*.fbz"))
+"""``.fbz`` files made once by cnn2snn (issue 12: CI has akida but not cnn2snn); untrained weights."""
+
+
+@pytest.mark.akida
+def test_converted_fbz_files_import_with_their_variables(akida: Any) -> None:
+    """Every converted file under tests/data: bit-exact under the simulator and round-tripping (none: nothing to do)."""
+    for path in CONVERTED:
+        akm = akida.Model(str(path))
+        model = ak.from_akida(akm, name=path.stem)
+        x = random_input(model, np.random.default_rng(0), n=8)
+        assert np.array_equal(ak.Simulator(model).run(x, keep="output").output, akm.forward(x)), path.name
+        back = ak.from_akida(ak.to_akida(model), name=path.stem)
+        assert back == model and same_variables(back.variables, model.variables), path.name
 
 
 @pytest.mark.akida
