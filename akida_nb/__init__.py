@@ -22,7 +22,8 @@ from .errors import (
     UnknownTargetError,
 )
 from .fixes import FixResult, applicable_fixes, fix, list_fixes
-from .io import from_akida, from_keras_config, load_model
+from .io import from_akida, from_keras_config, load_model, save, to_akida
+from .io.npz import load
 from .model import Layer, Model
 from .nps import estimate_nps
 from .report import Comparison, CompatibilityReport
@@ -48,8 +49,8 @@ __all__ = [
     "UnknownTargetError", "applicable_fixes", "check", "compare", "compare_constraints", "constraints",
     "default_targets",
     "estimate_nps", "example", "examples", "fix", "from_akida", "from_keras_config", "get_target", "list_fixes",
-    "load_model", "register_target", "registered_target", "show_versions", "style_differences", "targets",
-    "unregister_target",
+    "load", "load_model", "register_target", "registered_target", "save", "show_versions", "style_differences",
+    "targets", "to_akida", "unregister_target",
 ]
 
 _LAZY_SUBMODULES = ("plot", "widgets")

@@ -137,8 +137,9 @@ def check(model: Model, target="nsoc_v2", variables=None, also: Iterable = ()) -
     model : Model
     target : str or Target
     variables : list of dict, dict by layer name, or Simulator, optional
-        When given, value-range rules (threshold, act_step …) of the target are
-        judged too; otherwise the report notes that they were not checked.
+        When given (or carried by the model, ``model.variables``), value-range rules
+        (threshold, act_step …) of the target are judged too; otherwise the report notes
+        that they were not checked. An explicit argument wins over the carried variables.
     also : list of str or Target, optional
         Other targets to mention: for each, a note says what it refuses that
         ``target`` accepts (e.g. ``also=["akd1000"]`` on ``"nsoc_v2"``: what the current
@@ -158,6 +159,7 @@ def check(model: Model, target="nsoc_v2", variables=None, also: Iterable = ()) -
     ['conv.act_bits', 'conv.input_bits', 'conv.kernel_size']
     """
     ensure_model(model)
+    variables = model.variables if variables is None else variables  # explicit variables win over carried ones
     if isinstance(target, (list, tuple)):
         raise SpecError("target", f"expected one target name, got {brief(target)} "
                                   "(use ak.compare(model, targets) for several)")

@@ -406,6 +406,12 @@ class Model:
     layers: tuple[Layer, ...]
     unmapped: tuple = field(default=(), compare=False)
     source: str | None = field(default=None, compare=False)
+    variables: tuple[Mapping[str, Any], ...] | None = field(default=None, compare=False, repr=False)
+    """Per layer, the variables the model carries (read-only int8/int32/float32 arrays), or None.
+
+    Set by :func:`akida_nb.from_akida`, :func:`akida_nb.load` and :func:`akida_nb.fix`; not part of
+    :meth:`to_dict` nor of equality (structure only). Wherever a function takes ``variables=``, an
+    explicit argument wins over these. A model made from another by :meth:`replace_layers` carries none."""
 
     # ------------------------------------------------------------------ construction
     @classmethod

@@ -183,13 +183,15 @@ def test_empty_model() -> None:
 
 @pytest.mark.skipif(importlib.util.find_spec("akida") is not None, reason="akida is installed")
 def test_from_akida_without_akida_says_what_is_missing() -> None:
-    with pytest.raises(ModelImportError, match="needs BrainChip's akida package"):
+    with pytest.raises(ModelImportError, match=r'needs BrainChip\'s akida package \(pip install "akida_nb\[akida\]"\)'):
         from_akida(NS(layers=[]))
 
 
 @pytest.mark.akida
 def test_from_akida_real_model() -> None:
-    akida = pytest.importorskip("akida")
+    import numpy as np
+
+    akida = pytest.importorskip("akida", reason='needs BrainChip\'s akida package (pip install "akida_nb[akida]")')
     model = akida.Model()
     model.add(akida.InputConvolutional(input_shape=(32, 20, 3), kernel_size=(5, 3), filters=16,
                                        kernel_stride=(2, 1), padding=akida.Padding.Same,
@@ -208,6 +210,17 @@ def test_from_akida_real_model() -> None:
     assert (m.input_shape, m.input_bits, conv.weights_bits, conv.act_bits) == ((32, 20, 3), 8, 8, 4)
     assert (sep.pool_type, sep.weights_bits, out.units, out.activation) == ("average", 4, 10, False)
     assert [l.output_shape for l in m.layers] == [tuple(layer.output_dims) for layer in model.layers]
+    # the variables travel too, as akida stores them (its initial ones here: zero weights, act_step 1)
+    model.layers[1].set_variable("threshold", np.arange(32, dtype=np.int32))
+    m = from_akida(model, name="real")
+    assert [sorted(v) for v in m.variables] == [["act_step", "threshold", "weights"],
+                                                ["act_step", "threshold", "weights", "weights_pw"],
+                                                ["act_step", "threshold", "weights"]]
+    for layer, carried in zip(model.layers, m.variables):
+        for key, value in carried.items():
+            expected = layer.get_variable(key)
+            assert value.dtype == expected.dtype and np.array_equal(value, expected)
+    assert m == from_akida(model, name="real") and m.variables[1]["threshold"][5] == 5
     data = akida.Model(layers=[akida.InputData(input_shape=(16, 12, 8), input_bits=2, name="in"),
                                akida.Convolutional(kernel_size=(3, 3), filters=8, padding=akida.Padding.Valid,
                                                    weights_bits=2, act_bits=2, name="c")])
@@ -215,5 +228,6 @@ def test_from_akida_real_model() -> None:
     assert (m.input_shape, m.input_bits, m.layers[0].padding, m.layers[0].pool_type) == ((16, 12, 8), 2, "valid",
                                                                                           "none")
     assert m.layers[0].output_shape == tuple(data.layers[1].output_dims)
+    assert len(m.variables) == 1  # the InputData layer has none
     with pytest.raises(ModelImportError, match="expected an akida.Model"):
         from_akida(NS(layers=[]))

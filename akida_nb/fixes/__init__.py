@@ -26,6 +26,7 @@ from typing import Any
 from ..check import check
 from ..model import Model, ensure_model
 from ..report import CompatibilityReport
+from ..sim.variables import attach_variables
 from ..targets import Target, get_target
 from . import catalogue  # noqa: F401  (the composition root: importing the catalogue registers the fixes)
 from .edit import Change, normalize_variables
@@ -98,7 +99,9 @@ def fix(model: Model, target="nsoc_v2", fixes: Iterable[str] | str | None = None
         carried over (``res.variables``): exactly where a change is exact, so that
         ``Simulator(res.model, res.variables)`` gives bit-identical outputs when
         ``res.exact``; rescaled approximately (and marked so) where it is not. The
-        checks before and after then judge the value-range rules too.
+        checks before and after then judge the value-range rules too. Without them,
+        the variables ``model`` carries (``model.variables``) are used; an explicit
+        argument wins. ``res.model`` carries ``res.variables``.
 
     Returns
     -------
@@ -129,7 +132,7 @@ def fix(model: Model, target="nsoc_v2", fixes: Iterable[str] | str | None = None
     ensure_model(model)
     t = get_target(target)
     chosen = _select(fixes, t)
-    current_vars = normalize_variables(model, variables)
+    current_vars = normalize_variables(model, model.variables if variables is None else variables)
     before = check(model, t, variables=current_vars)
     current, changes, applied = model, [], []
     for f in chosen:
@@ -139,6 +142,7 @@ def fix(model: Model, target="nsoc_v2", fixes: Iterable[str] | str | None = None
             changes.extend(attempt.changes)
             current, current_vars = attempt.model, attempt.variables
     after = check(current, t, variables=current_vars)
+    current = attach_variables(current, current_vars)  # res.model carries res.variables (or none)
     return FixResult(model=current, original=model, target=t.name, target_title=t.title,
                      fixes=tuple(f.name for f in chosen), applied=tuple(applied), change_rows=tuple(changes),
                      before=before, after=after, unsolved_entries=_unsolved(current, t, after, chosen),
@@ -162,7 +166,7 @@ def applicable_fixes(model: Model, target="nsoc_v2", variables=None) -> list[str
     """
     ensure_model(model)
     t = get_target(target)
-    v = normalize_variables(model, variables)
+    v = normalize_variables(model, model.variables if variables is None else variables)
     return [f.name for f in registry() if f.applies_to(t) and f.attempt(model, t, v).changes]
 
 

@@ -3,7 +3,9 @@
 :func:`load_model` (:mod:`.load`) is the front door for files: it reads native
 JSON/YAML models with the hardened readers of :mod:`akida_nb._safeload` (re-exported
 here as :func:`read_text`, :func:`parse_json`, :func:`parse_yaml`) and dispatches
-``.keras`` archives and Keras ``to_json()`` files to :mod:`.keras`.
+``.keras`` archives and Keras ``to_json()`` files to :mod:`.keras`. A model with its
+variables is one ``.npz`` file: :func:`save` here, ``ak.load`` (:func:`akida_nb.io.npz.load`;
+``akida_nb.io.load`` stays the module of :func:`load_model`).
 
 Examples
 --------
@@ -12,13 +14,15 @@ Examples
 {'a': 1}
 """
 from .._safeload import MAX_FILE_BYTES, parse_json, parse_yaml, read_text, regular_file
-from .akida import from_akida, map_akida_layers
+from .akida import from_akida, map_akida_layers, to_akida
 from .keras import MAX_CONFIG_BYTES, UnmappedLayer, from_keras_config, load_keras_archive
 from .load import load_model
+from .npz import SCHEMA_VERSION, save
 
 __all__ = [
            "MAX_CONFIG_BYTES",
            "MAX_FILE_BYTES",
+           "SCHEMA_VERSION",
            "UnmappedLayer",
            "from_akida",
            "from_keras_config",
@@ -29,4 +33,6 @@ __all__ = [
            "parse_yaml",
            "read_text",
            "regular_file",
+           "save",
+           "to_akida",
 ]

@@ -39,9 +39,17 @@ import numpy as np
 from ..errors import SimulationError, SpecError, brief, one_line
 from ..model import Layer, Model, fmt_shape
 from . import kernels as K
-from .variables import MIN_ACT_STEP, by_layer, layer_variables, potential_bound, variable_shapes
+from .variables import (
+    MIN_ACT_STEP,
+    by_layer,
+    layer_variables,
+    normalize_variables,
+    potential_bound,
+    variable_shapes,
+)
 
-__all__ = ["KeptArrays", "MIN_ACT_STEP", "SimulationResult", "Simulator", "memory_budget", "variable_shapes"]
+__all__ = ["KeptArrays", "MIN_ACT_STEP", "SCHEMA_VERSION", "SimulationResult", "Simulator", "memory_budget",
+           "read_model_npz", "variable_shapes"]
 
 CHUNK_BYTES = 64 << 20
 """Working set of one chunk of a run: samples are computed this many bytes of temporaries at a time.
@@ -286,6 +294,81 @@ def _load_npz(path: Any) -> dict[str, np.ndarray]:
     return arrays
 
 
+SCHEMA_VERSION = 1
+"""Version of the model file format (``ak.save``): ``spec_json``, ``schema_version`` and ``L{i}_{variable}``."""
+
+
+def read_model_npz(path: str | PathLike, *, require_variables: bool = False
+                   ) -> tuple[Model, list[dict[str, np.ndarray]] | None, dict[str, np.ndarray]]:
+    """The model, its validated variables and the other arrays of a model file (``ak.save``'s format).
+
+    The one reader of model ``.npz`` files, behind ``ak.load`` and :meth:`Simulator.from_npz`: loaded
+    with ``allow_pickle=False`` after checking each array's header (no objects, sizes within
+    :func:`memory_budget`); ``spec_json`` is the native model format, ``schema_version`` (absent in
+    golden runs, made before it) must be :data:`SCHEMA_VERSION`, and ``L{i}_{variable}`` are layer
+    ``i``'s variables, validated as the Simulator does. A file without any variable array gives
+    ``None`` variables unless ``require_variables``; one with some gives an error naming each
+    missing one.
+
+    Raises
+    ------
+    SimulationError
+        A file that is not a readable ``.npz`` archive of plain arrays, arrays beyond the memory
+        available, no ``spec_json``, or a variable that is missing, misshaped, of a wrong dtype or
+        out of range (naming the file and the array).
+    SpecError
+        A ``spec_json`` or ``schema_version`` that this format does not allow.
+
+    Examples
+    --------
+    >>> from pathlib import Path
+    >>> import akida_nb
+    >>> path = Path(akida_nb.__file__).parents[1] / "tests/data/golden/ds_cnn_kws_v1.npz"
+    >>> model, variables, rest = read_model_npz(path)
+    >>> model.name, len(variables), "input" in rest
+    ('ds_cnn_kws_v1', 6, True)
+    """
+    arrays = _load_npz(path)
+    name = brief(os.fspath(path))
+    version = arrays.pop("schema_version", None)
+    if version is not None:
+        if version.ndim != 0 or version.dtype.kind not in "iu":
+            raise SpecError("schema_version", f"{name}: expected an integer, got a {version.dtype} array of "
+                                              f"shape {version.shape}")
+        if int(version) != SCHEMA_VERSION:
+            raise SpecError("schema_version", f"{name}: version {int(version)}, this akida_nb reads version "
+                                              f"{SCHEMA_VERSION}")
+    if "spec_json" not in arrays:
+        raise SimulationError(None, "spec_json", f"{name} holds no model spec (array spec_json)")
+    spec = arrays.pop("spec_json")
+    if spec.dtype.kind not in "US" or spec.ndim != 0:
+        raise SpecError("spec_json", f"{name}: expected the model as a JSON string, got a "
+                                     f"{spec.dtype} array of shape {spec.shape}")
+    try:
+        raw = json.loads(str(spec))
+    except (ValueError, RecursionError) as e:
+        raise SpecError("spec_json", f"{name}: not valid JSON ({one_line(str(e), 80)})") from None
+    if not isinstance(raw, dict):
+        raise SpecError("spec_json", f"{name}: expected a JSON object, got {type(raw).__name__}")
+    try:
+        model = Model.from_dict(raw, source=str(path))
+    except SpecError as e:
+        raise SpecError(e.path, f"{e.problem} (spec_json of {name})") from None
+    variables = []
+    for i, layer in enumerate(model.layers):
+        variables.append({key: arrays.pop(f"L{i}_{key}") for key in variable_shapes(layer)
+                          if f"L{i}_{key}" in arrays})
+    if not require_variables and not any(variables):
+        return model, None, arrays
+    try:
+        checked = normalize_variables(model, variables)
+    except SimulationError as e:
+        index = next((i for i, layer in enumerate(model.layers) if layer.name == e.layer), None)
+        where = f"array L{index}_{e.variable} of " if index is not None and e.variable else ""
+        raise SimulationError(e.layer, e.variable, f"{e.problem} ({where}{name})") from None
+    return model, checked, arrays
+
+
 def _keep_indices(keep: Any, n_layers: int) -> tuple[int, ...]:
     """The layer indices a ``keep`` argument of :meth:`Simulator.run` asks for, sorted."""
     if isinstance(keep, str):
@@ -477,9 +560,10 @@ class Simulator:
         Per layer ``weights`` (and ``weights_pw`` for SeparableConvolutional) as integers within
         the layer's weight range, ``threshold`` (int32) and ``act_step`` (float32 values ≥ 1/16),
         in engine layouts (see :func:`variable_shapes`); a list in layer order or a dict keyed by
-        layer name. Without them, seeded random variables are drawn.
+        layer name. Without them, the variables the model carries (``model.variables``, e.g. from
+        ``ak.from_akida`` or ``ak.load``); a model without any gets seeded random variables.
     seed : int
-        Seed (an int ≥ 0) of the random variables (ignored when ``variables`` are given): uniform
+        Seed (an int ≥ 0) of the random variables (ignored when variables are given or carried): uniform
         weights; thresholds and steps placed on the potentials of random inputs so that about 30 %
         of each layer's outputs are events.
 
@@ -518,6 +602,7 @@ class Simulator:
             raise SimulationError(None, "seed", f"must be an int ≥ 0, got {brief(seed)}")
         self.model = model
         self.reference: Mapping[str, np.ndarray] | None = None
+        variables = model.variables if variables is None else variables  # explicit variables win
         _check_variables_fit(model, seeded=variables is None)
         if variables is None:
             self._layers = _random_layers(model, int(seed))
@@ -549,8 +634,9 @@ class Simulator:
         See docs/design.md#simulator-arithmetic.
 
         The file holds ``spec_json`` (the native model format) and per layer ``L{i}_weights``,
-        ``L{i}_weights_pw``, ``L{i}_threshold``, ``L{i}_act_step``; every other array (the stored
-        ``input``, potentials, outputs, …) is exposed in :attr:`reference`.
+        ``L{i}_weights_pw``, ``L{i}_threshold``, ``L{i}_act_step`` (the format of ``ak.save``, read by
+        :func:`read_model_npz`; golden runs have no ``schema_version``); every other array (the
+        stored ``input``, potentials, outputs, …) is exposed in :attr:`reference`.
 
         Examples
         --------
@@ -572,35 +658,9 @@ class Simulator:
         SpecError
             A ``spec_json`` that is not a JSON object of the native model format.
         """
-        arrays = _load_npz(path)
-        name = brief(os.fspath(path))
-        if "spec_json" not in arrays:
-            raise SimulationError(None, "spec_json", f"{name} holds no model spec (array spec_json)")
-        spec = arrays.pop("spec_json")
-        if spec.dtype.kind not in "US" or spec.ndim != 0:
-            raise SpecError("spec_json", f"{name}: expected the model as a JSON string, got a "
-                                         f"{spec.dtype} array of shape {spec.shape}")
-        try:
-            raw = json.loads(str(spec))
-        except (ValueError, RecursionError) as e:
-            raise SpecError("spec_json", f"{name}: not valid JSON ({one_line(str(e), 80)})") from None
-        if not isinstance(raw, dict):
-            raise SpecError("spec_json", f"{name}: expected a JSON object, got {type(raw).__name__}")
-        try:
-            model = Model.from_dict(raw, source=str(path))
-        except SpecError as e:
-            raise SpecError(e.path, f"{e.problem} (spec_json of {name})") from None
-        variables = []
-        for i, layer in enumerate(model.layers):
-            variables.append({key: arrays.pop(f"L{i}_{key}") for key in variable_shapes(layer)
-                              if f"L{i}_{key}" in arrays})
-        try:
-            sim = cls(model, variables)
-        except SimulationError as e:
-            index = next((i for i, layer in enumerate(model.layers) if layer.name == e.layer), None)
-            where = f"array L{index}_{e.variable} of " if index is not None and e.variable else ""
-            raise SimulationError(e.layer, e.variable, f"{e.problem} ({where}{name})") from None
-        sim.reference = MappingProxyType(arrays)
+        model, variables, rest = read_model_npz(path, require_variables=True)
+        sim = cls(model, variables)
+        sim.reference = MappingProxyType(rest)
         return sim
 
     def run(self, x: np.ndarray, *, keep: str | Sequence[int] = "all", batch_size: int | None = None,

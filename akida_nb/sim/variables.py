@@ -30,6 +30,7 @@ akida_nb.errors.SimulationError: layer 'block_1/conv_1', thresholds: unknown var
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -41,6 +42,7 @@ from .kernels import step_register, sum_bound, weight_range
 __all__ = [
     "MIN_ACT_STEP",
     "VARIABLE_KEYS",
+    "attach_variables",
     "by_layer",
     "layer_variables",
     "normalize_variables",
@@ -315,3 +317,53 @@ def variable_ranges(model: Model, variables: Any) -> list[dict[str, tuple[Any, A
     for layer_vars in normalize_variables(model, variables, complete=False):
         out.append({key: (arr.min().item(), arr.max().item()) for key, arr in layer_vars.items() if arr.size})
     return out
+
+
+def attach_variables(model: Model, variables: Any) -> Model:
+    """``model`` carrying ``variables`` (validated, every variable of every layer) as :attr:`Model.variables`.
+
+    ``None`` gives the model without variables. The model's structure is unchanged, so the
+    result equals ``model`` (equality is structural).
+
+    Raises
+    ------
+    SimulationError
+        As :func:`normalize_variables` (``complete=True``).
+
+    Examples
+    --------
+    >>> import akida_nb as ak
+    >>> from akida_nb.sim import Simulator
+    >>> m = ak.example("gxnor_mnist")
+    >>> carried = attach_variables(m, Simulator(m, seed=0))
+    >>> carried == m, m.variables is None, carried.variables[0]["weights"].dtype
+    (True, True, dtype('int8'))
+    """
+    if variables is None:
+        return replace(model, variables=None)
+    checked = normalize_variables(model, variables, complete=True)
+    return replace(model, variables=tuple(_LayerVariables(v) for v in checked))
+
+
+class _LayerVariables(Mapping[str, np.ndarray]):
+    """One layer's carried variables: a read-only mapping of read-only arrays that pickles and copies."""
+
+    __slots__ = ("_arrays",)
+
+    def __init__(self, arrays: Mapping[str, np.ndarray]):
+        self._arrays = dict(arrays)
+
+    def __getitem__(self, key: str) -> np.ndarray:
+        return self._arrays[key]
+
+    def __iter__(self) -> Any:
+        return iter(self._arrays)
+
+    def __len__(self) -> int:
+        return len(self._arrays)
+
+    def __repr__(self) -> str:
+        return "{" + ", ".join(f"{k!r}: {v.dtype}{list(v.shape)}" for k, v in self._arrays.items()) + "}"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_LayerVariables, (self._arrays,))
