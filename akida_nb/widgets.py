@@ -55,10 +55,12 @@ def _page(blocks: Sequence[Block]) -> str:
     return page(render_text(blocks), render_html(blocks))
 
 
-def _frame_table(title: str, df: Any, row_roles: Sequence[str] = (), long: Sequence[str] = ("note", "source")) -> Table:
+def _frame_table(title: str, df: Any, row_roles: Sequence[str] = (), long: Sequence[str] = ("note", "source"),
+                 role: str = "") -> Table:
     """A DataFrame as a table block (every value shown as text); ``long`` columns wrap under their row."""
     rows = [["" if v is None else str(v) for v in row] for row in df.itertuples(index=False)]
-    return Table(title, tuple(Column(str(c), long=c in long) for c in df.columns), rows, row_roles=row_roles)
+    return Table(title, tuple(Column(str(c), long=c in long) for c in df.columns), rows, row_roles=row_roles,
+                 role=role)
 
 
 def _target_titles() -> dict[str, str]:
@@ -229,7 +231,7 @@ class Explorer(_Dashboard):
     def _changes_html(self) -> str:
         if self.changes.empty:
             return ""
-        return _page([_frame_table("Changes", self.changes)])
+        return _page([_frame_table("Changes", self.changes, role="changes")])
 
     def _update(self, change: dict | None = None) -> None:
         chosen = tuple(self.target.value)
