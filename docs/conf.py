@@ -43,6 +43,7 @@ html_css_files = ["akn-docs.css"]
 html_theme_options = {"navigation_with_keys": False, "show_toc_level": 2, "secondary_sidebar_items": ["page-toc"],
                       "footer_start": ["copyright"], "footer_end": []}
 html_show_sourcelink = False
+html_sidebars = {"_generated/reference/**": []}  # the wide tables get the whole width
 
 
 def _generate(app, config):

@@ -32,7 +32,7 @@ def test_wheel_carries_data_and_css(wheel):
     names = set(zipfile.ZipFile(wheel).namelist())
     for required in ("akida_nb/data/targets/nsoc_v1.yaml", "akida_nb/data/targets/nsoc_v2.yaml",
                      "akida_nb/data/models/ds_cnn_kws.json", "akida_nb/data/models/broken.json",
-                     "akida_nb/static/report.css"):
+                     "akida_nb/static/report.css", "akida_nb/tutorials/01_constraint_tables.ipynb"):
         assert required in names
     assert not any(n.startswith(("tests/", "notebooks/")) for n in names)
 

@@ -114,7 +114,7 @@ def _comparison_table(names: Sequence[str], layer_type: str) -> str:
 
 
 def _raw(html_text: str) -> str:
-    return "```{raw} html\n" + html_text + "\n```\n"
+    return "```{raw} html\n<div class=\"akn-scroll\">" + html_text + "</div>\n```\n"
 
 
 def _write(path: Path, text: str) -> Path:
