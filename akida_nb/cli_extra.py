@@ -1,6 +1,6 @@
 """The ``akida-nb lab`` and ``akida-nb app`` commands (wired into :mod:`akida_nb.cli` by ``add_parsers``).
 
-``akida-nb lab [DIR] [--no-start]`` copies the packaged tutorials into ``DIR`` (default
+``akida-nb lab [DIR] [--no-start] [--port N] [--no-browser]`` copies the packaged tutorials into ``DIR`` (default
 ``./akida_nb_tutorials``; see :func:`akida_nb.lab.sync_tutorials`: untouched copies are updated, the user's
 edits never overwritten) and starts JupyterLab there (the ``lab`` extra).
 
@@ -59,6 +59,8 @@ def add_parsers(subparsers) -> None:
     lab.add_argument("dir", nargs="?", default=DEFAULT_LAB_DIR, metavar="DIR",
                      help=f"where the tutorials go (default: ./{DEFAULT_LAB_DIR})")
     lab.add_argument("--no-start", action="store_true", help="copy (or update) the tutorials only")
+    lab.add_argument("--port", type=int, default=0, help="JupyterLab's port (default: its own choice)")
+    lab.add_argument("--no-browser", action="store_true", help="do not open a browser")
     lab.set_defaults(run=run_lab)
     app = subparsers.add_parser("app", help="serve the Explorer for a model as a web page (Voilà)")
     app.add_argument("model", help="a model file (.json, .yaml, .yml, Keras .json/.keras) or an example name")
@@ -139,8 +141,10 @@ def run_lab(args: argparse.Namespace) -> int:
     missing = _missing("jupyterlab", "lab")
     if missing:
         return _error(missing)
-    return _serve([sys.executable, "-m", "jupyterlab", f"--ServerApp.root_dir={Path(args.dir).resolve()}"],
-                  Path(args.dir))
+    cmd = [sys.executable, "-m", "jupyterlab", f"--ServerApp.root_dir={Path(args.dir).resolve()}"]
+    cmd += ([f"--port={args.port}"] if getattr(args, "port", 0) else [])
+    cmd += (["--no-browser"] if getattr(args, "no_browser", False) else [])
+    return _serve(cmd, Path(args.dir))
 
 
 def _model_source(spec: str) -> str:

@@ -299,6 +299,39 @@ def test_lab_command_copies_into_the_default_folder(tmp_path):
     assert f"copied {len(tutorials())}" in done.stdout
 
 
+@pytest.mark.slow
+def test_lab_starts_jupyterlab_on_the_copied_tutorials(tmp_path):
+    pytest.importorskip("jupyterlab")
+    port, token = _free_port(), "akida-nb-lab-test"
+    env = {**_env(), "JUPYTER_TOKEN": token, "JUPYTER_CONFIG_DIR": str(tmp_path / ".jupyter"),
+           "JUPYTERLAB_SETTINGS_DIR": str(tmp_path / ".settings"),
+           "JUPYTERLAB_WORKSPACES_DIR": str(tmp_path / ".workspaces")}
+    (tmp_path / ".jupyter").mkdir()  # as root (CI), JupyterLab needs allow_root; no news or update checks
+    (tmp_path / ".jupyter" / "jupyter_server_config.json").write_text(json.dumps(
+        {"ServerApp": {"allow_root": True, "ip": "127.0.0.1"},
+         "LabApp": {"news_url": "", "check_for_updates_class": "jupyterlab.NeverCheckForUpdate"}}))
+    proc = subprocess.Popen([sys.executable, "-m", "akida_nb.cli_extra", "lab", "tut", "--port", str(port),
+                             "--no-browser"], cwd=tmp_path, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/contents?token={token}", timeout=10) as r:
+                    listing = json.load(r)
+                break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError("JupyterLab did not start") from None
+                time.sleep(0.5)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+    names = sorted(item["name"] for item in listing["content"] if item["type"] == "notebook")
+    assert names == [nb.name for nb in tutorials()]  # JupyterLab serves the folder the tutorials went to
+    assert proc.returncode == 0
+
+
 # --- akida-nb app -----------------------------------------------------------------------------------
 
 def _free_port() -> int:
