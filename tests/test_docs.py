@@ -55,12 +55,12 @@ def _build_offline(out: Path) -> subprocess.CompletedProcess:
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory) -> Path:
-    """The built site: ``$AKIDA_NB_DOCS_HTML`` when set, else a fresh offline build."""
+    """The built site: ``$AKIDA_NB_DOCS_HTML`` (relative to the checkout) when set, else a fresh offline build."""
     pytest.importorskip("sphinx")
     pytest.importorskip("myst_nb")
     given = os.environ.get("AKIDA_NB_DOCS_HTML")
     if given:
-        html = Path(given)
+        html = (ROOT / given).resolve()  # relative to the checkout, as .ci/run gives it
         assert (html / "index.html").is_file(), f"AKIDA_NB_DOCS_HTML={given} holds no built site"
         return html
     out = tmp_path_factory.mktemp("site")
