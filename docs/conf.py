@@ -43,7 +43,9 @@ html_css_files = ["akn-docs.css"]
 html_theme_options = {"navigation_with_keys": False, "show_toc_level": 2, "secondary_sidebar_items": ["page-toc"],
                       "footer_start": ["copyright"], "footer_end": []}
 html_show_sourcelink = False
-html_sidebars = {"_generated/reference/**": []}  # the wide tables get the whole width
+# no left sidebar where it would list nothing, nor beside the wide reference tables
+html_sidebars = {"_generated/reference/**": [], "_generated/api": [], "index": [], "getting_started": [],
+                 "github_actions": [], "design": []}
 
 
 def _generate(app, config):
