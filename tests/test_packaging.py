@@ -32,7 +32,7 @@ def test_wheel_carries_data_and_css(wheel):
     names = set(zipfile.ZipFile(wheel).namelist())
     for required in ("akida_nb/data/targets/nsoc_v1.yaml", "akida_nb/data/targets/nsoc_v2.yaml",
                      "akida_nb/data/models/ds_cnn_kws.json", "akida_nb/data/models/broken.json",
-                     "akida_nb/static/report.css"):
+                     "akida_nb/static/report.css", "akida_nb/tutorials/01_constraint_tables.ipynb"):
         assert required in names
     assert not any(n.startswith(("tests/", "notebooks/")) for n in names)
 
@@ -44,14 +44,17 @@ def test_installed_wheel_works_outside_the_repo(wheel, tmp_path):
                    check=True, capture_output=True)
     code = ("import akida_nb as ak, pathlib; "
             "assert pathlib.Path(ak.__file__).is_relative_to(pathlib.Path.cwd().parent), ak.__file__; "
-            "df = ak.constraints('nsoc_v2'); print(len(df), ak.check(ak.example('ds_cnn_kws'), 'nsoc_v2').ok)")
+            "df = ak.constraints('nsoc_v2'); print(len(df), ak.check(ak.example('ds_cnn_kws'), 'nsoc_v2').ok); "
+            "from akida_nb.lab import tutorials; nbs = tutorials(); "
+            "print(len(nbs), all(p.is_relative_to(pathlib.Path(ak.__file__).parent) for p in nbs))")
     env = {**os.environ, "PYTHONPATH": str(target)}
     work = tmp_path / "elsewhere"
     work.mkdir()
     out = subprocess.run([sys.executable, "-c", code], cwd=work, env=env, capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     n_rules = len(__import__("akida_nb").constraints("nsoc_v2"))
-    assert out.stdout.split() == [str(n_rules), "True"]
+    n_notebooks = len(list((ROOT / "notebooks").glob("*.ipynb")))
+    assert out.stdout.split() == [str(n_rules), "True", str(n_notebooks), "True"]  # the tutorials ship too
 
 
 def _bash_blocks(text):
