@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import NoReturn
 
 from ._versions import package_version
+from .cli_extra import add_parsers as add_lab_and_app
 from .errors import AkidaNbError, SpecError, one_line
 
 __all__ = ["EXIT_BAD_INPUT", "EXIT_INCOMPATIBLE", "EXIT_INTERNAL", "EXIT_OK", "main"]
@@ -90,6 +91,7 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--output", "-o", help="write the report to this file instead of standard output")
     sub.add_parser("targets", help="list the known targets")
     sub.add_parser("examples", help="list the packaged example models")
+    add_lab_and_app(sub)
     return p
 
 
@@ -114,6 +116,8 @@ def _write(text: str) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
+    if args.command in ("lab", "app"):
+        return args.run(args)
     if args.command == "targets":
         from .targets import targets
 

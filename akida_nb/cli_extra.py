@@ -65,7 +65,7 @@ def add_parsers(subparsers) -> None:
     app = subparsers.add_parser("app", help="serve the Explorer for a model as a web page (Voilà)")
     app.add_argument("model", help="a model file (.json, .yaml, .yml, Keras .json/.keras) or an example name")
     app.add_argument("--target", "-t", action="append", dest="targets",
-                     help="the target shown first (repeat for side by side; default: nsoc_v1 and nsoc_v2)")
+                     help="the target shown first (repeat for side by side; default: ak.default_targets())")
     app.add_argument("--host", default="127.0.0.1", help="the address to listen on (default: 127.0.0.1)")
     app.add_argument("--port", type=int, default=0, help="the port (default: a free one)")
     app.add_argument("--no-browser", action="store_true", help="do not open a browser")

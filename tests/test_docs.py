@@ -291,7 +291,7 @@ def test_lab_refuses_a_file_as_folder_and_a_broken_manifest(tmp_path):
 
 
 def test_lab_command_copies_into_the_default_folder(tmp_path):
-    done = subprocess.run([sys.executable, "-m", "akida_nb.cli_extra", "lab", "--no-start"], cwd=tmp_path,
+    done = subprocess.run([sys.executable, "-m", "akida_nb.cli", "lab", "--no-start"], cwd=tmp_path,
                           env=_env(), capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert sorted(p.name for p in (tmp_path / "akida_nb_tutorials").glob("*.ipynb")) == \
@@ -310,7 +310,7 @@ def test_lab_starts_jupyterlab_on_the_copied_tutorials(tmp_path):
     (tmp_path / ".jupyter" / "jupyter_server_config.json").write_text(json.dumps(
         {"ServerApp": {"allow_root": True, "ip": "127.0.0.1"},
          "LabApp": {"news_url": "", "check_for_updates_class": "jupyterlab.NeverCheckForUpdate"}}))
-    proc = subprocess.Popen([sys.executable, "-m", "akida_nb.cli_extra", "lab", "tut", "--port", str(port),
+    proc = subprocess.Popen([sys.executable, "-m", "akida_nb.cli", "lab", "tut", "--port", str(port),
                              "--no-browser"], cwd=tmp_path, env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT)
     try:
@@ -354,7 +354,7 @@ def test_app_serves_the_explorer_and_stops(tmp_path):
     pytest.importorskip("voila")
     pw = _chromium()
     port = _free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "akida_nb.cli_extra", "app", "data/models/ds_cnn_kws.json",
+    proc = subprocess.Popen([sys.executable, "-m", "akida_nb.cli", "app", "data/models/ds_cnn_kws.json",
                              "--port", str(port), "--no-browser"], cwd=ROOT, env=_env(),
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}/"
