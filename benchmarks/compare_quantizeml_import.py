@@ -4,7 +4,7 @@ Run with the project's venv (no TensorFlow needed)::
 
     PYTHONPATH=$PWD python benchmarks/compare_quantizeml_import.py [--json OUT.json]
 
-For every model in ``tests/data/quantizeml/expected_akida_layers.json`` it imports the float config
+For every model in ``tests/data/quantizeml/expected_akida_layers.json`` (and ``fbz/layers.json``) it imports the float config
 (with the model's quantization bits as ``weights_bits``/``act_bits``/``input_weights_bits``) and the
 quantized config with ``akida_nb.load_model`` (lenient: ``strict=False``), and prints every field
 that differs from what cnn2snn converted, per layer.
@@ -59,6 +59,12 @@ def actual_fields(layer: Any) -> dict[str, Any]:
 
 def compare(expected: dict[str, Any], model: Any) -> list[str]:
     lines = []
+    first = expected["layers"][0]
+    input_bits = first.get("input_bits", 8)  # an InputConvolutional takes 8-bit images
+    if tuple(model.input_shape) != tuple(expected["input_shape"]):
+        lines.append(f"model input_shape got {model.input_shape}, cnn2snn {tuple(expected['input_shape'])}")
+    if model.input_bits != input_bits:
+        lines.append(f"model input_bits got {model.input_bits}, cnn2snn {input_bits}")
     exp_layers = [l for l in expected["layers"] if l["type"] != "InputData"]
     got = list(model.layers)
     if len(got) != len(exp_layers):
@@ -98,6 +104,17 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{name} [{variant}]: {status}")
             for line in lines:
                 print("   ", line)
+    fbz_layers = json.loads((DATA / "fbz" / "layers.json").read_text())
+    for name, exp in fbz_layers.items():  # the .fbz models: quantized configs only
+        path = DATA / "fbz" / f"{name}_quantized.json"
+        try:
+            lines = compare(exp, ak.load_model(path, strict=False))
+        except Exception as exc:  # report, do not stop
+            lines = [f"import failed: {type(exc).__name__}: {str(exc)[:300]}"]
+        report.setdefault(f"fbz/{name}", {})["quantized"] = lines
+        print(f"fbz/{name} [quantized]: {'OK' if not lines else f'{len(lines)} differences'}")
+        for line in lines:
+            print("   ", line)
     if args.json:
         args.json.write_text(json.dumps(report, indent=1) + "\n")
     return 0
