@@ -28,7 +28,8 @@ def expected_fields(layer: dict[str, Any]) -> dict[str, Any]:
     """A converter layer record in akida_nb's vocabulary (as tests/test_keras_expected.py reads it)."""
     fc = layer["type"] == "FullyConnected"
     conv = "kernel_size" in layer
-    pool = {"global_avg": "average"}.get(layer.get("pool_type"), layer.get("pool_type"))
+    pool_type = layer.get("pool_type")
+    pool = "average" if pool_type == "global_avg" else pool_type
 
     def pair(key: str) -> Any:
         return None if not conv or layer[key] == [-1, -1] else tuple(layer[key])
@@ -97,22 +98,25 @@ def main(argv: list[str] | None = None) -> int:
             try:
                 model = ak.load_model(path, strict=False, **kwargs)
                 lines = compare(exp, model)
-            except Exception as exc:  # report, do not stop
+            except Exception as exc:  # noqa: BLE001 - a report: any failure is listed, not raised
                 lines = [f"import failed: {type(exc).__name__}: {str(exc)[:300]}"]
             report.setdefault(name, {})[variant] = lines
             status = "OK" if not lines else f"{len(lines)} differences"
             print(f"{name} [{variant}]: {status}")
             for line in lines:
                 print("   ", line)
-    fbz_layers = json.loads((DATA / "fbz" / "layers.json").read_text())
-    for name, exp in fbz_layers.items():  # the .fbz models: quantized configs only
-        path = DATA / "fbz" / f"{name}_quantized.json"
+    digits = DATA.parent / "digits"
+    others = [(f"fbz/{name}", exp, DATA / "fbz" / f"{name}_quantized.json")
+              for name, exp in json.loads((DATA / "fbz" / "layers.json").read_text()).items()]
+    others += [("digits/digits_cnn", json.loads((digits / "layers.json").read_text())["digits_cnn"],
+                digits / "digits_cnn_quantized.json")]
+    for name, exp, path in others:  # the .fbz models: quantized configs only
         try:
             lines = compare(exp, ak.load_model(path, strict=False))
-        except Exception as exc:  # report, do not stop
+        except Exception as exc:  # noqa: BLE001 - a report: any failure is listed, not raised
             lines = [f"import failed: {type(exc).__name__}: {str(exc)[:300]}"]
-        report.setdefault(f"fbz/{name}", {})["quantized"] = lines
-        print(f"fbz/{name} [quantized]: {'OK' if not lines else f'{len(lines)} differences'}")
+        report.setdefault(name, {})["quantized"] = lines
+        print(f"{name} [quantized]: {'OK' if not lines else f'{len(lines)} differences'}")
         for line in lines:
             print("   ", line)
     if args.json:

@@ -46,9 +46,9 @@ def data() -> tuple[Any, Any, Any, Any]:
 
 
 def build() -> Any:
+    import tensorflow as tf
     import tf_keras as keras
     from akida_models.layer_blocks import conv_block, dense_block, separable_conv_block
-    import tensorflow as tf
     inp = keras.Input((8, 8, 1), name="input", dtype=tf.uint8)  # uint8: no akida Quantizer layer in front
     x = keras.layers.Rescaling(1 / 255, name="rescaling")(inp)
     x = conv_block(x, 16, (3, 3), name="conv_0", padding="same", add_batchnorm=True, relu_activation="ReLU6")
@@ -80,10 +80,11 @@ def write_layers(akida_model: Any) -> None:
 
 
 def main() -> int:
+    from importlib.metadata import version
+
     import cnn2snn
     import numpy as np
     import tensorflow as tf
-    from importlib.metadata import version
     from quantizeml.models import QuantizationParams, quantize
     tf.keras.utils.set_random_seed(SEED)
     x_train, x_test, y_train, y_test = data()
@@ -112,7 +113,7 @@ def main() -> int:
     report = {
         "data": "scikit-learn load_digits, pixels round(v*255/16) as uint8, "
                 "train_test_split(test_size=0.25, stratify=y, random_state=0)",
-        "n_train": int(len(y_train)), "n_test": int(len(y_test)),
+        "n_train": len(y_train), "n_test": len(y_test),
         "quantization": {**BITS, "per_tensor_activations": PER_TENSOR},
         "training": "float: Adam 3e-3, 60 epochs, batch 64; quantized fine-tuning: Adam 1e-4, 10 epochs",
         "accuracy": {"float": acc_float, "quantized_ptq": acc_quant_ptq, "quantized_finetuned": acc_quant,

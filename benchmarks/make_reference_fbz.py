@@ -15,14 +15,15 @@ from __future__ import annotations
 import json
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from make_reference_models import OUT, model_record, qbits  # noqa: E402
+from make_reference_models import OUT, model_record, qbits
 
 FBZ = OUT / "fbz"
 SEED = 12
@@ -31,9 +32,9 @@ BATCH = 4
 
 def tiny_image() -> Any:
     """RGB input with an offset Rescaling (padding value), strides, max pool, valid, separable, GAP, dense."""
+    import tensorflow as tf
     import tf_keras as keras
     from akida_models.layer_blocks import conv_block, dense_block, separable_conv_block
-    import tensorflow as tf
     inp = keras.Input((32, 32, 3), name="input", dtype=tf.uint8)  # uint8 as the zoo: no akida Quantizer layer
     x = keras.layers.Rescaling(1 / 128, offset=-1, name="rescaling")(inp)
     x = conv_block(x, 8, (3, 3), name="conv_0", strides=2, padding="same", add_batchnorm=True,
@@ -53,9 +54,9 @@ def tiny_image() -> Any:
 
 def tiny_gray() -> Any:
     """Gray non-square input and kernels, valid input conv + max pool, strided sepconv, 2-bit weights."""
+    import tensorflow as tf
     import tf_keras as keras
     from akida_models.layer_blocks import conv_block, dense_block, separable_conv_block
-    import tensorflow as tf
     inp = keras.Input((20, 12, 1), name="input", dtype=tf.uint8)
     x = keras.layers.Rescaling(1 / 255, name="rescaling")(inp)
     x = conv_block(x, 8, (5, 3), name="conv_0", padding="valid", pooling="max", pool_size=(2, 2),
@@ -71,9 +72,9 @@ def tiny_gray() -> Any:
 
 def tiny_events() -> Any:
     """A 4-channel input (InputData, not InputConvolutional), max pool, GAP, 1-bit activations."""
+    import tensorflow as tf
     import tf_keras as keras
     from akida_models.layer_blocks import conv_block, dense_block
-    import tensorflow as tf
     inp = keras.Input((12, 12, 4), name="input", dtype=tf.int8)
     x = keras.layers.Rescaling(1.0, name="rescaling")(inp)  # as the zoo's ConvTiny: int8 input, dummy rescaling
     x = conv_block(x, 16, (3, 3), name="conv_0", padding="same", pooling="max", pool_size=(2, 2),

@@ -22,8 +22,9 @@ import json
 import os
 import sys
 import traceback
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
@@ -45,8 +46,17 @@ Z448 = qbits(8, 4, 4)  # the zoo's v1 files are named *_iq8_wq4_aq4
 
 def zoo() -> dict[str, tuple[Callable[[], Any], dict[str, int], str]]:
     """name -> (builder, quantization bits, where the bits come from)."""
-    from akida_models import (akidanet_edge_imagenet, akidanet_imagenet, convtiny_dvs, ds_cnn_kws, gxnor_mnist,
-                              mobilenet_imagenet, pointnet_plus_modelnet40, vgg_utk_face, yolo_base)
+    from akida_models import (
+        akidanet_edge_imagenet,
+        akidanet_imagenet,
+        convtiny_dvs,
+        ds_cnn_kws,
+        gxnor_mnist,
+        mobilenet_imagenet,
+        pointnet_plus_modelnet40,
+        vgg_utk_face,
+        yolo_base,
+    )
 
     def akidanet(alpha: float, res: int, classes: int = 1000) -> Callable[[], Any]:
         return lambda: akidanet_imagenet(input_shape=(res, res, 3), alpha=alpha, classes=classes)
@@ -175,7 +185,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"== {name}", flush=True)
         try:
             model, qmodel, akida_model = build_one(name, builder, bits)
-        except Exception as exc:  # a zoo model this toolchain cannot build: record why
+        except Exception as exc:  # noqa: BLE001 - a model the toolchain cannot build: record why
             traceback.print_exc()
             not_built[name] = f"{type(exc).__name__}: {str(exc).splitlines()[0][:300]}"
             data.pop(name, None)
