@@ -5,7 +5,9 @@ Run in the scratch venv described in ``tests/data/quantizeml/README.md``::
     nice python benchmarks/make_reference_fbz.py
 
 Writes ``tests/data/quantizeml/fbz/<name>.fbz`` (an akida v1 model with its variables) and
-``<name>.npz`` (``x``: a fixed uint8 input batch, ``y``: ``akida_model.forward(x)``, ``seed``).
+``<name>.npz`` (``x``: a fixed uint8 input batch, ``y``: ``akida_model.forward(x)``, ``layer_<k>``:
+the output of layer ``k``, none for an ``InputData`` layer, ``seed``). ``--outputs-only [NAME ...]`` recomputes the npz outputs
+from the stored ``.fbz`` files and inputs.
 The models are two zoo models (GXNOR MNIST, DS-CNN KWS) and three tiny models that between them
 use every akida v1 layer option cnn2snn produces. All weights are random (untrained): batch-norm
 statistics are randomised too, so that the activations are neither all zero nor all saturated.
@@ -133,18 +135,39 @@ def build(name: str) -> tuple[Any, Any, Any]:
     return qmodel, akida_model, x
 
 
+def save_outputs(name: str, akida_model: Any, x: Any) -> Any:
+    """Write ``<name>.npz``: the input, the model's output and every layer's output; return the output.
+
+    ``layer_<k>`` is the output of layer ``k`` (``akida_model.layers[k]``), got by running the
+    model made of layers ``0..k`` (``akida.Model(layers=...)``); an ``InputData`` layer has none.
+    """
+    import akida
+    import numpy as np
+    y = akida_model.forward(x)
+    layers = {f"layer_{k}": akida.Model(layers=akida_model.layers[:k + 1]).forward(x)
+              for k, layer in enumerate(akida_model.layers)
+              if layer.parameters.layer_type != akida.LayerType.InputData}  # its output is x
+    assert np.array_equal(layers[f"layer_{len(akida_model.layers) - 1}"], y)
+    np.savez_compressed(FBZ / f"{name}.npz", x=x, y=y, seed=np.int64(SEED), **layers)
+    return y
+
+
 def main() -> int:
     import numpy as np
+    if sys.argv[1:2] == ["--outputs-only"]:  # recompute the npz files from the stored .fbz and inputs
+        import akida
+        for name in sys.argv[2:] or list(MODELS):
+            save_outputs(name, akida.Model(str(FBZ / f"{name}.fbz")), np.load(FBZ / f"{name}.npz")["x"])
+        return 0
     FBZ.mkdir(parents=True, exist_ok=True)
     target = FBZ / "layers.json"
     summary: dict[str, Any] = json.loads(target.read_text()) if target.exists() else {}
     for name in (sys.argv[1:] or list(MODELS)):
         print(f"== {name}", flush=True)
         qmodel, akida_model, x = build(name)
-        y = akida_model.forward(x)
         path = FBZ / f"{name}.fbz"
         akida_model.save(str(path))
-        np.savez_compressed(FBZ / f"{name}.npz", x=x, y=y, seed=np.int64(SEED))
+        y = save_outputs(name, akida_model, x)
         (FBZ / f"{name}_quantized.json").write_text(qmodel.to_json())
         record = model_record(akida_model)
         record.update(quantization=MODELS[name][1], fbz_bytes=path.stat().st_size,
