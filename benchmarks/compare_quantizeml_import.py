@@ -4,7 +4,8 @@ Run with the project's venv (no TensorFlow needed)::
 
     PYTHONPATH=$PWD python benchmarks/compare_quantizeml_import.py [--json OUT.json]
 
-For every model in ``tests/data/quantizeml/expected_akida_layers.json`` (and ``fbz/layers.json``) it imports the float config
+For every model in ``tests/data/quantizeml/expected_akida_layers.json`` (and ``fbz/layers.json``) it imports
+the float config
 (with the model's quantization bits as ``weights_bits``/``act_bits``/``input_weights_bits``) and the
 quantized config with ``akida_nb.load_model`` (lenient: ``strict=False``), and prints every field
 that differs from what cnn2snn converted, per layer.

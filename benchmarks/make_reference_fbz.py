@@ -6,7 +6,8 @@ Run in the scratch venv described in ``tests/data/quantizeml/README.md``::
 
 Writes ``tests/data/quantizeml/fbz/<name>.fbz`` (an akida v1 model with its variables) and
 ``<name>.npz`` (``x``: a fixed uint8 input batch, ``y``: ``akida_model.forward(x)``, ``layer_<k>``:
-the output of layer ``k``, none for an ``InputData`` layer, ``seed``). ``--outputs-only [NAME ...]`` recomputes the npz outputs
+the output of layer ``k``, none for an ``InputData`` layer, ``seed``). ``--outputs-only [NAME ...]``
+recomputes the npz outputs
 from the stored ``.fbz`` files and inputs.
 The models are two zoo models (GXNOR MNIST, DS-CNN KWS) and three tiny models that between them
 use every akida v1 layer option cnn2snn produces. All weights are random (untrained): batch-norm
