@@ -27,6 +27,7 @@ from .nps import estimate_nps
 from .report import Comparison, CompatibilityReport
 from .resources import example, examples
 from .sim import SimulationResult, Simulator
+from .sweep import Space, sweep
 from .targets import (
     compare_constraints,
     constraints,
@@ -42,10 +43,10 @@ __version__ = "0.1.0"
 
 __all__ = [
     "AkidaNbError", "Comparison", "CompatibilityReport", "FixError", "FixResult", "Layer", "Model",
-    "ModelImportError", "PlotError", "SimulationError", "SimulationResult", "Simulator", "SpecError",
+    "ModelImportError", "PlotError", "SimulationError", "SimulationResult", "Simulator", "Space", "SpecError",
     "UnknownTargetError", "applicable_fixes", "check", "compare", "compare_constraints", "constraints",
     "estimate_nps", "example", "examples", "fix", "from_akida", "from_keras_config", "get_target", "list_fixes",
-    "load_model", "register_target", "registered_target", "style_differences", "targets",
+    "load_model", "register_target", "registered_target", "style_differences", "sweep", "targets",
     "unregister_target",
 ]
 

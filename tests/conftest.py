@@ -23,7 +23,7 @@ import akida_nb.targets  # noqa: E402
 
 _targets = sys.modules["akida_nb.targets"]  # the module (akida_nb.targets is also the function targets())
 
-EXTRAS = {"akida": ("akida",)}
+EXTRAS = {"akida": ("akida",), "dask": ("dask", "distributed")}
 """Marker of each optional extra and the packages whose absence skips its tests."""
 
 
