@@ -20,6 +20,7 @@ from .errors import (
     SpecError,
     UnknownTargetError,
 )
+from .evaluate import Evaluation, evaluate
 from .fixes import FixResult, applicable_fixes, fix, list_fixes
 from .io import from_akida, from_keras_config, load_model
 from .model import Layer, Model
@@ -42,10 +43,10 @@ from .targets import (
 __version__ = "0.1.0"
 
 __all__ = [
-    "AkidaNbError", "Comparison", "CompatibilityReport", "FixError", "FixResult", "Layer", "Model",
+    "AkidaNbError", "Comparison", "CompatibilityReport", "Evaluation", "FixError", "FixResult", "Layer", "Model",
     "ModelImportError", "PlotError", "SimulationError", "SimulationResult", "Simulator", "Space", "SpecError",
     "UnknownTargetError", "applicable_fixes", "check", "compare", "compare_constraints", "constraints",
-    "estimate_nps", "example", "examples", "fix", "from_akida", "from_keras_config", "get_target", "list_fixes",
+    "estimate_nps", "evaluate", "example", "examples", "fix", "from_akida", "from_keras_config", "get_target", "list_fixes",
     "load_model", "register_target", "registered_target", "style_differences", "sweep", "targets",
     "unregister_target",
 ]
