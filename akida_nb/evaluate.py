@@ -85,7 +85,7 @@ class Evaluation:
 
     @property
     def events(self):
-        """DataFrame, one row per layer: ``layer``, ``events``, ``possible``, ``sparsity`` (as ``SimulationResult.events``)."""
+        """DataFrame, one row per layer: ``layer``, ``events``, ``possible``, ``sparsity`` (as a run's ``events``)."""
         import pandas as pd
 
         events = np.array(self.layer_events, np.int64)

@@ -24,13 +24,15 @@ import math
 import random
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
 from typing import Any
 
 from .errors import AkidaNbError, SpecError, brief, one_line
 from .model import KEYS_BY_TYPE, LAYER_TYPES, Model, ensure_model
 from .present import format_value
 
-__all__ = ["RESULT_COLUMNS", "Space", "model_macs", "sweep"]
+__all__ = ["RESULT_COLUMNS", "Space", "load_space", "model_macs", "space_schema", "sweep"]
 
 KNOB_FIELDS = tuple(sorted({k for keys in KEYS_BY_TYPE.values() for k in keys} - {"type", "name"}))
 """Layer fields a knob may vary (every field of the native format but ``type`` and ``name``)."""
@@ -161,7 +163,8 @@ class Space:
         found: list[_Knob] = [_Knob("all", "", _field(f, f), _values(v, f)) for f, v in knobs.items()]
         for t, table in (types or {}).items():
             if t not in LAYER_TYPES:
-                raise SpecError(f"types.{one_line(str(t), 40)}", f"unknown layer type (types: {', '.join(LAYER_TYPES)})")
+                raise SpecError(f"types.{one_line(str(t), 40)}",
+                                f"unknown layer type (types: {', '.join(LAYER_TYPES)})")
             for f, v in _knob_table(table, f"types.{t}").items():
                 found.append(_Knob("type", t, _field(f, f"types.{t}.{f}"), _values(v, f"types.{t}.{f}")))
         names = [l.name for l in model.layers]
@@ -184,6 +187,7 @@ class Space:
         self.knobs: tuple[_Knob, ...] = tuple(found)
         self.size = math.prod(len(k.values) for k in found)
         self.ids: Sequence[int] = range(self.size)
+        self.targets: tuple[str, ...] = ()
 
     @property
     def labels(self) -> list[str]:
@@ -456,3 +460,107 @@ def sweep(space: Space, targets: Iterable[Any] | str = ("nsoc_v1", "nsoc_v2"), c
 def _remote_chunk(shared: tuple[Mapping[str, Any], Sequence[Any]], variants: Sequence[int]) -> list[dict]:
     payload, targets = shared
     return _sweep_chunk(payload, variants, targets)
+
+
+# ---------------------------------------------------------------------------- space files
+@cache
+def space_schema() -> dict[str, Any]:
+    """The JSON schema of a space file (``akida_nb/schemas/space.schema.json``), knob fields and types filled in.
+
+    Examples
+    --------
+    >>> s = space_schema()
+    >>> "filters" in s["$defs"]["knobs"]["properties"], "FullyConnected" in s["properties"]["types"]["properties"]
+    (True, True)
+    """
+    import json
+    from importlib import resources
+
+    schema = json.loads((resources.files("akida_nb") / "schemas" / "space.schema.json").read_text("utf-8"))
+    schema["$defs"]["knobs"]["properties"] = {f: {"$ref": "#/$defs/values"} for f in KNOB_FIELDS}
+    schema["properties"]["types"]["properties"] = {t: {"$ref": "#/$defs/knobs"} for t in LAYER_TYPES}
+    return schema
+
+
+@cache
+def _space_validator() -> Callable[[Any], Any]:
+    import fastjsonschema
+
+    return fastjsonschema.compile(space_schema())
+
+
+def _schema_problem(e: Any) -> str:
+    rule, value, definition = e.rule or "", e.value, e.definition or {}
+    if rule == "additionalProperties":
+        allowed = set(definition.get("properties", {}))
+        known = ", ".join(sorted(allowed)[:12])
+        return f"unknown key {brief(min(set(value) - allowed, key=str))} (allowed: {known})"
+    if rule == "required":
+        return "missing " + ", ".join(k for k in definition["required"] if k not in value)
+    if rule in ("type", "oneOf"):
+        return f"{brief(value)} is not of the expected type"
+    if rule in ("minItems", "minLength", "minProperties"):
+        return "must not be empty"
+    if rule in ("minimum", "maximum", "maxItems"):
+        return f"{brief(value)} is out of range"
+    if rule == "uniqueItems":
+        return "has repeated items"
+    return one_line(str(e.message).replace("data.", "", 1), 160)
+
+
+def load_space(path: str | Any) -> Space:
+    """Read a space file (YAML or JSON; schema: :func:`space_schema`) into a :class:`Space`.
+
+    The file names the base model (an example name or a file relative to it), the knobs
+    (``knobs``, ``types``, ``layers``), optionally ``sample: {n, seed}`` and the default
+    ``targets`` (kept in :attr:`Space.targets`).
+
+    Raises
+    ------
+    SpecError
+        Naming the file and the key: unreadable, not YAML, not of the schema, or knobs the model refuses.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "space.yaml"
+    >>> _ = p.write_text("model: ds_cnn_kws\\nknobs: {filters: [32, 64]}\\nsample: {n: 1, seed: 3}\\n")
+    >>> space = load_space(p)
+    >>> len(space), space.size, space.targets
+    (1, 2, ())
+    >>> _ = p.write_text("model: ds_cnn_kws\\nknobs: {filterz: [32]}\\n")
+    >>> load_space(p)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    akida_nb.errors.SpecError: ...space.yaml: knobs: unknown key 'filterz' (allowed: act_bits, activation, ...)
+    """
+    import fastjsonschema
+
+    from ._safeload import parse_yaml, read_text
+    from .io import load_model
+    from .resources import example, examples
+
+    where = one_line(str(path), 120)
+    raw = parse_yaml(read_text(path, where=where), where)
+    try:
+        _space_validator()(raw)
+    except fastjsonschema.JsonSchemaValueException as e:
+        place = ".".join(one_line(str(p), 40) for p in list(e.path)[1:])
+        raise SpecError(f"{where}: {place}" if place else where, one_line(_schema_problem(e), 200)) from None
+    name = raw["model"]
+    file = Path(path).parent / name
+    base = example(name) if not file.exists() and name in examples() else load_model(file)
+
+    def pairs(table: Mapping[str, Any]) -> dict[str, Any]:
+        return {k: {f: [tuple(v) if isinstance(v, list) else v for v in vs] for f, vs in t.items()}
+                for k, t in table.items()}
+
+    try:
+        space = Space(base, layers=pairs(raw.get("layers", {})), types=pairs(raw.get("types", {})),
+                      **pairs({"": raw.get("knobs", {})}).get("", {}))
+    except SpecError as e:
+        raise SpecError(f"{where}: {e.path}", e.problem) from None
+    if "sample" in raw:
+        space = space.sample(raw["sample"]["n"], raw["sample"].get("seed", 0))
+    space.targets = tuple(raw.get("targets", ()))
+    return space
