@@ -549,7 +549,10 @@ def load_space(path: str | Any) -> Space:
         raise SpecError(f"{where}: {place}" if place else where, one_line(_schema_problem(e), 200)) from None
     name = raw["model"]
     file = Path(path).parent / name
-    base = example(name) if not file.exists() and name in examples() else load_model(file)
+    try:
+        base = example(name) if not file.exists() and name in examples() else load_model(file)
+    except AkidaNbError as e:
+        raise SpecError(f"{where}: model", one_line(str(e), 240)) from None
 
     def pairs(table: Mapping[str, Any]) -> dict[str, Any]:
         return {k: {f: [tuple(v) if isinstance(v, list) else v for v in vs] for f, vs in t.items()}
