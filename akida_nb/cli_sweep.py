@@ -101,13 +101,13 @@ def _client(args: argparse.Namespace):
         raise SpecError("--workers" if args.workers else "--scheduler", DASK_HINT) from None
     if args.scheduler:
         try:
-            return Client(args.scheduler, timeout="10s"), None
+            return Client(args.scheduler, timeout="5s"), None
         except (OSError, TimeoutError, ValueError) as e:
             raise SpecError("--scheduler", f"cannot reach {brief(args.scheduler)}: {one_line(str(e), 120)}") from None
     if args.workers < 0:
         raise SpecError("--workers", f"expected a number of workers ≥ 1, got {args.workers}")
     cluster = LocalCluster(n_workers=args.workers, threads_per_worker=1, processes=True, host="127.0.0.1",
-                           dashboard_address=None)
+                           dashboard_address="127.0.0.1:0")
     return Client(cluster), cluster
 
 
