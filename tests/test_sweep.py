@@ -302,3 +302,33 @@ def test_row_count_of_the_issue_example():
     space = ak.Space(KWS, filters=[32, 64, 128], weights_bits=[1, 2, 4], act_bits=[1, 2, 4], kernel_size=[3, 5])
     df = ak.sweep(space, ALL_TARGETS, progress=False)
     assert len(df) == 54 * len(ALL_TARGETS) and math.isclose(df["variant"].nunique(), 54)
+
+
+# ---------------------------------------------------------------------------- the Pareto plot
+def test_pareto_plot_points_and_front():
+    from akida_nb.plot import _pareto_front
+
+    space = ak.Space(KWS, filters=[16, 32, 64, 128], weights_bits=[1, 2, 4], kernel_size=[3, 5],
+                     layers={"conv_0": {"padding": ["same", "valid"]}})
+    df = ak.sweep(space, ["akd1000", "nsoc_v1"], progress=False)
+    fig = ak.plot.pareto(df)
+    assert len(fig.axes) == 2
+    for ax, name in zip(fig.axes, ["akd1000", "nsoc_v1"]):
+        part = df[df["target"] == name]
+        drawn = sum(len(c.get_offsets()) for c in ax.collections)
+        assert drawn == part["macs"].notna().sum()
+        assert f"{int(part['ok'].sum())} of {len(part)} fit" in ax.get_title()
+    rng = np.random.default_rng(0)
+    x, y = rng.integers(0, 20, 50).astype(float), rng.integers(0, 20, 50).astype(float)
+    front = set(_pareto_front(x, y).tolist())
+    for i in range(50):
+        dominated = any(x[j] <= x[i] and y[j] <= y[i] and (x[j], y[j]) != (x[i], y[i]) for j in range(50))
+        assert (i in front) <= (not dominated)
+        if not dominated:
+            assert any((x[j], y[j]) == (x[i], y[i]) for j in front)
+
+
+@pytest.mark.parametrize("bad", [None, pd.DataFrame({"a": [1]}), pd.DataFrame(columns=list(RESULT_COLUMNS))])
+def test_pareto_refuses_what_is_not_a_sweep(bad):
+    with pytest.raises(ak.PlotError, match="df"):
+        ak.plot.pareto(bad)
