@@ -563,6 +563,7 @@ def pareto(df: Any, fig: Figure | None = None) -> Figure:
     'neural processors'
     """
     import pandas as pd
+    from matplotlib.ticker import MaxNLocator
 
     needed = {"target", "ok", "macs", "nps", "violations"}
     if not isinstance(df, pd.DataFrame) or not needed <= set(df.columns):
@@ -597,6 +598,7 @@ def pareto(df: Any, fig: Figure | None = None) -> Figure:
         ax.set_xscale("log")
         ax.set_xlabel("MACs per inference")
         ax.set_ylabel("neural processors" if cost == "nps" else "violations")
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
         ax.legend(fontsize=7, loc="best")
     for ax in axes[len(targets):]:
         fig.delaxes(ax)
