@@ -322,35 +322,46 @@ def _rows(payload: Mapping[str, Any], variant: int, targets: Sequence[Any]) -> l
     return rows
 
 
-def _sweep_chunk(payload: Mapping[str, Any], variants: Sequence[int], targets: Sequence[Any]) -> list[dict]:
-    return [row for v in variants for row in _rows(payload, v, targets)]
+def _sweep_chunk(payload: Mapping[str, Any], variants: Sequence[int], targets: Sequence[Any]):
+    """The rows of some variants as a typed DataFrame (what a task returns: far smaller than dicts)."""
+    return _frame([row for v in variants for row in _rows(payload, v, targets)], payload["knobs"])
 
 
 # ---------------------------------------------------------------------------- the frame
+_TYPES = {"variant": "int64", "target": "string", "ok": "boolean", "violations": "Int64", "first_rule": "string",
+          "nps": "Int64", "passes": "Int64", "macs": "Int64", "error": "string"}
+
+
 def _knob_dtype(values: Sequence[Any]) -> str:
-    present = [v for v in values if v is not None]
-    if present and all(isinstance(v, bool) for v in present):
+    """A knob column's dtype, from the knob's values (so every chunk of a sweep agrees)."""
+    if all(isinstance(v, bool) for v in values):
         return "boolean"
-    if present and all(isinstance(v, int) and not isinstance(v, bool) for v in present):
+    if all(isinstance(v, int) and not isinstance(v, bool) for v in values):
         return "Int64"
     return "string"
 
 
-def _frame(rows: list[dict[str, Any]], labels: Sequence[str], target_order: Sequence[str]):
+def _frame(rows: list[dict[str, Any]], knobs: Sequence[_Knob]):
     import pandas as pd
 
-    columns = ["variant", *labels, *RESULT_COLUMNS]
-    df = pd.DataFrame(rows, columns=columns)
-    rank = {name: i for i, name in enumerate(target_order)}
-    df = (df.assign(_rank=df["target"].map(rank)).sort_values(["variant", "_rank"], kind="stable")
-          .drop(columns="_rank").reset_index(drop=True))
-    types = {"variant": "int64", "target": "string", "ok": "boolean", "violations": "Int64",
-             "first_rule": "string", "nps": "Int64", "passes": "Int64", "macs": "Int64", "error": "string"}
-    for label in labels:
-        types[label] = _knob_dtype(df[label].tolist())
-        if types[label] == "string":
-            df[label] = [None if v is None else format_value(v) for v in df[label]]
+    labels = [k.label for k in knobs]
+    df = pd.DataFrame(rows, columns=["variant", *labels, *RESULT_COLUMNS])
+    types = dict(_TYPES)
+    for knob in knobs:
+        types[knob.label] = _knob_dtype(knob.values)
+        if types[knob.label] == "string":
+            df[knob.label] = [None if v is None else format_value(v) for v in df[knob.label]]
     return df.astype(types)
+
+
+def _sorted(frames: list[Any], knobs: Sequence[_Knob], target_order: Sequence[str]):
+    """The chunks' frames as one, sorted by variant then the targets' order."""
+    import pandas as pd
+
+    df = pd.concat(frames, ignore_index=True) if frames else _frame([], knobs)
+    rank = {name: i for i, name in enumerate(target_order)}
+    return (df.assign(_rank=df["target"].map(rank)).sort_values(["variant", "_rank"], kind="stable")
+            .drop(columns="_rank").reset_index(drop=True))
 
 
 def _chunks(ids: Sequence[int], size: int) -> Iterator[Sequence[int]]:
@@ -437,11 +448,11 @@ def sweep(space: Space, targets: Iterable[Any] | str = ("nsoc_v1", "nsoc_v2"), c
         raise SpecError("chunk_size", f"expected a positive int, got {brief(chunk_size)}")
     ids = space.ids
     payload = space._payload()
-    rows: list[dict[str, Any]] = []
+    frames: list[Any] = []
     with tqdm(total=len(ids), unit="variant", disable=not progress, desc=f"sweep {space.base.name}") as bar:
         if distributed is None:
             for chunk in _chunks(ids, chunk_size or 50):
-                rows += _sweep_chunk(payload, chunk, ts)
+                frames.append(_sweep_chunk(payload, chunk, ts))
                 bar.update(len(chunk))
         else:
             workers = max(1, len(client.scheduler_info().get("workers", {})))
@@ -452,12 +463,11 @@ def sweep(space: Space, targets: Iterable[Any] | str = ("nsoc_v1", "nsoc_v2"), c
             sizes = {f.key: len(c) for f, c in zip(futures, chunks)}
             for future in distributed.as_completed(futures):
                 bar.update(sizes[future.key])
-            for part in client.gather(futures):
-                rows += part
-    return _frame(rows, space.labels, [t.name for t in ts])
+            frames = client.gather(futures)
+    return _sorted(frames, space.knobs, [t.name for t in ts])
 
 
-def _remote_chunk(shared: tuple[Mapping[str, Any], Sequence[Any]], variants: Sequence[int]) -> list[dict]:
+def _remote_chunk(shared: tuple[Mapping[str, Any], Sequence[Any]], variants: Sequence[int]):
     payload, targets = shared
     return _sweep_chunk(payload, variants, targets)
 

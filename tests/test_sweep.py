@@ -332,3 +332,12 @@ def test_pareto_plot_points_and_front():
 def test_pareto_refuses_what_is_not_a_sweep(bad):
     with pytest.raises(ak.PlotError, match="df"):
         ak.plot.pareto(bad)
+
+
+def test_empty_sample_and_mixed_knob_values_keep_their_types():
+    empty = ak.sweep(small_space().sample(0), ["nsoc_v2"], progress=False)
+    full = ak.sweep(small_space(), ["nsoc_v2"], progress=False)
+    assert empty.empty and empty.dtypes.equals(full.dtypes)
+    mixed = ak.sweep(ak.Space(KWS, padding=["same", 7]), "nsoc_v2", chunk_size=1, progress=False)
+    assert mixed["padding"].tolist() == ["same", "7"] and str(mixed["padding"].dtype) == "string"
+    assert pd.isna(mixed.loc[0, "error"]) and "padding" in mixed.loc[1, "error"]
