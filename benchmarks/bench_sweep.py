@@ -27,9 +27,9 @@ import akida_nb as ak
 def space(n: int) -> ak.Space:
     full = ak.Space(ak.example("ds_cnn_kws"), weights_bits=[1, 2, 4], act_bits=[1, 2, 4],
                     types={"SeparableConvolutional": {"filters": list(range(16, 1025, 16)), "kernel_size": [3, 5, 7],
-                                                      "padding": ["same", "valid"]}},
+                                                      "padding": ["same", "valid"], "kernel_stride": [1, 2]}},
                     layers={"conv_0": {"filters": [16, 32, 48, 64], "kernel_stride": [1, 2]},
-                            "dense_5": {"units": [10, 12, 33]}})  # 248,832 variants
+                            "dense_5": {"units": [10, 12, 33]}})  # 165,888 variants
     return full.sample(n, seed=0)
 
 
