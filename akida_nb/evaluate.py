@@ -309,7 +309,7 @@ def _run_on(client: Any, distributed: Any, shared: Any, batches: Iterator[tuple[
             bar: Any) -> _Totals | None:
     """Submit batches to the cluster, at most a few per worker in flight; sum the parts as they come."""
     [remote] = client.scatter([shared], broadcast=True, hash=False)
-    window = 3 * max(1, len(client.scheduler_info().get("workers", {})))
+    window = 3 * max(1, sum(client.nthreads().values()))
     pending = distributed.as_completed()
     in_flight = 0
     totals: _Totals | None = None

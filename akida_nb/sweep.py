@@ -404,7 +404,7 @@ def sweep(space: Space, targets: Iterable[Any] | str = ("nsoc_v1", "nsoc_v2"), c
     client : dask.distributed.Client, optional
         Run the chunks there (needs the ``dask`` extra); without it, in this process.
     chunk_size : int, optional
-        Variants per task (default: about 8 tasks per worker, at most 500 variants).
+        Variants per task (default: about 8 tasks per worker thread, at most 500 variants).
     progress : bool
         Show a tqdm progress bar (variants done).
 
@@ -455,7 +455,7 @@ def sweep(space: Space, targets: Iterable[Any] | str = ("nsoc_v1", "nsoc_v2"), c
                 frames.append(_sweep_chunk(payload, chunk, ts))
                 bar.update(len(chunk))
         else:
-            workers = max(1, len(client.scheduler_info().get("workers", {})))
+            workers = max(1, sum(client.nthreads().values()))
             size = chunk_size or max(1, min(500, math.ceil(len(ids) / (8 * workers))))
             chunks = [list(c) for c in _chunks(ids, size)]
             [shared] = client.scatter([(payload, ts)], broadcast=True, hash=False)
