@@ -46,8 +46,8 @@ __all__ = [
     "AkidaNbError", "Comparison", "CompatibilityReport", "Evaluation", "FixError", "FixResult", "Layer", "Model",
     "ModelImportError", "PlotError", "SimulationError", "SimulationResult", "Simulator", "Space", "SpecError",
     "UnknownTargetError", "applicable_fixes", "check", "compare", "compare_constraints", "constraints",
-    "estimate_nps", "evaluate", "example", "examples", "fix", "from_akida", "from_keras_config", "get_target", "list_fixes",
-    "load_model", "register_target", "registered_target", "style_differences", "sweep", "targets",
+    "estimate_nps", "evaluate", "example", "examples", "fix", "from_akida", "from_keras_config", "get_target",
+    "list_fixes", "load_model", "register_target", "registered_target", "style_differences", "sweep", "targets",
     "unregister_target",
 ]
 
