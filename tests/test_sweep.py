@@ -341,3 +341,12 @@ def test_empty_sample_and_mixed_knob_values_keep_their_types():
     mixed = ak.sweep(ak.Space(KWS, padding=["same", 7]), "nsoc_v2", chunk_size=1, progress=False)
     assert mixed["padding"].tolist() == ["same", "7"] and str(mixed["padding"].dtype) == "string"
     assert pd.isna(mixed.loc[0, "error"]) and "padding" in mixed.loc[1, "error"]
+
+
+def test_cli_output_that_cannot_be_written_exits_2(tmp_path, capsys):
+    p = write(tmp_path, "model: ds_cnn_kws\nknobs: {filters: [32]}\n")
+    (tmp_path / "taken.csv").mkdir()
+    assert cli(str(p), "-o", str(tmp_path / "taken.csv")) == 2
+    assert cli(str(p), "-o", str(tmp_path / "no_dir" / "out.csv")) == 2
+    err = capsys.readouterr().err
+    assert err.count("akida-nb: error:") == 2 and "Traceback" not in err
