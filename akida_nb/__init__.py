@@ -21,6 +21,7 @@ from .errors import (
     SpecError,
     UnknownTargetError,
 )
+from .evaluate import Evaluation, evaluate
 from .fixes import FixResult, applicable_fixes, fix, list_fixes
 from .io import from_akida, from_keras_config, load_model, save, to_akida
 from .io.npz import load
@@ -29,6 +30,7 @@ from .nps import estimate_nps
 from .report import Comparison, CompatibilityReport
 from .resources import example, examples
 from .sim import SimulationResult, Simulator
+from .sweep import Space, sweep
 from .targets import (
     compare_constraints,
     constraints,
@@ -44,13 +46,13 @@ from .targets import (
 __version__ = "0.1.0"
 
 __all__ = [
-    "AkidaNbError", "Comparison", "CompatibilityReport", "FixError", "FixResult", "Layer", "Model",
-    "ModelImportError", "PlotError", "SimulationError", "SimulationResult", "Simulator", "SpecError",
+    "AkidaNbError", "Comparison", "CompatibilityReport", "Evaluation", "FixError", "FixResult", "Layer", "Model",
+    "ModelImportError", "PlotError", "SimulationError", "SimulationResult", "Simulator", "Space", "SpecError",
     "UnknownTargetError", "applicable_fixes", "check", "compare", "compare_constraints", "constraints",
     "default_targets",
-    "estimate_nps", "example", "examples", "fix", "from_akida", "from_keras_config", "get_target", "list_fixes",
-    "load", "load_model", "register_target", "registered_target", "save", "show_versions", "style_differences",
-    "targets", "to_akida", "unregister_target",
+    "estimate_nps", "evaluate", "example", "examples", "fix", "from_akida", "from_keras_config", "get_target",
+    "list_fixes", "load", "load_model", "register_target", "registered_target", "save", "show_versions",
+    "style_differences", "sweep", "targets", "to_akida", "unregister_target",
 ]
 
 _LAZY_SUBMODULES = ("plot", "widgets")

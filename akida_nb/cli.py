@@ -35,6 +35,7 @@ from typing import NoReturn
 
 from ._versions import package_version
 from .cli_extra import add_parsers as add_lab_and_app
+from .cli_sweep import add_parser as add_sweep
 from .errors import AkidaNbError, SpecError, one_line
 
 __all__ = ["EXIT_BAD_INPUT", "EXIT_INCOMPATIBLE", "EXIT_INTERNAL", "EXIT_OK", "main"]
@@ -92,6 +93,7 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("targets", help="list the known targets")
     sub.add_parser("examples", help="list the packaged example models")
     add_lab_and_app(sub)
+    add_sweep(sub)
     return p
 
 
@@ -118,6 +120,8 @@ def _write(text: str) -> None:
 def _run(args: argparse.Namespace) -> int:
     if args.command in ("lab", "app"):
         return args.run(args)
+    if args.command == "sweep":
+        return args.func(args)
     if args.command == "targets":
         from .targets import targets
 

@@ -37,6 +37,7 @@ __all__ = [
     "events",
     "feature_maps",
     "np_usage",
+    "pareto",
     "staircase",
     "staircase_values",
     "verdict_map",
@@ -517,4 +518,88 @@ def np_usage(np_df: Any, ax: Axes | None = None) -> Figure:
         if "fits" in attrs:
             title += " (fits)" if attrs["fits"] else " (does not fit)"
     ax.set_title(title)
+    return fig
+
+
+def _pareto_front(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Indices of the points no other point beats on both x and y (both minimised), by x."""
+    order = np.lexsort((y, x))
+    front, best = [], np.inf
+    for i in order:
+        if y[i] < best:
+            front.append(i)
+            best = y[i]
+    return np.array(front, dtype=int)
+
+
+def pareto(df: Any, fig: Figure | None = None) -> Figure:
+    """One panel per target of a sweep: cost (NPs, else violations) against MACs, coloured by verdict.
+
+    Fitting variants are green, refused ones red; the line joins the fitting variants that no
+    other fitting variant beats on both axes (the Pareto front). Invalid variants (rows with an
+    ``error``) have no MACs and are only counted in the title.
+
+    Parameters
+    ----------
+    df : DataFrame
+        From :func:`akida_nb.sweep`: columns ``target``, ``ok``, ``macs``, ``nps``, ``violations``.
+    fig : Figure, optional
+
+    Returns
+    -------
+    Figure
+        One axes per target, in the order of the frame; the y axis is ``nps`` for targets whose
+        rows carry an estimate, ``violations`` for the others.
+
+    Examples
+    --------
+    >>> import akida_nb as ak
+    >>> df = ak.sweep(ak.Space(ak.example("ds_cnn_kws"), filters=[32, 64], weights_bits=[1, 4]),
+    ...               ["nsoc_v2", "akd1000"], progress=False)
+    >>> fig = ak.plot.pareto(df)
+    >>> [ax.get_title() for ax in fig.axes]
+    ['nsoc_v2: 2 of 4 fit', 'akd1000: 2 of 4 fit']
+    >>> fig.axes[1].get_ylabel()
+    'neural processors'
+    """
+    import pandas as pd
+    from matplotlib.ticker import MaxNLocator
+
+    needed = {"target", "ok", "macs", "nps", "violations"}
+    if not isinstance(df, pd.DataFrame) or not needed <= set(df.columns):
+        raise PlotError("df", f"a DataFrame from ak.sweep (columns {', '.join(sorted(needed))}) expected, "
+                              f"got {brief(df)}")
+    if df.empty:
+        raise PlotError("df", "the sweep has no rows: nothing to plot")
+    _check_fig(fig)
+    targets = list(dict.fromkeys(df["target"].astype(str)))
+    cols = min(2, len(targets))
+    rows = -(-len(targets) // cols)
+    if fig is None:
+        fig = _new_figure((4.6 * cols, 3.4 * rows))
+    axes = fig.subplots(rows, cols, squeeze=False).ravel()
+    for ax, name in zip(axes, targets):
+        part = df[df["target"].astype(str) == name]
+        valid = part[part["macs"].notna()]
+        cost = "nps" if valid["nps"].notna().any() else "violations"
+        valid = valid[valid[cost].notna()]
+        x = valid["macs"].to_numpy(dtype=float)
+        y = valid[cost].to_numpy(dtype=float)
+        ok = valid["ok"].fillna(False).to_numpy(dtype=bool)
+        ax.scatter(x[~ok], y[~ok], s=14, color=_BAD_COLOR, alpha=0.6, label="refused")
+        ax.scatter(x[ok], y[ok], s=14, color=_OK_COLOR, alpha=0.8, label="fits")
+        if ok.any():
+            front = _pareto_front(x[ok], y[ok])
+            ax.step(x[ok][front], y[ok][front], where="post", color=_OK_COLOR, linewidth=1.2)
+        n_ok = int(part["ok"].fillna(False).sum())
+        invalid = int(part["macs"].isna().sum())
+        ax.set_title(f"{_label(name)}: {n_ok} of {len(part)} fit" + (f" ({invalid} invalid)" if invalid else ""),
+                     fontsize=10)
+        ax.set_xscale("log")
+        ax.set_xlabel("MACs per inference")
+        ax.set_ylabel("neural processors" if cost == "nps" else "violations")
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.legend(fontsize=7, loc="best")
+    for ax in axes[len(targets):]:
+        fig.delaxes(ax)
     return fig

@@ -23,7 +23,8 @@ import akida_nb.targets  # noqa: E402
 
 _targets = sys.modules["akida_nb.targets"]  # the module (akida_nb.targets is also the function targets())
 
-EXTRAS = {"akida": ("akida",), "docs": ("sphinx", "myst_nb"), "app": ("voila",)}
+EXTRAS = {"akida": ("akida",), "docs": ("sphinx", "myst_nb"), "app": ("voila",),
+          "dask": ("dask", "distributed")}
 """Marker of each optional extra and the packages whose absence skips its tests."""
 
 
