@@ -338,6 +338,107 @@ def _(d):
     raise WrongAnswer("a built-in target was removed")
 
 
+# ------------------------------------------------------------------- save/load npz (issue 12), spaces (issue 15)
+def _write_npz(name, **arrays):
+    def setup(d: Path) -> None:
+        import numpy as np
+
+        np.savez(d / name, **{k: (np.asarray(v, dtype=object) if k == "pickled" else np.asarray(v))
+                              for k, v in arrays.items()})
+    return setup
+
+
+def _saved_model(d: Path) -> None:
+    ak = _ak()
+    from akida_nb.sim import Simulator
+
+    m = ak.example("gxnor_mnist")
+    ak.save(m, d / "m.npz", variables=Simulator(m, seed=0))
+
+
+@api_case("npz.pickled_object", setup=_write_npz("p.npz", spec_json="{}", pickled=[{"a": 1}]), must_raise=True)
+def _(d):
+    _ak().load("p.npz")
+
+
+@api_case("npz.missing_spec", setup=_write_npz("e.npz", L0_weights=[1, 2, 3]), must_raise=True)
+def _(d):
+    _ak().load("e.npz")
+
+
+@api_case("npz.not_a_zip", setup=lambda d: (d / "t.npz").write_bytes(b"PK\x03\x04 not really a zip"),
+          must_raise=True)
+def _(d):
+    _ak().load("t.npz")
+
+
+@api_case("npz.fifo", setup=fifo("f.npz"), must_raise=True)
+def _(d):
+    _ak().load("f.npz")
+
+
+def _zip_bomb_npz(d: Path) -> None:
+    """A small npz whose directory says its member unpacks to almost 4 GiB (what a bomb declares)."""
+    import struct
+
+    with zipfile.ZipFile(d / "bomb.npz", "w", compression=zipfile.ZIP_DEFLATED) as z:
+        z.writestr("spec_json.npy", b"\0" * (1 << 20))
+    data = bytearray((d / "bomb.npz").read_bytes())
+    central = data.rindex(b"PK\x01\x02")
+    struct.pack_into("<I", data, central + 24, 0xFFFFFF00)  # uncompressed size in the central directory
+    (d / "bomb.npz").write_bytes(bytes(data))
+
+
+@api_case("npz.zip_bomb", setup=_zip_bomb_npz, must_raise=True)
+def _(d):
+    _ak().load("bomb.npz")
+
+
+def _float_weights_npz(d: Path) -> None:
+    import numpy as np
+
+    _saved_model(d)
+    with np.load(d / "m.npz", allow_pickle=False) as z:
+        arrays = {k: z[k] for k in z.files}
+    key = next(k for k in arrays if k.endswith("weights"))
+    arrays[key] = arrays[key].astype(np.float64) + 0.5
+    np.savez(d / "m.npz", **arrays)
+
+
+@api_case("npz.wrong_weights_dtype", setup=_float_weights_npz, must_raise=True)
+def _(d):
+    _ak().load("m.npz")
+
+
+@api_case("space.billion_laughs", "billion_laughs_target.yaml", must_raise=True)
+def _(d):
+    from akida_nb.sweep import load_space
+
+    load_space("billion_laughs_target.yaml")
+
+
+@api_case("space.unknown_knob", setup=lambda d: (d / "s.yaml").write_text(
+    "model: ds_cnn_kws\nknobs: {filterz: [32]}\n"), must_raise=True)
+def _(d):
+    from akida_nb.sweep import load_space
+
+    load_space("s.yaml")
+
+
+@api_case("space.model_path_escape", setup=lambda d: (d / "s.yaml").write_text(
+    "model: /dev/zero\nknobs: {filters: [32]}\n"), must_raise=True)
+def _(d):
+    from akida_nb.sweep import load_space
+
+    load_space("s.yaml")
+
+
+cli_case("sweep.missing_space", ["sweep", "nope.yaml", "--no-progress"], must_raise=True)
+cli_case("sweep.output_is_a_directory", ["sweep", "s.yaml", "-o", "out.csv", "--no-progress"],
+         setup=lambda d: ((d / "s.yaml").write_text("model: gxnor_mnist\nknobs: {act_bits: [1, 2]}\n"),
+                          (d / "out.csv").mkdir()), must_raise=True)
+
+
 # ---------------------------------------------------------------------------------------------- report (h5)
 @api_case("report.esc_newline_forges_compatible", "esc_forge.json")
 def _(d):
