@@ -117,18 +117,19 @@ def test_input_convolutional_runs_on_the_hrc():
 def test_dataframe_columns_and_attrs():
     m = ak.example("vgg_utk_face")
     est = estimate_nps(m, "akd1000")
-    assert list(est.columns) == ["layer", "type", "nps", "np_type", "why", "refused"]
+    assert list(est.columns) == ["layer", "type", "nps", "np_type", "pass", "why", "refused"]
     assert list(est["layer"]) == [layer.name for layer in m.layers]
     assert list(est["type"]) == [layer.type for layer in m.layers]
-    assert str(est["nps"].dtype) == "Int64"
-    assert set(est.attrs) == {"total", "fits", "available"}
-    assert est.attrs["available"] == 78
+    assert str(est["nps"].dtype) == "Int64" and str(est["pass"].dtype) == "Int64"
+    assert set(est.attrs) == {"total", "fits", "maps", "passes", "available", "device", "multipass"}
+    assert est.attrs["available"] == 78 and est.attrs["device"] == "AKD1000" and est.attrs["multipass"] is False
     assert isinstance(est.attrs["total"], int) and isinstance(est.attrs["fits"], bool)
+    assert est.attrs["maps"] is True and est.attrs["passes"] == 1 and (est["pass"] == 1).all()
     assert all(isinstance(w, str) and w for w in est["why"])
 
 
 def test_unknown_target_raises():
-    with pytest.raises(ak.UnknownTargetError, match="targets with a device: akd1000") as info:
+    with pytest.raises(ak.UnknownTargetError, match="targets with a device: akd1000, akd1500") as info:
         estimate_nps(ak.example("ds_cnn_kws"), "nsoc_v1")
     assert isinstance(info.value, ak.AkidaNbError)
     assert info.value.name == "nsoc_v1"
@@ -148,9 +149,13 @@ def test_total_over_78_does_not_fit_even_when_each_layer_does():
     layer = conv(filters=256, weights_bits=2, act_bits=4)
     m = model([{**layer, "name": f"c{i}"} for i in range(4)], shape=(32, 32, 256), bits=4)  # 20 NPs each
     est = estimate_nps(m)
-    assert (est["refused"] == "").all()
     assert all(n <= 78 for n in est["nps"]) and est.attrs["total"] > 78
-    assert est.attrs["fits"] is False
+    assert [estimate_layer_nps(layer).mapped for layer in m.layers] == [True] * 4
+    # the mapper refuses the model at the layer that runs out, in its own words
+    assert list(est["refused"][:3]) == [""] * 3 and list(est["pass"][:3]) == [1] * 3 and pd.isna(est["pass"][3])
+    assert est.loc[3, "refused"] == ("Cannot map layer 'c3'. Not enough hardware components of type CNP1 available. "
+                                     f"{est.loc[3, 'nps']} are needed but {78 - est['nps'][:3].sum()} are available.")
+    assert est.attrs["fits"] is False and est.attrs["maps"] is False
 
 
 def test_layer_needing_more_than_78_carries_its_count():
@@ -278,7 +283,7 @@ def test_target_without_a_device_names_those_with_one(name):
                                + ", ".join(ak.nps.device_targets()))
     assert "akd1000" in ak.nps.device_targets() and name not in ak.nps.device_targets()
     assert info.value.name == name and "\n" not in str(info.value)
-    with pytest.raises(ak.UnknownTargetError, match="targets with a device: akd1000"):
+    with pytest.raises(ak.UnknownTargetError, match="targets with a device: akd1000, akd1500"):
         ak.nps.layer_np_contexts(ak.example("ds_cnn_kws"), name)
 
 
