@@ -549,12 +549,16 @@ def estimate_layer_nps(layer: Layer, target: str | Target | Device = "akd1000") 
     if nps > dev.nps:
         return NpEstimate(nps, "CNP1", why,
                           prefix + _NOT_ENOUGH.format(np_type="CNP1", n=brief(nps), available=dev.nps))
+    pool_refusals = []  # the mapper states both when both apply
     if nps > 1 and layer.pool_type == "max" and max(stride) > 1 and layer.type == "Convolutional":
-        return NpEstimate(nps, "CNP1", why, prefix + _STRIDE_MAXPOOL)
-    if n0 * n1 > 1 and layer.pool_type == "average":
-        return NpEstimate(nps, "CNP1", why, prefix + _AVG_SPLIT)
+        pool_refusals.append(_STRIDE_MAXPOOL)
     if n0 * n1 > 1 and layer.pool_type == "max" and any(a > b for a, b in zip(*layer.pooling())):
-        return NpEstimate(nps, "CNP1", why, prefix + _OVERLAP_POOL)
+        pool_refusals.append(_OVERLAP_POOL)
+    if pool_refusals:
+        return NpEstimate(nps, "CNP1", why, prefix + " ".join(pool_refusals))
+    # average pooling refuses a split along d0, or along d1 beyond the height limit's (fitted: 8×300 maps on 2 NPs)
+    if layer.pool_type == "average" and (n0 > 1 or n1 > _ceil_div(d1, dev.cnp_max_height)):
+        return NpEstimate(nps, "CNP1", why, prefix + _AVG_SPLIT)
     return NpEstimate(nps, "CNP1", why)
 
 
