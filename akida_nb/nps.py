@@ -51,7 +51,7 @@ Examples
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING, Any
 
@@ -601,7 +601,7 @@ class Placement:
     how: str = ""
 
 
-def place_layers(layers: list[Layer], estimates: list[NpEstimate], dev: Device) -> list[Placement]:
+def place_layers(layers: Sequence[Layer], estimates: Sequence[NpEstimate], dev: Device) -> list[Placement]:
     """Place a model's layers on the device's mesh the way the mapper does, pass after pass.
 
     Layers are placed greedily in order. A Convolutional or SeparableConvolutional layer takes
@@ -611,9 +611,9 @@ def place_layers(layers: list[Layer], estimates: list[NpEstimate], dev: Device) 
     as a type listed in ``once_per_model`` serves no later pass. A layer that does not fit
     opens the next pass on a ``multipass`` device, where it must fit beside the NPs of a previous
     convolutional layer (measured on the AKD1500: the mapper's "available" count is then the
-    device's NPs less that layer's; the layers after it may use them); otherwise, or if it does not fit there either, the mapper
-    refuses the model at that layer. The mapper stops at the first refusal (a layer's own or
-    the model's). O(layers × mesh groups), whatever the input sizes.
+    device's NPs less that layer's; the layers after it may use them); otherwise, or if it does
+    not fit there either, the mapper refuses the model at that layer. The mapper stops at the
+    first refusal (a layer's own or the model's). O(layers × mesh groups), whatever the input sizes.
 
     Examples
     --------
@@ -646,10 +646,10 @@ def place_layers(layers: list[Layer], estimates: list[NpEstimate], dev: Device) 
                     got[g] = min(free[g], need)
                     need -= got[g]
             return None if need else got
-        g = next((g for g, types in enumerate(groups) if np_type in types and free[g] >= n), None)
-        if g is None:
+        slot = next((g for g, types in enumerate(groups) if np_type in types and free[g] >= n), None)
+        if slot is None:
             return None
-        got[g] = n
+        got[slot] = n
         return got
 
     out: list[Placement] = []

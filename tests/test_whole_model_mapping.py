@@ -150,7 +150,8 @@ def test_issue_13_fc_chains():
 
 def test_the_single_fnp2_serves_one_layer_per_model():
     big = {"type": "FullyConnected", "units": 1000, "weights_bits": 4}  # 1,000 units × 64 4-bit inputs: FNP2
-    m = ak.Model.from_dict({"input": {"shape": [1, 1, 64], "bits": 4}, "layers": [big, {**big, "units": 64, "weights_bits": 1}, big]})
+    small = {**big, "units": 64, "weights_bits": 1}  # 64 × (1,000 1-bit inputs + 128) bits: an FNP3
+    m = ak.Model.from_dict({"input": {"shape": [1, 1, 64], "bits": 4}, "layers": [big, small, big]})
     assert [estimate_nps(m, "akd1000").attrs[k] for k in ("maps", "passes")] == [True, 1]
     est = estimate_nps(m, "akd1500")
     assert est.attrs["maps"] is False
