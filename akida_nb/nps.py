@@ -1,4 +1,4 @@
-"""How many neural processors (NPs) a model takes on the AKD1000: an estimate of the mapper.
+"""How many neural processors (NPs) a model takes on the AKD1000 or the AKD1500, in how many passes.
 
 BrainChip's mapper places every Convolutional and SeparableConvolutional layer on one or more
 CNPs and every FullyConnected layer on one FNP; the InputConvolutional layer runs on a separate
@@ -7,11 +7,15 @@ minimal mode (what the model zoo publishes) with a small model of the hardware, 
 4,836 single-layer mappings in ``tests/data/np_probes.csv`` (see ``benchmarks/np_agreement.py``
 for how well it agrees, and where not).
 
-The device is data: a target's ``device:`` block (``data/targets/akd1000.yaml``) holds the NP mesh
-(NP slots by the NP types they accept), whether the mapper splits a model into passes, and every
-constant of the model below, each marked there as measured or fitted; :func:`get_device` reads it,
-so a new device needs a data file, not code. The model, per layer (the AKD1000's numbers, from
-``akd1000-engine.md`` unless marked *fitted*):
+The device is data: a target's ``device:`` block (``data/targets/akd1000.yaml``,
+``data/targets/akd1500.yaml``) holds the NP mesh (NP slots by the NP types they accept, in the
+order convolutional layers take them), whether the mapper splits a model into passes
+(``multipass``: the AKD1500's does, the AKD1000's refuses instead), which NP types serve one
+layer per model (``once_per_model``: the AKD1500's FNP2), which type a layer falls back to
+(``fallback``: FNP3 → FNP2) and every constant of the model below, each marked there as measured
+or fitted; :func:`get_device` reads it, so a new device needs a data file, not code. The model,
+per layer (the AKD1000's numbers, from ``akd1000-engine.md`` unless marked *fitted*; the AKD1500
+takes 512 filters per CNP and 81,920 FullyConnected inputs):
 
 * **Input pieces.** The layer's input is cut into ``n0 × n1`` pieces, at most 32 along d0
   (``cnp_max_width``) and 256 along d1 (``cnp_max_height``). A piece holds its input plus the
@@ -31,13 +35,21 @@ so a new device needs a data file, not code. The model, per layer (the AKD1000's
   - SeparableConvolutional: a filter is its pointwise part, ``c · w`` bits rounded up to 128;
     the lane reserves ``max(9 · c, 15/64 · depthwise bits)`` for the depthwise part (*fitted*).
 * **NPs** = input pieces × ``ceil(filters / filters per NP)``.
-* **FullyConnected**: one FNP. FNP3 (internal memory, 8 lanes of 44,800 bits) when
-  ``ceil(units / 8)`` neurons of ``inputs · w + 128`` bits fit one lane (*fitted*), otherwise
-  FNP2 (weights in external memory). At most 57,334 inputs (``d0 · d1 · c``).
+* **FullyConnected**: one FNP. FNP3 (internal memory) when ``units × (inputs' · s + 128)`` bits
+  fit its 43,008 bytes, ``inputs'`` being ``d0 · d1 · c`` rounded up to 32 and ``s`` the bits
+  stored per weight (1, 2 and 6 for 1-, 2- and 4-bit weights; measured by bisection on both
+  devices), otherwise FNP2 (weights in external memory). At most 57,334 inputs (``d0 · d1 · c``),
+  and at most 2,048 channels when ``d0 · d1 > 1``.
 
-Refusals use the mapper's words: a filter that fits no lane, more NPs than the device has, a
-strided max-pooled layer that needs more than one NP, too many FNP inputs. An input that no
-tiling fits (not seen in the probes) is refused in the estimate's own words.
+**The whole model** (:func:`place_layers`): the layers are placed in order on the mesh, pass by
+pass, the way the mapper does (measured on 389 whole models, ``tests/data/akd1500/``): which NP
+type each FullyConnected takes when its type runs short, which pass each layer goes in, and where
+the mapper refuses the model.
+
+Refusals use the mapper's words: a filter that fits no lane, more NPs than the device (or the
+pass) has, a strided max-pooled Convolutional on several NPs, overlapping max pooling or average
+pooling on a split input, too many FNP inputs, a shortage of an NP type in the whole model. An
+input that no tiling fits (not seen in the probes) is refused in the estimate's own words.
 
 Examples
 --------
@@ -45,8 +57,11 @@ Examples
 >>> est = ak.estimate_nps(ak.example("ds_cnn_kws"))
 >>> est.attrs["total"], est.attrs["fits"], est.attrs["available"]
 (5, True, 78)
->>> est[["layer", "nps", "np_type"]].head(2).values.tolist()
-[['conv_0', 0, 'HRC'], ['separable_1', 1, 'CNP1']]
+>>> est[["layer", "nps", "np_type", "pass"]].head(2).values.tolist()
+[['conv_0', 0, 'HRC', 1], ['separable_1', 1, 'CNP1', 1]]
+>>> big = ak.estimate_nps(ak.example("akidanet_edge_imagenet_a05_160"), "akd1500")
+>>> big.attrs["maps"], big.attrs["passes"], big.groupby("pass")["nps"].sum().tolist()
+(True, 2, [23, 15])
 """
 from __future__ import annotations
 

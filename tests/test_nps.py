@@ -194,6 +194,32 @@ def test_fully_connected_takes_one_fnp(inputs, units, bits, np_type, refused):
         assert (e.nps, e.refused) == (1, "")
 
 
+# The largest FNP3 input measured by bisection with akida 2.19.3 (AKD1000; the AKD1500 answers the same):
+# (weights bits, units, the largest d0·d1·c on an FNP3). One more input takes an FNP2.
+FNP3_LIMITS = [(1, 8, 42880), (1, 9, 38080), (1, 33, 10272), (1, 1000, 192), (2, 8, 21440), (2, 33, 5120),
+               (2, 1000, 96), (4, 1, 57312), (4, 2, 28640), (4, 9, 6336), (4, 100, 544), (4, 1000, 32)]
+
+
+@pytest.mark.parametrize("target", ["akd1000", "akd1500"])
+@pytest.mark.parametrize("bits, units, largest", FNP3_LIMITS)
+def test_fnp3_holds_exactly_the_measured_inputs(target, bits, units, largest):
+    def np_type(inputs):
+        m = model([{"type": "FullyConnected", "units": units, "weights_bits": bits}], shape=(1, 1, inputs), bits=4)
+        return estimate_layer_nps(m.layers[0], target).np_type
+
+    assert (np_type(largest), np_type(largest + 1)) == ("FNP3", "FNP2")
+
+
+def test_fnp3_rounds_the_flattened_input_to_32():
+    """Measured: 8 units of 1-bit weights on 21×1×2041 (42,861 → 42,880 inputs) fit an FNP3; 21×1×2042 do not."""
+    def np_type(shape):
+        m = model([{"type": "FullyConnected", "units": 8, "weights_bits": 1}], shape=shape, bits=4)
+        return estimate_layer_nps(m.layers[0]).np_type
+
+    assert [np_type(s) for s in ((21, 1, 2041), (7, 3, 2041), (21, 1, 2042), (42, 1, 1021))] == \
+        ["FNP3", "FNP3", "FNP2", "FNP2"]
+
+
 def test_fully_connected_flattens_a_spatial_input():
     m = model([{"type": "FullyConnected", "units": 10, "weights_bits": 2}], shape=(240, 240, 1), bits=2)
     assert not estimate_layer_nps(m.layers[0]).mapped  # 57,600 inputs
@@ -318,6 +344,11 @@ _DELETE = object()
     (("multipass",), "no", "akd1000.device.multipass"),
     (("name",), 5, "akd1000.device.name"),
     (("extra",), 1, "akd1000.device"),
+    (("fallback",), ["FNP2"], "akd1000.device.fallback"),
+    (("fallback", "FNP3"), 2, "akd1000.device.fallback.FNP3"),
+    (("once_per_model",), "FNP2", "akd1000.device.once_per_model"),
+    (("np_model", "fnp3_stored_bits"), [[1, 1], [2]], "akd1000.device.np_model.fnp3_stored_bits"),
+    (("np_model", "fnp_input_granule"), 0, "akd1000.device.np_model.fnp_input_granule"),
 ])
 def test_bad_device_block_is_a_spec_error(path, value, where):
     with pytest.raises(ak.SpecError) as info:
@@ -463,3 +494,20 @@ def test_device_block_agrees_with_akidas_virtual_device():
     akd1500 = measured["devices"]["AKD1500"]
     assert akd1500["nps"] == sum(g["count"] for g in akd1500["mesh"]) < dev.nps
     assert {t for g in akd1500["mesh"] for t in g["types"]} == {t for types, _ in dev.mesh for t in types}
+
+
+def test_whole_model_placement_follows_the_device_block():
+    """fallback, once_per_model and multipass are data: change them and the whole-model verdict follows."""
+    base = ak.get_target("akd1000")
+    chain = model([{"type": "FullyConnected", "units": 16, "weights_bits": 4}] * 19, shape=(1, 1, 16))
+    assert estimate_nps(chain, base).attrs["maps"] is True  # 18 FNP3, then the FNP2
+    strict = dataclasses.replace(base, name="strict", device={
+        k: v for k, v in base.device.items() if k != "fallback"})
+    est = estimate_nps(chain, strict)
+    assert est.attrs["maps"] is False and est.loc[18, "refused"].endswith(
+        "Not enough hardware components of type FNP3 available. 1 is needed but 0 are available.")
+    passes = dataclasses.replace(base, name="passes", device={**base.device, "multipass": True,
+                                                              "mesh": [{"types": ["CNP1", "FNP3"], "count": 4}]})
+    est = estimate_nps(chain, passes)
+    assert est.attrs["maps"] is True and est.attrs["passes"] == 5 and est.attrs["fits"] is False
+    assert est["pass"].value_counts().sort_index().tolist() == [4, 4, 4, 4, 3]
