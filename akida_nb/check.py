@@ -58,14 +58,35 @@ def needs_nps(target: Target) -> bool:
 
 
 def _np_note(model: Model, target: Target) -> str:
-    """The device total in one line: ``Needs 22 of 78 NPs (fits); …``."""
+    """The device total in one line: NPs, passes and the mapper's verdict on them.
+
+    ``Needs 22 of 78 NPs (fits: one pass on the AKD1000)``, ``Needs 38 NPs: maps in 2 passes
+    on the AKD1500 (32 NPs)`` or ``Needs 19 NPs (does not map on the AKD1000: …)``; the
+    verdict is the whole-model estimate's ``maps`` (see :func:`akida_nb.estimate_nps`), which the
+    resource rules report as violations.
+
+    Examples
+    --------
+    >>> import akida_nb as ak
+    >>> _np_note(ak.example("akidanet_edge_imagenet_a05_160"), ak.get_target("akd1500"))[:60]
+    'Needs 38 NPs: maps in 2 passes on the AKD1500 (32 NPs); each'
+    """
     df = estimate_nps(model, target)
-    refused = int((df["refused"] != "").sum())
-    verdict = "fits" if df.attrs["fits"] else "does not fit"
-    extra = f", {refused} layer{'s' if refused != 1 else ''} refused" if refused else ""
-    return (f"Needs {df.attrs['total']} of {df.attrs['available']} NPs ({verdict}{extra}); estimated from "
-            "BrainChip's mapper measurements, the InputConvolutional runs on the HRC and is not counted. "
-            f"Details: ak.estimate_nps(model, {target.name!r}).")
+    a = df.attrs
+    total, available, device = a["total"], a["available"], a["device"]
+    refused = df[df["refused"] != ""]
+    if a["fits"]:
+        head = f"Needs {total} of {available} NPs (fits: one pass on the {device})"
+    elif a["maps"]:
+        head = (f"Needs {total} NPs: maps in {a['passes']} passes on the {device} ({available} NPs); each pass "
+                "reprograms the NPs")
+    else:
+        first = refused.iloc[0]
+        more = f" and {len(refused) - 1} more layer{'s' if len(refused) > 2 else ''}" if len(refused) > 1 else ""
+        head = (f"Needs {total} {'of ' + str(available) + ' ' if not a['multipass'] else ''}NPs (does not map on "
+                f"the {device}: refused at layer {first['layer']!r}{more})")
+    return (f"{head}; estimated from BrainChip's mapper measurements, the InputConvolutional runs on the HRC and "
+            f"is not counted. Details: ak.estimate_nps(model, {target.name!r}).")
 
 
 # ---------------------------------------------------------------------------- context providers

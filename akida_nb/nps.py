@@ -1,4 +1,4 @@
-"""How many neural processors (NPs) a model takes on the AKD1000: an estimate of the mapper.
+"""How many neural processors (NPs) a model takes on the AKD1000 or the AKD1500, in how many passes.
 
 BrainChip's mapper places every Convolutional and SeparableConvolutional layer on one or more
 CNPs and every FullyConnected layer on one FNP; the InputConvolutional layer runs on a separate
@@ -7,11 +7,15 @@ minimal mode (what the model zoo publishes) with a small model of the hardware, 
 4,836 single-layer mappings in ``tests/data/np_probes.csv`` (see ``benchmarks/np_agreement.py``
 for how well it agrees, and where not).
 
-The device is data: a target's ``device:`` block (``data/targets/akd1000.yaml``) holds the NP mesh
-(NP slots by the NP types they accept), whether the mapper splits a model into passes, and every
-constant of the model below, each marked there as measured or fitted; :func:`get_device` reads it,
-so a new device needs a data file, not code. The model, per layer (the AKD1000's numbers, from
-``akd1000-engine.md`` unless marked *fitted*):
+The device is data: a target's ``device:`` block (``data/targets/akd1000.yaml``,
+``data/targets/akd1500.yaml``) holds the NP mesh (NP slots by the NP types they accept, in the
+order convolutional layers take them), whether the mapper splits a model into passes
+(``multipass``: the AKD1500's does, the AKD1000's refuses instead), which NP types serve one
+layer per model (``once_per_model``: the AKD1500's FNP2), which type a layer falls back to
+(``fallback``: FNP3 → FNP2) and every constant of the model below, each marked there as measured
+or fitted; :func:`get_device` reads it, so a new device needs a data file, not code. The model,
+per layer (the AKD1000's numbers, from ``akd1000-engine.md`` unless marked *fitted*; the AKD1500
+takes 512 filters per CNP and 81,920 FullyConnected inputs):
 
 * **Input pieces.** The layer's input is cut into ``n0 × n1`` pieces, at most 32 along d0
   (``cnp_max_width``) and 256 along d1 (``cnp_max_height``). A piece holds its input plus the
@@ -31,13 +35,21 @@ so a new device needs a data file, not code. The model, per layer (the AKD1000's
   - SeparableConvolutional: a filter is its pointwise part, ``c · w`` bits rounded up to 128;
     the lane reserves ``max(9 · c, 15/64 · depthwise bits)`` for the depthwise part (*fitted*).
 * **NPs** = input pieces × ``ceil(filters / filters per NP)``.
-* **FullyConnected**: one FNP. FNP3 (internal memory, 8 lanes of 44,800 bits) when
-  ``ceil(units / 8)`` neurons of ``inputs · w + 128`` bits fit one lane (*fitted*), otherwise
-  FNP2 (weights in external memory). At most 57,334 inputs (``d0 · d1 · c``).
+* **FullyConnected**: one FNP. FNP3 (internal memory) when ``units × (inputs' · s + 128)`` bits
+  fit its 43,008 bytes, ``inputs'`` being ``d0 · d1 · c`` rounded up to 32 and ``s`` the bits
+  stored per weight (1, 2 and 6 for 1-, 2- and 4-bit weights; measured by bisection on both
+  devices), otherwise FNP2 (weights in external memory). At most 57,334 inputs (``d0 · d1 · c``),
+  and at most 2,048 channels when ``d0 · d1 > 1``.
 
-Refusals use the mapper's words: a filter that fits no lane, more NPs than the device has, a
-strided max-pooled layer that needs more than one NP, too many FNP inputs. An input that no
-tiling fits (not seen in the probes) is refused in the estimate's own words.
+**The whole model** (:func:`place_layers`): the layers are placed in order on the mesh, pass by
+pass, the way the mapper does (measured on 389 whole models, ``tests/data/akd1500/``): which NP
+type each FullyConnected takes when its type runs short, which pass each layer goes in, and where
+the mapper refuses the model.
+
+Refusals use the mapper's words: a filter that fits no lane, more NPs than the device (or the
+pass) has, a strided max-pooled Convolutional on several NPs, overlapping max pooling or average
+pooling on a split input, too many FNP inputs, a shortage of an NP type in the whole model. An
+input that no tiling fits (not seen in the probes) is refused in the estimate's own words.
 
 Examples
 --------
@@ -45,14 +57,17 @@ Examples
 >>> est = ak.estimate_nps(ak.example("ds_cnn_kws"))
 >>> est.attrs["total"], est.attrs["fits"], est.attrs["available"]
 (5, True, 78)
->>> est[["layer", "nps", "np_type"]].head(2).values.tolist()
-[['conv_0', 0, 'HRC'], ['separable_1', 1, 'CNP1']]
+>>> est[["layer", "nps", "np_type", "pass"]].head(2).values.tolist()
+[['conv_0', 0, 'HRC', 1], ['separable_1', 1, 'CNP1', 1]]
+>>> big = ak.estimate_nps(ak.example("akidanet_edge_imagenet_a05_160"), "akd1500")
+>>> big.attrs["maps"], big.attrs["passes"], big.groupby("pass")["nps"].sum().tolist()
+(True, 2, [23, 15])
 """
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING, Any
 
 from .errors import SpecError, UnknownTargetError, brief, one_line
@@ -71,6 +86,8 @@ __all__ = [
     "estimate_nps",
     "get_device",
     "layer_np_contexts",
+    "place_layers",
+    "Placement",
     "refusal_kind",
 ]
 
@@ -92,6 +109,9 @@ _NOT_ENOUGH = ("Not enough hardware components of type {np_type} available. "
                "{n} are needed but {available} are available.")
 _STRIDE_MAXPOOL = "Cannot have convolution stride > 1 and max pooling if the layer is mapped on multiple NPs."
 _FNP_INPUTS = "Input dimensions are too large to fit in a FNP. The maximum value is {max}."
+_FNP_CHANNELS = "The maximum input channel value is {max} (got {got})."
+_AVG_SPLIT = "With average pooling, spatial split is impossible."
+_OVERLAP_POOL = "Cannot have pooling size > pooling stride if the layer is mapped spatially on multiple NPs."
 _NO_TILING = ("The input cannot be split into pieces that fit a CNP's {b:,}-byte input memory "
               "(estimate; the mapper's message for this case was not measured).")
 _INT64_MAX = 2 ** 63 - 1  # larger counts show as <NA> in the DataFrame's Int64 column (the text keeps them)
@@ -103,16 +123,18 @@ class Device:
 
     The block's keys: ``name``, ``mesh`` (a list of ``{types: [...], count: n}``: NP slots by the NP
     types they accept), ``takes`` (NP type → the layer types it takes), ``multipass`` (whether the
-    mapper splits a model that does not fit into several passes) and ``np_model`` (the constants
-    below, each commented in the data file as measured or fitted).
+    mapper splits a model that does not fit into several passes), ``np_model`` (the constants
+    below, each commented in the data file as measured or fitted) and, optionally,
+    ``once_per_model`` (NP types whose NPs serve one layer per model, whatever the passes) and
+    ``fallback`` (NP type → the type a layer takes when the slots of its own type run out).
 
     Examples
     --------
     >>> d = get_device("akd1000")
     >>> d.name, d.nps, d.slots("FNP3"), d.slots("FNP2"), d.multipass
     ('AKD1000', 78, 18, 4, False)
-    >>> d.lane_bits
-    44800
+    >>> d.lane_bits, d.fallback, d.once_per_model
+    (44800, {'FNP3': 'FNP2'}, ())
     """
 
     name: str
@@ -135,6 +157,12 @@ class Device:
     sepconv_depthwise_reserve: tuple[int, int]
     fnp_neuron_overhead_bits: int
     d0_extent_even: bool
+    fnp3_weight_bytes: int
+    fnp_input_granule: int
+    fnp3_stored_bits: tuple[tuple[int, int], ...]
+    fnp_max_spatial_channels: int
+    once_per_model: tuple[str, ...] = ()
+    fallback: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def nps(self) -> int:
@@ -150,6 +178,10 @@ class Device:
         """How many NPs accept ``np_type``."""
         return sum(count for types, count in self.mesh if np_type in types)
 
+    def stored_bits(self, weights_bits: int) -> int | None:
+        """Bits an FNP3 stores per weight of ``weights_bits`` bits (``None``: not measured, the layer takes an FNP2)."""
+        return dict(self.fnp3_stored_bits).get(weights_bits)
+
     @classmethod
     def from_mapping(cls, raw: Any, where: str) -> Device:
         """Read a ``device:`` block; ``where`` names it in errors (e.g. ``"akd1000.device"``).
@@ -162,44 +194,67 @@ class Device:
         akida_nb.errors.SpecError: t.device: missing key(s): mesh, multipass, np_model, takes
         """
         top = {"name", "mesh", "takes", "multipass", "np_model"}
-        _keys(raw, where, top)
-        consts = {f.name for f in fields(cls)} - top
+        optional = {"once_per_model", "fallback"}
+        _keys(raw, where, top, optional)
+        consts = {f.name for f in fields(cls)} - top - optional
         _keys(raw["np_model"], f"{where}.np_model", consts)
         mesh = []
         for i, group in enumerate(_seq(raw["mesh"], f"{where}.mesh")):
             _keys(group, f"{where}.mesh[{i}]", {"types", "count"})
             mesh.append((_names(group["types"], f"{where}.mesh[{i}].types"),
                          _positive(group["count"], f"{where}.mesh[{i}].count")))
-        if not isinstance(raw["takes"], Mapping):
-            raise SpecError(f"{where}.takes", f"must map NP types to layer types, got {brief(raw['takes'])}")
-        takes = {str(k): _names(v, f"{where}.takes.{k}") for k, v in raw["takes"].items()}
+        takes = {str(k): _names(v, f"{where}.takes.{k}") for k, v in _mapping(raw["takes"], f"{where}.takes").items()}
+        fallback = {str(k): _name(v, f"{where}.fallback.{k}")
+                    for k, v in _mapping(raw.get("fallback", {}), f"{where}.fallback").items()}
+        once = _names(raw["once_per_model"], f"{where}.once_per_model") if raw.get("once_per_model") else ()
         values: dict[str, Any] = {}
         for key in consts:
             value, at = raw["np_model"][key], f"{where}.np_model.{key}"
             if key == "d0_extent_even":
                 values[key] = _flag(value, at)
-            elif key == "sepconv_depthwise_reserve":
-                pair = _seq(value, at)
-                if len(pair) != 2:
-                    raise SpecError(at, f"must be [numerator, denominator], got {brief(value)}")
-                values[key] = (_positive(pair[0], at), _positive(pair[1], at))
+            elif key in ("sepconv_depthwise_reserve", "fnp3_stored_bits"):
+                values[key] = _pairs(value, at) if key == "fnp3_stored_bits" else _pair_of(value, at)
             else:
                 values[key] = _positive(value, at)
         if not isinstance(raw["name"], str) or not raw["name"]:
             raise SpecError(f"{where}.name", f"must be a non-empty string, got {brief(raw['name'])}")
         return cls(name=raw["name"], mesh=tuple(mesh), takes=takes,
-                   multipass=_flag(raw["multipass"], f"{where}.multipass"), **values)
+                   multipass=_flag(raw["multipass"], f"{where}.multipass"), once_per_model=once,
+                   fallback=fallback, **values)
 
 
-def _keys(raw: Any, where: str, expected: set[str]) -> None:
+def _keys(raw: Any, where: str, expected: set[str], optional: frozenset[str] | set[str] = frozenset()) -> None:
     if not isinstance(raw, Mapping):
         raise SpecError(where, f"must be a mapping, got {brief(raw)}")
-    missing, unknown = expected - set(raw), set(raw) - expected
+    missing, unknown = expected - set(raw), set(raw) - expected - optional
     if missing:
         raise SpecError(where, f"missing key(s): {', '.join(sorted(missing))}")
     if unknown:
         raise SpecError(where, one_line(f"unknown key(s): {brief(sorted(map(str, unknown)))} (allowed: "
-                                        f"{', '.join(sorted(expected))})", 200))
+                                        f"{', '.join(sorted(expected | optional))})", 200))
+
+
+def _mapping(value: Any, where: str) -> Mapping:
+    if not isinstance(value, Mapping):
+        raise SpecError(where, f"must map NP types to names, got {brief(value)}")
+    return value
+
+
+def _name(value: Any, where: str) -> str:
+    if not isinstance(value, str) or not value:
+        raise SpecError(where, f"must be a name, got {brief(value)}")
+    return value
+
+
+def _pair_of(value: Any, where: str) -> tuple[int, int]:
+    pair = _seq(value, where)
+    if len(pair) != 2:
+        raise SpecError(where, f"must be [numerator, denominator], got {brief(value)}")
+    return _positive(pair[0], where), _positive(pair[1], where)
+
+
+def _pairs(value: Any, where: str) -> tuple[tuple[int, int], ...]:
+    return tuple(_pair_of(item, where) for item in _seq(value, where))
 
 
 def _seq(value: Any, where: str) -> list:
@@ -255,7 +310,8 @@ def get_device(target: str | Target | Device = "akd1000") -> Device:
     >>> get_device("nsoc_v2")
     Traceback (most recent call last):
     ...
-    akida_nb.errors.UnknownTargetError: target 'nsoc_v2' has no device (no NP model); targets with a device: akd1000
+    akida_nb.errors.UnknownTargetError: target 'nsoc_v2' has no device (no NP model); targets with a device: \
+akd1000, akd1500
     """
     if isinstance(target, Device):
         return target
@@ -409,12 +465,21 @@ def _fc_estimate(layer: Layer, prefix: str, dev: Device) -> NpEstimate:
     if inputs > dev.fnp_max_inputs:
         return NpEstimate(None, "FNP2", f"{brief(inputs)} inputs (d0·d1·c) exceed an FNP's {dev.fnp_max_inputs}",
                           prefix + _FNP_INPUTS.format(max=dev.fnp_max_inputs))
-    per_lane = _ceil_div(layer.outputs, dev.lanes)
-    lane_bits = per_lane * (inputs * layer.weights_bits + dev.fnp_neuron_overhead_bits)
-    fits = lane_bits <= dev.lane_bits
-    how = (f"{brief(per_lane)} neurons per lane × ({inputs} inputs × {layer.weights_bits} bits + "
-           f"{dev.fnp_neuron_overhead_bits}) = {_num(lane_bits)} bits {'≤' if fits else '>'} "
-           f"a {_num(dev.lane_bits)}-bit FNP3 lane")
+    if d0 * d1 > 1 and c > dev.fnp_max_spatial_channels:
+        return NpEstimate(None, "FNP2", f"a {brief(d0)}×{brief(d1)} input of {brief(c)} channels (more than "
+                                        f"{dev.fnp_max_spatial_channels} with d0·d1 > 1)",
+                          prefix + _FNP_CHANNELS.format(max=dev.fnp_max_spatial_channels, got=brief(c)))
+    stored = dev.stored_bits(layer.weights_bits)
+    granule = dev.fnp_input_granule
+    padded = _ceil_div(inputs, granule) * granule
+    budget = dev.fnp3_weight_bytes * 8
+    if stored is None:
+        return NpEstimate(1, "FNP2", f"one FNP2 (weights in external memory): {layer.weights_bits}-bit weights "
+                                     "are not stored in an FNP3")
+    need = layer.outputs * (padded * stored + dev.fnp_neuron_overhead_bits)
+    fits = need <= budget
+    how = (f"{brief(layer.outputs)} neurons × ({brief(padded)} inputs × {stored} bits + "
+           f"{dev.fnp_neuron_overhead_bits}) = {_num(need)} bits {'≤' if fits else '>'} an FNP3's {_num(budget)}")
     if fits:
         return NpEstimate(1, "FNP3", f"one FNP3: {how}")
     return NpEstimate(1, "FNP2", f"one FNP2 (weights in external memory): {how}")
@@ -499,31 +564,200 @@ def estimate_layer_nps(layer: Layer, target: str | Target | Device = "akd1000") 
     if nps > dev.nps:
         return NpEstimate(nps, "CNP1", why,
                           prefix + _NOT_ENOUGH.format(np_type="CNP1", n=brief(nps), available=dev.nps))
-    if nps > 1 and layer.pool_type == "max" and max(stride) > 1:
-        return NpEstimate(nps, "CNP1", why, prefix + _STRIDE_MAXPOOL)
+    pool_refusals = []  # the mapper states both when both apply
+    if nps > 1 and layer.pool_type == "max" and max(stride) > 1 and layer.type == "Convolutional":
+        pool_refusals.append(_STRIDE_MAXPOOL)
+    if n0 * n1 > 1 and layer.pool_type == "max" and any(a > b for a, b in zip(*layer.pooling())):
+        pool_refusals.append(_OVERLAP_POOL)
+    if pool_refusals:
+        return NpEstimate(nps, "CNP1", why, prefix + " ".join(pool_refusals))
+    # average pooling refuses a split along d0, or along d1 beyond the height limit's (fitted: 8×300 maps on 2 NPs)
+    if layer.pool_type == "average" and (n0 > 1 or n1 > _ceil_div(d1, dev.cnp_max_height)):
+        return NpEstimate(nps, "CNP1", why, prefix + _AVG_SPLIT)
     return NpEstimate(nps, "CNP1", why)
 
 
+def _not_enough(np_type: str, needed: int, available: int) -> str:
+    """The mapper's shortage message, with its singular for one NP."""
+    verb = "is" if needed == 1 else "are"
+    verb_available = "is" if available == 1 else "are"
+    return (f"Not enough hardware components of type {np_type} available. {_num(needed)} {verb} needed but "
+            f"{available} {verb_available} available.")
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where the mapper puts one layer of a whole model (see :func:`place_layers`).
+
+    Attributes
+    ----------
+    np_type : str
+        The NP type the layer takes in the model: the estimate's own, or its ``fallback``
+        when the slots of that type run out (an FNP3-sized FullyConnected on the FNP2).
+    pass_index : int or None
+        The hardware pass, from 1; ``None`` for a layer the mapper does not reach (it stops at
+        the first refusal) or refuses.
+    refused : str
+        The mapper's refusal of the model at this layer (a shortage of NPs), with its
+        ``Cannot map layer '…'.`` prefix, or ``""``. A layer's own refusal stays in its
+        :class:`NpEstimate`.
+    how : str
+        A remark on the placement (``""`` when the layer takes its own type in the current pass).
+
+    Examples
+    --------
+    >>> Placement("FNP2", 1, "", "the pass's FNP3 NPs are taken").pass_index
+    1
+    """
+
+    np_type: str
+    pass_index: int | None
+    refused: str = ""
+    how: str = ""
+
+
+def place_layers(layers: Sequence[Layer], estimates: Sequence[NpEstimate], dev: Device) -> list[Placement]:
+    """Place a model's layers on the device's mesh the way the mapper does, pass after pass.
+
+    Layers are placed greedily in order. A Convolutional or SeparableConvolutional layer takes
+    its NPs from the mesh groups in the order the device block lists them (measured: CNP1-only
+    NPs first, then CNP1+CNP2, CNP1+FNP3 and last CNP1+FNP2); a FullyConnected layer takes one
+    free NP of its type, or of its ``fallback`` type (the FNP2) when none is free. An NP used
+    as a type listed in ``once_per_model`` serves no later pass. A layer that does not fit
+    opens the next pass on a ``multipass`` device, where it must fit beside the NPs of a previous
+    convolutional layer (measured on the AKD1500: the mapper's "available" count is then the
+    device's NPs less that layer's; the layers after it may use them); otherwise, or if it does
+    not fit there either, the mapper refuses the model at that layer. The mapper stops at the
+    first refusal (a layer's own or the model's). O(layers × mesh groups), whatever the input sizes.
+
+    Examples
+    --------
+    >>> import akida_nb as ak
+    >>> m = ak.Model.from_dict({"input": {"shape": [1, 1, 16], "bits": 4}, "layers": [
+    ...     {"type": "FullyConnected", "units": 16, "weights_bits": 4} for _ in range(19)]})
+    >>> dev = get_device("akd1500")
+    >>> placed = place_layers(m.layers, [estimate_layer_nps(layer, dev) for layer in m.layers], dev)
+    >>> [p.pass_index for p in placed].count(1), placed[7].np_type, placed[-1].pass_index
+    (8, 'FNP2', 3)
+    """
+    groups = [types for types, _ in dev.mesh]
+    counts = [count for _, count in dev.mesh]
+    gone = [0] * len(groups)  # NPs used as a once-per-model type: no later pass has them
+
+    def fresh(keep: list[int] | None) -> tuple[list[int], list[int]]:
+        free = [c - g for c, g in zip(counts, gone)]
+        held = [0] * len(groups)  # NPs taken by convolutional layers in this pass
+        for g, k in enumerate(keep or ()):
+            free[g] -= k
+            held[g] += k
+        return free, held
+
+    def take(np_type: str, n: int, free: list[int]) -> list[int] | None:
+        got = [0] * len(groups)
+        if np_type == "CNP1":
+            need = n
+            for g, types in enumerate(groups):
+                if "CNP1" in types and need:
+                    got[g] = min(free[g], need)
+                    need -= got[g]
+            return None if need else got
+        slot = next((g for g, types in enumerate(groups) if np_type in types and free[g] >= n), None)
+        if slot is None:
+            return None
+        got[slot] = n
+        return got
+
+    out: list[Placement] = []
+    pass_index, used = 1, 0
+    free, held = fresh(None)
+    previous: list[int] | None = None  # the NPs of the previous convolutional layer (None after an FC)
+    stopped = False
+    for layer, est in zip(layers, estimates):
+        if stopped:
+            out.append(Placement(est.np_type, None))
+            continue
+        if est.np_type == "HRC":
+            out.append(Placement("HRC", 1 if est.mapped else None))
+            stopped = not est.mapped
+            continue
+        too_many = est.nps is not None and est.np_type == "CNP1" and est.nps > dev.nps
+        if not est.mapped and not too_many:
+            out.append(Placement(est.np_type, None))
+            stopped = True
+            continue
+        n = int(est.nps or 0)
+        chain = [est.np_type]
+        while chain[-1] in dev.fallback and dev.fallback[chain[-1]] not in chain:
+            chain.append(dev.fallback[chain[-1]])
+        state = (free, held)
+        found = next(((t, got) for t in chain if (got := take(t, n, free)) is not None), None)
+        if found is None and dev.multipass and used:
+            state = fresh(previous)
+            found = next(((t, got) for t in chain if (got := take(t, n, state[0])) is not None), None)
+            if found is not None:  # the previous layer's NPs are free again for the layers after this one
+                pass_index, used = pass_index + 1, 0
+                free, held = state
+                for g, k in enumerate(previous or ()):
+                    free[g] += k
+                    held[g] -= k
+        if found is None:
+            out.append(Placement(est.np_type, None, _PREFIX.format(name=layer.name)
+                                 + _shortage(est.np_type, chain, n, state, groups)))
+            stopped = True
+            continue
+        np_type, got = found
+        for g, k in enumerate(got):
+            free[g] -= k
+            if np_type == "CNP1":
+                held[g] += k
+            elif np_type in dev.once_per_model:
+                gone[g] += k
+        used += n
+        previous = got if np_type == "CNP1" else None
+        out.append(Placement(np_type, pass_index, "", "" if np_type == est.np_type else
+                             f"the {est.np_type} NPs of the pass are taken: on the {np_type}"))
+    return out
+
+
+def _shortage(np_type: str, chain: list[str], n: int, state: tuple[list[int], list[int]],
+              groups: list[tuple[str, ...]]) -> str:
+    """The mapper's shortage message: the last type tried whose NPs convolutional layers hold, else the layer's own."""
+    free, held = state
+    shown = np_type
+    for fallback in chain[1:]:
+        if any(held[g] for g, types in enumerate(groups) if fallback in types):
+            shown = fallback
+    available = sum(free[g] for g, types in enumerate(groups) if shown in types)
+    return _not_enough(shown, n, max(available, 0))
+
+
 def estimate_nps(model: Model, target: str | Target = "akd1000") -> pd.DataFrame:
-    """Estimate the NPs each layer of a model takes, and whether the model fits the device.
+    """Estimate how the mapper maps a whole model: NPs, NP type and pass of each layer, and its verdict.
+
+    Each layer's NPs come from :func:`estimate_layer_nps`; :func:`place_layers` then places
+    the layers on the device's mesh in order, as the mapper does: which NP type each layer
+    takes when types run short, which hardware pass it goes in (on a ``multipass`` device such
+    as the AKD1500), and where the mapper refuses the model.
 
     Parameters
     ----------
     model : Model
     target : str or Target
         A target with a device (its ``device:`` block: the NP mesh and the NP model's
-        constants); today ``"akd1000"`` (the mapper's current AKD1000 rules).
+        constants): ``"akd1000"`` or ``"akd1500"`` (see :func:`device_targets`).
 
     Returns
     -------
     pandas.DataFrame
         One row per layer: ``layer`` (name), ``type``, ``nps`` (nullable int: ``<NA>`` for a
         refused layer with no count, or a count beyond int64, which ``why`` and ``refused``
-        still state), ``np_type``, ``why``, ``refused`` (the mapper's message, or ``""``).
-        ``attrs["total"]`` is the sum of the layers' NPs; ``attrs["available"]`` the device's
-        NPs (78 on the AKD1000); ``attrs["fits"]`` is True when no layer is refused, the total
-        is at most the device's NPs, and the FullyConnected layers fit the device's FNP3 and
-        FNP2 slots (18 and 4 on the AKD1000).
+        still state), ``np_type`` (the type the layer takes in the model), ``pass`` (nullable
+        int, from 1; ``<NA>`` where the mapper stops), ``why``, ``refused`` (the mapper's
+        message for the layer or for the model at that layer, or ``""``).
+        ``attrs``: ``total`` (the layers' NPs, the InputConvolutional's HRC not counted),
+        ``available`` (the device's NPs: one pass), ``passes`` (hardware passes used),
+        ``maps`` (the mapper accepts the model, in any number of passes), ``fits`` (it maps
+        in one pass), ``device`` (the device's name) and ``multipass``.
 
     Raises
     ------
@@ -535,35 +769,39 @@ def estimate_nps(model: Model, target: str | Target = "akd1000") -> pd.DataFrame
     --------
     >>> import akida_nb as ak
     >>> est = estimate_nps(ak.example("akidanet_imagenet_a025_224"))
-    >>> est.attrs["total"], est.attrs["fits"]
-    (22, True)
+    >>> est.attrs["total"], est.attrs["fits"], est.attrs["passes"]
+    (22, True, 1)
     >>> est.loc[1, "why"] == ("input 112×112×8 at 4 bits in 4 pieces (4 along d0 × 1 along d1) "
     ...                       "× 16 filters in 1 group of ≤ 504 (the 504-filter limit)")
     True
+    >>> big = estimate_nps(ak.example("akidanet_edge_imagenet_a05_160"), "akd1500")
+    >>> big.attrs["total"], big.attrs["passes"], big.attrs["maps"], big.attrs["fits"]
+    (38, 2, True, False)
     >>> estimate_nps(ak.example("ds_cnn_kws"), "nsoc_v2")
     Traceback (most recent call last):
     ...
-    akida_nb.errors.UnknownTargetError: target 'nsoc_v2' has no device (no NP model); targets with a device: akd1000
+    akida_nb.errors.UnknownTargetError: target 'nsoc_v2' has no device (no NP model); targets with a device: \
+akd1000, akd1500
     """
     import pandas as pd
 
     dev = get_device(target)
     estimates = [estimate_layer_nps(layer, dev) for layer in model.layers]
+    placed = place_layers(model.layers, estimates, dev)
     counts = [e.nps if e.nps is None or e.nps <= _INT64_MAX else None for e in estimates]
     df = pd.DataFrame({
         "layer": [layer.name for layer in model.layers],
         "type": [layer.type for layer in model.layers],
         "nps": pd.array(counts, dtype="Int64"),
-        "np_type": [e.np_type for e in estimates],
-        "why": [e.why for e in estimates],
-        "refused": [e.refused for e in estimates],
+        "np_type": [p.np_type for p in placed],
+        "pass": pd.array([p.pass_index for p in placed], dtype="Int64"),
+        "why": [e.why + (f"; {p.how}" if p.how else "") for e, p in zip(estimates, placed)],
+        "refused": [p.refused or e.refused for e, p in zip(estimates, placed)],
     })
-    total = sum(e.nps or 0 for e in estimates)
-    fnp = df["np_type"].value_counts()
-    df.attrs["total"] = total
-    df.attrs["available"] = dev.nps
-    df.attrs["fits"] = bool(all(e.mapped for e in estimates) and total <= dev.nps
-                            and fnp.get("FNP3", 0) <= dev.slots("FNP3") and fnp.get("FNP2", 0) <= dev.slots("FNP2"))
+    maps = all(e.mapped for e in estimates) and not any(p.refused for p in placed)
+    passes = max((p.pass_index or 0 for p in placed), default=0)
+    df.attrs.update(total=sum(e.nps or 0 for e in estimates), available=dev.nps, passes=passes, maps=maps,
+                    fits=maps and passes <= 1, device=dev.name, multipass=dev.multipass)
     return df
 
 
@@ -571,9 +809,10 @@ def layer_np_contexts(model: Model, target: str | Target = "akd1000") -> list[di
     """Per layer, what the rules on NP use judge: ``nps``, ``np_refused`` and ``cumulative_nps``.
 
     ``nps`` is the layer's estimated count (``None`` when refused without one), ``np_refused``
-    the mapper's refusal without its ``Cannot map layer '…'.`` prefix (the report names the
-    layer), or ``""``; ``cumulative_nps`` (only for a layer that maps) the NPs of the mapped
-    layers so far, this one included. A context provider for :func:`akida_nb.check`.
+    the mapper's refusal of the layer, or of the whole model at that layer (a shortage of NPs
+    of a type, see :func:`place_layers`), without its ``Cannot map layer '…'.`` prefix (the
+    report names the layer), or ``""``; ``cumulative_nps`` (only for a layer that maps) the NPs
+    of the mapped layers so far, this one included. A context provider for :func:`akida_nb.check`.
 
     Examples
     --------
@@ -583,11 +822,12 @@ def layer_np_contexts(model: Model, target: str | Target = "akd1000") -> list[di
     ({'nps': 0, 'np_refused': '', 'cumulative_nps': 0}, {'nps': 1, 'np_refused': '', 'cumulative_nps': 5})
     """
     dev = get_device(target)
+    estimates = [estimate_layer_nps(layer, dev) for layer in model.layers]
+    placed = place_layers(model.layers, estimates, dev)
     out, running = [], 0
-    for layer in model.layers:
-        est = estimate_layer_nps(layer, dev)
+    for layer, est, place in zip(model.layers, estimates, placed):
         prefix = _PREFIX.format(name=layer.name)
-        reason = est.refused.removeprefix(prefix)
+        reason = (place.refused or est.refused).removeprefix(prefix)
         ctx: dict[str, Any] = {"nps": est.nps, "np_refused": reason}
         if est.mapped:
             running += est.nps or 0

@@ -455,21 +455,25 @@ def verdict_map(comparison: Any, ax: Axes | None = None) -> Figure:
 
 
 def np_usage(np_df: Any, ax: Axes | None = None) -> Figure:
-    """Bars of the neural processors (NPs) each layer takes, coloured by NP type.
+    """Bars of the neural processors (NPs) each layer takes, coloured by NP type, and the mesh filled per pass.
 
     Parameters
     ----------
     np_df : DataFrame
         From :func:`akida_nb.estimate_nps`: columns ``layer``, ``type``, ``nps`` (may be
-        missing), ``np_type``, ``why``, ``refused`` (the mapper's message, ``""`` when the
-        layer maps); ``attrs`` ``total``, ``fits``, ``available``. A refused layer gets no
-        bar but a "refused" mark.
+        missing), ``np_type``, ``pass`` (optional: the hardware pass of each layer), ``why``,
+        ``refused`` (the mapper's message, ``""`` when the layer maps); ``attrs`` ``total``,
+        ``fits``, ``maps``, ``passes``, ``available``, ``device``. A refused layer gets no bar but
+        a "refused" mark.
     ax : Axes, optional
+        Draw the per-layer bars there (and nothing else). Without it, when ``np_df`` has a
+        ``pass`` column, a second panel shows the device's mesh filled pass by pass: one row per
+        pass, each layer a segment as wide as its NPs, up to the NPs a pass holds.
 
     Returns
     -------
     Figure
-        Bar heights are ``np_df["nps"]`` (0 where refused or missing).
+        Bar heights of the first axes are ``np_df["nps"]`` (0 where refused or missing).
 
     Examples
     --------
@@ -480,6 +484,12 @@ def np_usage(np_df: Any, ax: Axes | None = None) -> Figure:
     True
     >>> fig.axes[0].get_title()
     'NPs per layer: 5 in total of 78 available (fits)'
+    >>> fig = ak.plot.np_usage(ak.estimate_nps(ak.example("akidanet_edge_imagenet_a05_160"), "akd1500"))
+    >>> fig.axes[1].get_title()
+    'AKD1500 mesh per pass: 38 NPs in 2 passes of 32'
+    >>> [int(sum(b.get_width() for b in fig.axes[1].patches if round(b.get_y() + b.get_height() / 2) == k))
+    ...  for k in (0, 1)]
+    [23, 15]
     """
     import pandas as pd
     from matplotlib.ticker import MaxNLocator
@@ -487,7 +497,12 @@ def np_usage(np_df: Any, ax: Axes | None = None) -> Figure:
     if not isinstance(np_df, pd.DataFrame) or not {"layer", "nps", "np_type", "refused"} <= set(np_df.columns):
         raise PlotError("np_df", f"a DataFrame from estimate_nps (columns layer, nps, np_type, refused) expected, "
                                  f"got {brief(np_df)}")
-    fig, ax = _axes(ax, (max(5.0, 0.45 * len(np_df) + 2.5), 3.6))
+    with_passes = ax is None and "pass" in np_df.columns
+    if with_passes:
+        fig = _new_figure((max(5.0, 0.45 * len(np_df) + 2.5) + 5.5, 3.6))
+        ax, mesh_ax = fig.subplots(1, 2, gridspec_kw={"width_ratios": [max(2.0, 0.45 * len(np_df) + 2.5), 5.5]})
+    else:
+        fig, ax = _axes(ax, (max(5.0, 0.45 * len(np_df) + 2.5), 3.6))
     try:
         nps = np_df["nps"].astype("Float64").fillna(0).to_numpy(dtype=float)
     except (TypeError, ValueError):
@@ -514,11 +529,46 @@ def np_usage(np_df: Any, ax: Axes | None = None) -> Figure:
     if "total" in attrs:
         title += f": {attrs['total']} in total"
         if "available" in attrs:
-            title += f" of {attrs['available']} available"
+            title += f", {attrs['available']} per pass" if attrs.get("multipass") else \
+                f" of {attrs['available']} available"
         if "fits" in attrs:
-            title += " (fits)" if attrs["fits"] else " (does not fit)"
+            if attrs["fits"]:
+                title += " (fits)"
+            elif attrs.get("maps") and attrs.get("passes"):
+                title += f" (maps in {attrs['passes']} passes)"
+            else:
+                title += " (does not fit)"
     ax.set_title(title)
+    if with_passes:
+        _mesh_per_pass(mesh_ax, np_df, nps, kinds, colors, attrs)
     return fig
+
+
+def _mesh_per_pass(ax: Axes, np_df: Any, nps: Any, kinds: list[str], colors: dict, attrs: dict) -> None:
+    """The mesh filled pass by pass: one row per pass, each layer a segment as wide as its NPs."""
+    import pandas as pd
+
+    passes = [None if pd.isna(p) else int(p) for p in np_df["pass"]]
+    count = max((p for p in passes if p is not None), default=0)
+    offsets = [0.0] * (count + 1)
+    for i, (p, n, k) in enumerate(zip(passes, nps, kinds)):
+        if p is None or n <= 0:
+            continue
+        ax.barh(p - 1, n, left=offsets[p], color=colors[k], edgecolor="white", linewidth=0.6)
+        if n >= 2:
+            ax.text(offsets[p] + n / 2, p - 1, str(i), ha="center", va="center", fontsize=6, color="white")
+        offsets[p] += n
+    available = attrs.get("available")
+    if available:
+        ax.axvline(available, color=_BAD_COLOR, linestyle="--", linewidth=1)
+        ax.set_xlim(0, max([float(available)] + offsets) * 1.02)
+    ax.set_yticks(range(count), [f"pass {k + 1}" for k in range(count)], fontsize=8)
+    ax.set_ylim(count - 0.5, -0.5) if count else None
+    ax.set_xlabel("NPs of the mesh (segments: layer index)")
+    device = _label(attrs.get("device", "device"))
+    total = attrs.get("total", int(sum(nps)))
+    ax.set_title(f"{device} mesh per pass: {total} NPs in {count} pass{'es' if count != 1 else ''}"
+                 + (f" of {available}" if available else ""))
 
 
 def _pareto_front(x: np.ndarray, y: np.ndarray) -> np.ndarray:

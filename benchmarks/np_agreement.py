@@ -1,14 +1,18 @@
-"""How well akida_nb's NP estimate agrees with BrainChip's AKD1000 mapper, and where it does not.
+"""How well akida_nb's NP estimate agrees with BrainChip's mapper (AKD1000, AKD1500), and where it does not.
 
 Usage::
 
-    python benchmarks/np_agreement.py [--probes tests/data/np_probes.csv] [--target akd1000] [--rows]
+    python benchmarks/np_agreement.py [--target akd1000|akd1500] [--probes FILE] [--rows]
 
 Maps every probe (a one-layer model the mapper mapped in its minimal mode, or refused) with
 :func:`akida_nb.nps.compare_with_probes` and prints: the overall agreement (same NP count, or
 the same refusal message — a "not enough NPs" message carries the count), the agreement per
-layer type and per kind of mapper answer, the NP-type agreement, the six model-zoo totals, and
-the disagreeing rows grouped by layer configuration (with ``--rows``, every disagreeing row).
+layer type and per kind of mapper answer, the NP-type agreement, the six model-zoo totals, the
+whole models of ``tests/data/akd1500/whole_models.jsonl`` per group of the mapper's answer (one
+pass, multi-pass, refused: the verdict of ``ak.check``, the NP total, the passes), and the
+disagreeing rows grouped by layer configuration (with ``--rows``, every disagreeing row).
+The probes default to the target's: ``tests/data/np_probes.csv`` (akd1000) or
+``tests/data/akd1500/np_probes.csv`` (akd1500).
 """
 from __future__ import annotations
 
@@ -20,7 +24,9 @@ import pandas as pd
 import akida_nb as ak
 from akida_nb.nps import PUBLISHED_TOTALS, compare_with_probes, estimate_nps, get_device
 
-PROBES = Path(__file__).resolve().parent.parent / "tests" / "data" / "np_probes.csv"
+DATA = Path(__file__).resolve().parent.parent / "tests" / "data"
+PROBES = {"akd1000": DATA / "np_probes.csv", "akd1500": DATA / "akd1500" / "np_probes.csv"}
+WHOLE = DATA / "akd1500" / "whole_models.jsonl"
 CONFIG = ["type", "kernel", "weights_bits", "in_channels"]
 
 
@@ -53,15 +59,38 @@ def disagreements(df: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows).sort_values("rows", ascending=False, ignore_index=True)
 
 
+def whole_models(target: str) -> pd.DataFrame:
+    """Per group of the mapper's answer: models, and how many agree on the verdict, the NP total and the passes."""
+    import json
+
+    device = get_device(target).name
+    rows = []
+    for line in WHOLE.read_text(encoding="utf-8").splitlines():
+        row = json.loads(line)
+        measured = row["devices"].get(device)
+        if measured is None:
+            continue
+        m = ak.Model.from_dict(row["spec"])
+        est = estimate_nps(m, target)
+        group = "refused" if not measured["accepted"] else ("one pass" if measured["passes"] == 1 else "multi-pass")
+        rows.append({"group": group, "verdict": ak.check(m, target).ok == measured["accepted"],
+                     "total": est.attrs["total"] == measured.get("total_nps") if measured["accepted"] else None,
+                     "passes": est.attrs["passes"] == measured.get("passes") if measured["accepted"] else None})
+    df = pd.DataFrame(rows)
+    g = df.groupby("group")
+    return pd.DataFrame({"models": g.size(), "verdict": g["verdict"].sum(),
+                         "total": g["total"].sum(min_count=1), "passes": g["passes"].sum(min_count=1)})
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--probes", type=Path, default=PROBES, help="np_probes.csv (default: the repository's)")
+    parser.add_argument("--probes", type=Path, default=None, help="np_probes.csv (default: the target's)")
     parser.add_argument("--target", default="akd1000", help="the target whose device was probed (default: akd1000)")
     parser.add_argument("--rows", action="store_true", help="also list every disagreeing row")
     args = parser.parse_args(argv)
 
     device = get_device(args.target)
-    df = compare_with_probes(pd.read_csv(args.probes), args.target)
+    df = compare_with_probes(pd.read_csv(args.probes or PROBES[args.target]), args.target)
     pd.set_option("display.width", 160)
     pd.set_option("display.max_colwidth", 90)
     print(f"NP estimate vs the {device.name} mapper ({device.nps} NPs): {df['agrees'].sum()} of {len(df)} probes agree "
@@ -72,6 +101,9 @@ def main(argv: list[str] | None = None) -> None:
     print(rate_table(df, "kind").to_string(), "\n")
     mapped = df[df["kind"] == "mapped"]
     print(f"NP type (CNP1/FNP2/FNP3) agrees on {mapped['type_agrees'].mean():.2%} of {len(mapped)} mapped probes\n")
+
+    print("Whole models (tests/data/akd1500/whole_models.jsonl), agreeing models per group of the mapper's answer:")
+    print(whole_models(args.target).to_string(), "\n")
 
     print("AKD1000 model zoo totals (InputConvolutional on the HRC, not counted):")
     for name, published in PUBLISHED_TOTALS.items():

@@ -117,18 +117,19 @@ def test_input_convolutional_runs_on_the_hrc():
 def test_dataframe_columns_and_attrs():
     m = ak.example("vgg_utk_face")
     est = estimate_nps(m, "akd1000")
-    assert list(est.columns) == ["layer", "type", "nps", "np_type", "why", "refused"]
+    assert list(est.columns) == ["layer", "type", "nps", "np_type", "pass", "why", "refused"]
     assert list(est["layer"]) == [layer.name for layer in m.layers]
     assert list(est["type"]) == [layer.type for layer in m.layers]
-    assert str(est["nps"].dtype) == "Int64"
-    assert set(est.attrs) == {"total", "fits", "available"}
-    assert est.attrs["available"] == 78
+    assert str(est["nps"].dtype) == "Int64" and str(est["pass"].dtype) == "Int64"
+    assert set(est.attrs) == {"total", "fits", "maps", "passes", "available", "device", "multipass"}
+    assert est.attrs["available"] == 78 and est.attrs["device"] == "AKD1000" and est.attrs["multipass"] is False
     assert isinstance(est.attrs["total"], int) and isinstance(est.attrs["fits"], bool)
+    assert est.attrs["maps"] is True and est.attrs["passes"] == 1 and (est["pass"] == 1).all()
     assert all(isinstance(w, str) and w for w in est["why"])
 
 
 def test_unknown_target_raises():
-    with pytest.raises(ak.UnknownTargetError, match="targets with a device: akd1000") as info:
+    with pytest.raises(ak.UnknownTargetError, match="targets with a device: akd1000, akd1500") as info:
         estimate_nps(ak.example("ds_cnn_kws"), "nsoc_v1")
     assert isinstance(info.value, ak.AkidaNbError)
     assert info.value.name == "nsoc_v1"
@@ -148,9 +149,13 @@ def test_total_over_78_does_not_fit_even_when_each_layer_does():
     layer = conv(filters=256, weights_bits=2, act_bits=4)
     m = model([{**layer, "name": f"c{i}"} for i in range(4)], shape=(32, 32, 256), bits=4)  # 20 NPs each
     est = estimate_nps(m)
-    assert (est["refused"] == "").all()
     assert all(n <= 78 for n in est["nps"]) and est.attrs["total"] > 78
-    assert est.attrs["fits"] is False
+    assert [estimate_layer_nps(layer).mapped for layer in m.layers] == [True] * 4
+    # the mapper refuses the model at the layer that runs out, in its own words
+    assert list(est["refused"][:3]) == [""] * 3 and list(est["pass"][:3]) == [1] * 3 and pd.isna(est["pass"][3])
+    assert est.loc[3, "refused"] == ("Cannot map layer 'c3'. Not enough hardware components of type CNP1 available. "
+                                     f"{est.loc[3, 'nps']} are needed but {78 - est['nps'][:3].sum()} are available.")
+    assert est.attrs["fits"] is False and est.attrs["maps"] is False
 
 
 def test_layer_needing_more_than_78_carries_its_count():
@@ -187,6 +192,32 @@ def test_fully_connected_takes_one_fnp(inputs, units, bits, np_type, refused):
         assert e.refused.endswith("Input dimensions are too large to fit in a FNP. The maximum value is 57334.")
     else:
         assert (e.nps, e.refused) == (1, "")
+
+
+# The largest FNP3 input measured by bisection with akida 2.19.3 (AKD1000; the AKD1500 answers the same):
+# (weights bits, units, the largest d0·d1·c on an FNP3). One more input takes an FNP2.
+FNP3_LIMITS = [(1, 8, 42880), (1, 9, 38080), (1, 33, 10272), (1, 1000, 192), (2, 8, 21440), (2, 33, 5120),
+               (2, 1000, 96), (4, 1, 57312), (4, 2, 28640), (4, 9, 6336), (4, 100, 544), (4, 1000, 32)]
+
+
+@pytest.mark.parametrize("target", ["akd1000", "akd1500"])
+@pytest.mark.parametrize("bits, units, largest", FNP3_LIMITS)
+def test_fnp3_holds_exactly_the_measured_inputs(target, bits, units, largest):
+    def np_type(inputs):
+        m = model([{"type": "FullyConnected", "units": units, "weights_bits": bits}], shape=(1, 1, inputs), bits=4)
+        return estimate_layer_nps(m.layers[0], target).np_type
+
+    assert (np_type(largest), np_type(largest + 1)) == ("FNP3", "FNP2")
+
+
+def test_fnp3_rounds_the_flattened_input_to_32():
+    """Measured: 8 units of 1-bit weights on 21×1×2041 (42,861 → 42,880 inputs) fit an FNP3; 21×1×2042 do not."""
+    def np_type(shape):
+        m = model([{"type": "FullyConnected", "units": 8, "weights_bits": 1}], shape=shape, bits=4)
+        return estimate_layer_nps(m.layers[0]).np_type
+
+    assert [np_type(s) for s in ((21, 1, 2041), (7, 3, 2041), (21, 1, 2042), (42, 1, 1021))] == \
+        ["FNP3", "FNP3", "FNP2", "FNP2"]
 
 
 def test_fully_connected_flattens_a_spatial_input():
@@ -278,7 +309,7 @@ def test_target_without_a_device_names_those_with_one(name):
                                + ", ".join(ak.nps.device_targets()))
     assert "akd1000" in ak.nps.device_targets() and name not in ak.nps.device_targets()
     assert info.value.name == name and "\n" not in str(info.value)
-    with pytest.raises(ak.UnknownTargetError, match="targets with a device: akd1000"):
+    with pytest.raises(ak.UnknownTargetError, match="targets with a device: akd1000, akd1500"):
         ak.nps.layer_np_contexts(ak.example("ds_cnn_kws"), name)
 
 
@@ -313,6 +344,11 @@ _DELETE = object()
     (("multipass",), "no", "akd1000.device.multipass"),
     (("name",), 5, "akd1000.device.name"),
     (("extra",), 1, "akd1000.device"),
+    (("fallback",), ["FNP2"], "akd1000.device.fallback"),
+    (("fallback", "FNP3"), 2, "akd1000.device.fallback.FNP3"),
+    (("once_per_model",), "FNP2", "akd1000.device.once_per_model"),
+    (("np_model", "fnp3_stored_bits"), [[1, 1], [2]], "akd1000.device.np_model.fnp3_stored_bits"),
+    (("np_model", "fnp_input_granule"), 0, "akd1000.device.np_model.fnp_input_granule"),
 ])
 def test_bad_device_block_is_a_spec_error(path, value, where):
     with pytest.raises(ak.SpecError) as info:
@@ -458,3 +494,20 @@ def test_device_block_agrees_with_akidas_virtual_device():
     akd1500 = measured["devices"]["AKD1500"]
     assert akd1500["nps"] == sum(g["count"] for g in akd1500["mesh"]) < dev.nps
     assert {t for g in akd1500["mesh"] for t in g["types"]} == {t for types, _ in dev.mesh for t in types}
+
+
+def test_whole_model_placement_follows_the_device_block():
+    """fallback, once_per_model and multipass are data: change them and the whole-model verdict follows."""
+    base = ak.get_target("akd1000")
+    chain = model([{"type": "FullyConnected", "units": 16, "weights_bits": 4}] * 19, shape=(1, 1, 16))
+    assert estimate_nps(chain, base).attrs["maps"] is True  # 18 FNP3, then the FNP2
+    strict = dataclasses.replace(base, name="strict", device={
+        k: v for k, v in base.device.items() if k != "fallback"})
+    est = estimate_nps(chain, strict)
+    assert est.attrs["maps"] is False and est.loc[18, "refused"].endswith(
+        "Not enough hardware components of type FNP3 available. 1 is needed but 0 are available.")
+    passes = dataclasses.replace(base, name="passes", device={**base.device, "multipass": True,
+                                                              "mesh": [{"types": ["CNP1", "FNP3"], "count": 4}]})
+    est = estimate_nps(chain, passes)
+    assert est.attrs["maps"] is True and est.attrs["passes"] == 5 and est.attrs["fits"] is False
+    assert est["pass"].value_counts().sort_index().tolist() == [4, 4, 4, 4, 3]

@@ -184,7 +184,7 @@ def list_fixes():
     >>> import akida_nb as ak
     >>> df = ak.list_fixes()
     >>> df.loc[df["name"] == "identity_after_maxpool", ["exact", "targets"]].values.tolist()
-    [['yes', 'nsoc_v1, nsoc_v2, akd1000']]
+    [['yes', 'nsoc_v1, nsoc_v2, akd1000, akd1500']]
     >>> df["name"].tolist()[:3]
     ['input_conv_to_conv', 'valid_to_same', 'pad_kernel']
     """
