@@ -19,8 +19,15 @@ array([[4., 5., 0.],
 """
 from __future__ import annotations
 
+import os
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from typing import Any
+
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
+from numpy.lib.stride_tricks import as_strided
 
 from ..errors import SimulationError
 from ..model import conv_output_size
@@ -29,7 +36,10 @@ __all__ = [
     "INT20_MAX",
     "INT20_MIN",
     "STEP_MODULUS",
+    "PARALLEL_MACS",
+    "TILE_BYTES",
     "activation",
+    "compute_threads",
     "conv2d",
     "depthwise_conv2d",
     "flatten_fortran",
@@ -56,6 +66,93 @@ STEP_MODULUS = 1 << 28
 _IDENTITY_BOUND = 1 << 62  # clip bounds of a no-op step in global_sum_pool
 
 Pair = tuple[int, int]
+
+TILE_BYTES = 1 << 19
+"""Bytes of one tile of a matrix product's left operand (im2col rows): a quarter of a 2 MiB L2 cache,
+so that a tile is built, multiplied and written while it stays in cache."""
+PARALLEL_MACS = 1 << 22
+"""A product of fewer multiply-accumulates runs in one piece on the calling thread; a larger one is
+split into row tiles that the workers of :func:`compute_threads` take one at a time."""
+
+_state = threading.local()   # the worker pool of the innermost compute_threads() on this thread
+_pool_lock = threading.Lock()
+_pools: dict[int, ThreadPoolExecutor] = {}
+_blas: list[Any] = []        # threadpoolctl's ThreadpoolController, created on first use
+
+
+def _cpus() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+@contextmanager
+def compute_threads(workers: int | None = None) -> Iterator[int]:
+    """Run the products of the kernels inside it on ``workers`` threads (default: the usable cores).
+
+    BLAS is held to one thread (through threadpoolctl, restored on exit) and every product of at least
+    :data:`PARALLEL_MACS` is split into row tiles that the workers take from a shared queue. OpenBLAS's
+    own threads wait for each other at every product: on a machine where another process keeps a core
+    busy they stall, whereas a worker that gets less CPU simply takes fewer tiles. Small products run
+    whole, on one thread. Results do not depend on the number of workers (every tile is exact and
+    written to its own rows).
+
+    Examples
+    --------
+    >>> x = np.ones((2, 5, 5, 3), np.uint8)
+    >>> with compute_threads(2) as n:
+    ...     p = conv2d(x, np.ones((3, 3, 3, 4), np.float32), (1, 1), "same")
+    >>> n, p.shape, float(p[0, 2, 2, 0])
+    (2, (2, 5, 5, 4), 27.0)
+    """
+    n = max(1, int(workers) if workers is not None else _cpus())
+    if not _blas:
+        from threadpoolctl import ThreadpoolController
+
+        _blas.append(ThreadpoolController())
+    previous = getattr(_state, "pool", None)
+    with _pool_lock:
+        pool = _pools.get(n) if n > 1 else None
+        if n > 1 and pool is None:
+            pool = _pools[n] = ThreadPoolExecutor(n, thread_name_prefix="akida_nb-sim")
+    with _blas[0].limit(limits=1, user_api="blas"):
+        _state.pool = pool
+        try:
+            yield n
+        finally:
+            _state.pool = previous
+
+
+def _for_each(task: Callable[[Any], None], items: Sequence[Any], macs: int) -> None:
+    """``task(item)`` for every item: on the workers of :func:`compute_threads` when the work is large."""
+    pool = getattr(_state, "pool", None)
+    if pool is None or len(items) < 2 or macs < PARALLEL_MACS:
+        for item in items:
+            task(item)
+        return
+    for _ in pool.map(task, items):  # re-raises a tile's exception here
+        pass
+
+
+def _row_tiles(rows: int, row_bytes: int) -> list[slice]:
+    per = max(1, TILE_BYTES // max(row_bytes, 1))
+    return [slice(r, min(r + per, rows)) for r in range(0, rows, per)]
+
+
+def _product(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``a @ b`` for a 2-D ``a`` (M, K) and ``b`` (K, F), split into row tiles when it is large."""
+    m, k = a.shape
+    f = b.shape[1]
+    out = np.empty((m, f), np.result_type(a, b))
+    if m * k * f < PARALLEL_MACS or getattr(_state, "pool", None) is None:
+        return np.matmul(a, b, out=out)
+
+    def tile(rows: slice) -> None:
+        np.matmul(a[rows], b, out=out[rows])
+
+    _for_each(tile, _row_tiles(m, k * a.itemsize), m * k * f)
+    return out
 
 
 def _floating(w: np.ndarray) -> np.dtype:
@@ -172,15 +269,27 @@ def conv2d(x: np.ndarray, weights: np.ndarray, stride: Pair, padding: str, *, fl
     x = pad_spatial(x, pads, pad_value, dtype)
     if flip:
         weights = weights[::-1, ::-1]
-    n, h, w = x.shape[:3]
-    # Along d1 a kernel row (k1 cells × C channels) is one contiguous run of a padded image row:
-    # a sliding window over the flattened rows gives every (k1, C) patch without copying.
-    rows = sliding_window_view(x.reshape(n, h, w * c), k1 * c, axis=2)[:, :, ::s1 * c][:, :, :o1]
-    cols = np.empty((n, o0, o1, k0, k1 * c), dtype=dtype)
-    for a in range(k0):
-        cols[:, :, :, a] = rows[:, a:a + s0 * (o0 - 1) + 1:s0]
-    out = cols.reshape(n * o0 * o1, k0 * k1 * c) @ np.ascontiguousarray(weights, dtype=dtype).reshape(-1, f)
-    return out.reshape(n, o0, o1, f)
+    wmat = np.ascontiguousarray(weights, dtype=dtype).reshape(-1, f)
+    n, kk = x.shape[0], k0 * k1 * c
+    # im2col without an intermediate: along d1 a kernel row (k1 cells × C channels) is one contiguous
+    # run of a padded image row, so the windows of every output cell are a strided view of x. They are
+    # copied a tile at a time (TILE_BYTES, in cache) and multiplied into the output's own rows.
+    b0, b1, b2, b3 = x.strides
+    windows = as_strided(x, (n, o0, o1, k0, k1 * c), (b0, s0 * b1, s1 * b2, b1, b3), writeable=False)
+    out = np.empty((n, o0, o1, f), dtype)
+    image = o0 * o1 * kk * x.itemsize
+    if image <= TILE_BYTES:  # whole images per tile
+        tiles = [(rows, slice(None)) for rows in _row_tiles(n, image)]
+    else:
+        tiles = [(slice(i, i + 1), rows) for i in range(n) for rows in _row_tiles(o0, o1 * kk * x.itemsize)]
+
+    def tile(where: tuple[slice, slice]) -> None:
+        cols = np.ascontiguousarray(windows[where])
+        m = cols.shape[0] * cols.shape[1] * o1
+        np.matmul(cols.reshape(m, kk), wmat, out=out[where].reshape(m, f))
+
+    _for_each(tile, tiles, n * o0 * o1 * kk * f)
+    return out
 
 
 def depthwise_conv2d(x: np.ndarray, weights: np.ndarray, stride: Pair, padding: str) -> np.ndarray:
@@ -207,12 +316,24 @@ def depthwise_conv2d(x: np.ndarray, weights: np.ndarray, stride: Pair, padding: 
     o1 = conv_output_size(x.shape[2], k1, stride[1], padding)
     x = pad_spatial(x, pads, 0, dtype)
     weights = weights[::-1, ::-1].astype(dtype, copy=False)
-    acc = np.zeros((x.shape[0], o0, o1, c), dtype=dtype)
-    term = np.empty_like(acc)
-    for a in range(k0):
-        for b in range(k1):
-            np.multiply(_windows(x, (a, b), stride, (o0, o1)), weights[a, b], out=term)
-            acc += term
+    n = x.shape[0]
+    acc = np.empty((n, o0, o1, c), dtype=dtype)
+    # Per-tap accumulation (k0·k1 vectorised multiply-adds over strided views, no im2col), a few
+    # images at a time so that the accumulator stays in cache; whole numbers, exact in the dtype.
+
+    def tile(images: slice) -> None:
+        xs, out = x[images], acc[images]
+        term = np.empty_like(out)
+        for a in range(k0):
+            for b in range(k1):
+                view = _windows(xs, (a, b), stride, (o0, o1))
+                if a == b == 0:
+                    np.multiply(view, weights[a, b], out=out)
+                else:
+                    np.multiply(view, weights[a, b], out=term)
+                    out += term
+
+    _for_each(tile, _row_tiles(n, o0 * o1 * c * x.itemsize), n * o0 * o1 * c * k0 * k1 * 8)
     return acc
 
 
@@ -225,7 +346,9 @@ def pointwise_conv2d(x: np.ndarray, weights: np.ndarray) -> np.ndarray:
     array([[1., 1.],
            [1., 1.]], dtype=float32)
     """
-    return x @ weights.astype(_floating(weights), copy=False)
+    w = weights.astype(_floating(weights), copy=False)
+    rows = np.ascontiguousarray(x, dtype=np.result_type(x, w)).reshape(-1, x.shape[-1])
+    return _product(rows, w).reshape(*x.shape[:-1], -1)
 
 
 def separable_conv2d(x: np.ndarray, depthwise: np.ndarray, pointwise: np.ndarray, stride: Pair,
@@ -360,7 +483,7 @@ def fully_connected(x: np.ndarray, weights: np.ndarray) -> np.ndarray:
     """
     dtype = _floating(weights)
     k, u = weights.shape[2:]
-    out = flatten_fortran(x).astype(dtype, copy=False) @ weights.reshape(k, u).astype(dtype, copy=False)
+    out = _product(flatten_fortran(x).astype(dtype), weights.reshape(k, u).astype(dtype, copy=False))
     return saturate20(out).reshape(x.shape[0], 1, 1, u)
 
 

@@ -682,7 +682,7 @@ class Simulator:
             if not last_layer.activation:
                 predict = np.empty((n, *_built(last_layer.output_shape)), np.float32)
         events = np.empty((n, len(layers)), np.int64)
-        with tqdm(total=n, unit="sample", disable=not progress, desc=self.model.name) as bar:
+        with tqdm(total=n, unit="sample", disable=not progress, desc=self.model.name) as bar, K.compute_threads():
             for start in range(0, n, chunk):
                 h = x[start:start + chunk]
                 m = len(h)
