@@ -19,6 +19,7 @@ array([[4., 5., 0.],
 """
 from __future__ import annotations
 
+import math
 import os
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -311,30 +312,57 @@ def depthwise_conv2d(x: np.ndarray, weights: np.ndarray, stride: Pair, padding: 
     """
     dtype = _floating(weights)
     k0, k1, c = weights.shape
-    pads = _pads(x.shape, (k0, k1), stride, padding)
-    o0 = conv_output_size(x.shape[1], k0, stride[0], padding)
-    o1 = conv_output_size(x.shape[2], k1, stride[1], padding)
-    x = pad_spatial(x, pads, 0, dtype)
+    (s0, s1), ((b0, _), (b1, _)) = stride, _pads(x.shape, (k0, k1), stride, padding)
+    o0 = conv_output_size(x.shape[1], k0, s0, padding)
+    o1 = conv_output_size(x.shape[2], k1, s1, padding)
     weights = weights[::-1, ::-1].astype(dtype, copy=False)
     n = x.shape[0]
-    acc = np.empty((n, o0, o1, c), dtype=dtype)
-    # Per-tap accumulation (k0·k1 vectorised multiply-adds over strided views, no im2col), a few
-    # images at a time so that the accumulator stays in cache; whole numbers, exact in the dtype.
+    # Per-tap accumulation on flat grids, no im2col. The padded image is split by stride phase:
+    # phase (p, q) holds padded cells (s0·i + p, s1·j + q), so tap (a, b) of output (i, j) is cell
+    # (i + a // s0, j + b // s1) of phase (a % s0, b % s1). Flattening a phase's (N, hq, wq) cells
+    # makes every tap one contiguous row range shifted by (a // s0)·wq + b // s1: the output is
+    # computed on the whole (N, hq, wq) grid (the cells past o0, o1 are dropped) with k0·k1
+    # multiply-adds over contiguous arrays, in rows of r cells (r·C values) so that the per-channel
+    # weights broadcast over long inner loops. Whole numbers, exact in the dtype as in conv2d.
+    hq, wq = o0 + (k0 - 1) // s0, o1 + (k1 - 1) // s1
+    cells = n * hq * wq
+    r = -(-512 // c)
+    tail = ((k0 - 1) // s0) * wq + (k1 - 1) // s1
+    rows = -(-cells // r) * r
+    phases = np.zeros((s0, s1, rows + tail + r, c), dtype)  # a zero tail that the last taps read
+    for p in range(s0):
+        i0, r0 = _phase_start(p, s0, b0)
+        for q in range(s1):
+            j0, c0 = _phase_start(q, s1, b1)
+            grid = phases[p, q, :cells].reshape(n, hq, wq, c)
+            src = x[:, r0::s0, c0::s1][:, :hq - i0, :wq - j0]
+            grid[:, i0:i0 + src.shape[1], j0:j0 + src.shape[2]] = src
+    wide = np.tile(weights, (1, 1, r))
+    acc = np.empty((rows // r, r * c), dtype)
+    flat = phases.reshape(s0, s1, -1)
 
-    def tile(images: slice) -> None:
-        xs, out = x[images], acc[images]
+    def tile(part: slice) -> None:
+        out = acc[part]
         term = np.empty_like(out)
+        lo, hi = part.start * r * c, part.stop * r * c
         for a in range(k0):
             for b in range(k1):
-                view = _windows(xs, (a, b), stride, (o0, o1))
+                shift = ((a // s0) * wq + b // s1) * c
+                view = flat[a % s0, b % s1, lo + shift:hi + shift].reshape(out.shape)
                 if a == b == 0:
-                    np.multiply(view, weights[a, b], out=out)
+                    np.multiply(view, wide[a, b], out=out)
                 else:
-                    np.multiply(view, weights[a, b], out=term)
+                    np.multiply(view, wide[a, b], out=term)
                     out += term
 
-    _for_each(tile, _row_tiles(n, o0 * o1 * c * x.itemsize), n * o0 * o1 * c * k0 * k1 * 8)
-    return acc
+    _for_each(tile, _row_tiles(len(acc), r * c * 8 * x.itemsize), n * o0 * o1 * c * k0 * k1 * 8)
+    return np.ascontiguousarray(acc.reshape(-1, c)[:cells].reshape(n, hq, wq, c)[:, :o0, :o1])
+
+
+def _phase_start(p: int, s: int, before: int) -> tuple[int, int]:
+    """First phase cell ``i`` (padded index ``s·i + p``) that holds an input cell, and that cell's index."""
+    i = max(0, -(-(before - p) // s))
+    return i, s * i + p - before
 
 
 def pointwise_conv2d(x: np.ndarray, weights: np.ndarray) -> np.ndarray:
@@ -503,7 +531,8 @@ def _wrap32(d: np.ndarray) -> np.ndarray:
     return (d + (1 << 31)) % (1 << 32) - (1 << 31)
 
 
-def activation(p: np.ndarray, threshold: np.ndarray, act_step: np.ndarray, bits: int) -> np.ndarray:
+def activation(p: np.ndarray, threshold: np.ndarray, act_step: np.ndarray, bits: int, *,
+               bound: int | None = None) -> np.ndarray:
     """Quantised activation: ``clip(ceil((p - threshold)·2**b / S), 0, 2**b - 1)`` (docs/design.md#the-activation).
 
     With ``d = p - threshold`` wrapped to int32 and ``S`` from :func:`step_register`, the engine
@@ -518,10 +547,15 @@ def activation(p: np.ndarray, threshold: np.ndarray, act_step: np.ndarray, bits:
     threshold : ndarray (F,) of int
     act_step : ndarray (F,) of float32
     bits : int
+    bound : int, optional
+        A known bound on ``|p|`` (the layer's :func:`sum_bound`): when it already proves the
+        floating path exact, the data's range is not scanned.
 
     Examples
     --------
     >>> activation(np.array([[-5, 1, 8, 9, 100]]).T, np.array([0]), np.array([1.0], np.float32), 4).ravel()
+    array([ 0,  1,  8,  9, 15], dtype=uint8)
+    >>> activation(np.array([[-5, 1, 8, 9, 100]]).T, np.array([0]), np.array([1.0], np.float32), 4, bound=100).ravel()
     array([ 0,  1,  8,  9, 15], dtype=uint8)
     """
     step = step_register(act_step)
@@ -529,9 +563,11 @@ def activation(p: np.ndarray, threshold: np.ndarray, act_step: np.ndarray, bits:
         raise SimulationError(None, "act_step", "act_step·16 is a multiple of 2**28: the engine's step would be 0")
     threshold = np.asarray(threshold, dtype=np.int64)
     top = (1 << bits) - 1
-    p_min, p_max = int(p.min()), int(p.max())
+    p_min, p_max = (-int(bound), int(bound)) if bound is not None else (int(p.min()), int(p.max()))
     d_min, d_max = p_min - int(threshold.max()), p_max - int(threshold.min())
     if d_min < -(1 << 31) or d_max >= 1 << 31 or d_max << bits > STEP_MODULUS:
+        if bound is not None:  # the bound does not prove it: the data may
+            return activation(p, threshold, act_step, bits)
         d = _wrap32(p.astype(np.int64) - threshold)
         level = ((d << bits) - 1) % STEP_MODULUS // step + 1
         return np.where(d > 0, np.minimum(level, top), 0).astype(np.uint8)
@@ -539,14 +575,29 @@ def activation(p: np.ndarray, threshold: np.ndarray, act_step: np.ndarray, bits:
     # correctly rounded division returns it) or at least 1/S away from one. Only quotients up to
     # 2**b <= 256 matter (larger ones clip), where float32 rounds by less than 2**-16 and float64
     # by less than 2**-44: ceil of the rounded quotient is exact when S < 2**16 (float32; p,
-    # threshold and d also below 2**24 there) and always for float64 (S < 2**28).
+    # threshold and d also below 2**24 there) and always for float64 (S < 2**28). S / 2**b is
+    # exact (a power-of-two scaling of an integer below 2**24 or 2**53).
     small = max(abs(p_min), abs(p_max), abs(d_min), abs(d_max), int(np.abs(threshold).max())) < 1 << 24
     dtype = np.float32 if p.dtype == np.float32 and small and int(step.max()) < 1 << 16 else np.float64
-    q = p.astype(dtype, copy=False) - threshold.astype(dtype)
-    q /= (step / (1 << bits)).astype(dtype)
-    np.ceil(q, out=q)
-    np.clip(q, 0, top, out=q)
-    return q.astype(np.uint8)
+    # Rows widened to r·F values (r | rows) so that the per-channel operands broadcast over long
+    # inner loops, and processed a tile at a time so that the five passes stay in cache.
+    f = p.shape[-1]
+    rows = p.size // f
+    r = math.gcd(rows, 64)
+    flat = np.ascontiguousarray(p).reshape(rows // r, r * f)
+    shift = np.tile(threshold.astype(dtype), r)
+    scale = np.tile((step / (1 << bits)).astype(dtype), r)
+    out = np.empty(flat.shape, np.uint8)
+
+    def tile(part: slice) -> None:
+        q = np.subtract(flat[part], shift, dtype=dtype)
+        q /= scale
+        np.ceil(q, out=q)
+        np.clip(q, 0, top, out=q)
+        out[part] = q
+
+    _for_each(tile, _row_tiles(len(flat), r * f * 8), p.size * 16)
+    return out.reshape(p.shape)
 
 
 def predict(p: np.ndarray, threshold: np.ndarray, act_step: np.ndarray) -> np.ndarray:
