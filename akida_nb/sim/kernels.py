@@ -71,7 +71,7 @@ Pair = tuple[int, int]
 TILE_BYTES = 1 << 19
 """Bytes of one tile of a matrix product's left operand (im2col rows): a quarter of a 2 MiB L2 cache,
 so that a tile is built, multiplied and written while it stays in cache."""
-PARALLEL_MACS = 1 << 22
+PARALLEL_MACS = 1 << 24
 """A product of fewer multiply-accumulates runs in one piece on the calling thread; a larger one is
 split into row tiles that the workers of :func:`compute_threads` take one at a time."""
 
@@ -270,24 +270,32 @@ def conv2d(x: np.ndarray, weights: np.ndarray, stride: Pair, padding: str, *, fl
     x = pad_spatial(x, pads, pad_value, dtype)
     if flip:
         weights = weights[::-1, ::-1]
-    wmat = np.ascontiguousarray(weights, dtype=dtype).reshape(-1, f)
-    n, kk = x.shape[0], k0 * k1 * c
     # im2col without an intermediate: along d1 a kernel row (k1 cells × C channels) is one contiguous
     # run of a padded image row, so the windows of every output cell are a strided view of x. They are
     # copied a tile at a time (TILE_BYTES, in cache) and multiplied into the output's own rows.
+    # Where those runs are short (few channels, as in input layers), g = 2 neighbouring outputs share
+    # one window of (g - 1)·s1 + k1 cells and a block weight matrix (the kernel at g offsets, zeros
+    # elsewhere) whose g·F columns are the g outputs side by side: the same products plus exact zeros.
+    g = 2 if k1 * c <= 16 and o1 % 2 == 0 else 1
+    span = (g - 1) * s1 + k1
+    blocks = np.zeros((k0, span, c, g, f), dtype)
+    for i in range(g):
+        blocks[:, i * s1:i * s1 + k1, :, i] = weights
+    wmat = blocks.reshape(-1, g * f)
+    n, kk, og = x.shape[0], k0 * span * c, o1 // g
     b0, b1, b2, b3 = x.strides
-    windows = as_strided(x, (n, o0, o1, k0, k1 * c), (b0, s0 * b1, s1 * b2, b1, b3), writeable=False)
+    windows = as_strided(x, (n, o0, og, k0, span * c), (b0, s0 * b1, g * s1 * b2, b1, b3), writeable=False)
     out = np.empty((n, o0, o1, f), dtype)
-    image = o0 * o1 * kk * x.itemsize
+    image = o0 * og * kk * x.itemsize
     if image <= TILE_BYTES:  # whole images per tile
         tiles = [(rows, slice(None)) for rows in _row_tiles(n, image)]
     else:
-        tiles = [(slice(i, i + 1), rows) for i in range(n) for rows in _row_tiles(o0, o1 * kk * x.itemsize)]
+        tiles = [(slice(i, i + 1), rows) for i in range(n) for rows in _row_tiles(o0, og * kk * x.itemsize)]
 
     def tile(where: tuple[slice, slice]) -> None:
         cols = np.ascontiguousarray(windows[where])
-        m = cols.shape[0] * cols.shape[1] * o1
-        np.matmul(cols.reshape(m, kk), wmat, out=out[where].reshape(m, f))
+        m = cols.shape[0] * cols.shape[1] * og
+        np.matmul(cols.reshape(m, kk), wmat, out=out[where].reshape(m, g * f))
 
     _for_each(tile, tiles, n * o0 * o1 * kk * f)
     return out
@@ -355,7 +363,7 @@ def depthwise_conv2d(x: np.ndarray, weights: np.ndarray, stride: Pair, padding: 
                     np.multiply(view, wide[a, b], out=term)
                     out += term
 
-    _for_each(tile, _row_tiles(len(acc), r * c * 8 * x.itemsize), n * o0 * o1 * c * k0 * k1 * 8)
+    _for_each(tile, _row_tiles(len(acc), r * c * 8 * x.itemsize), n * o0 * o1 * c * k0 * k1 * 2)
     return np.ascontiguousarray(acc.reshape(-1, c)[:cells].reshape(n, hq, wq, c)[:, :o0, :o1])
 
 
