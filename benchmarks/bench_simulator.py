@@ -49,13 +49,24 @@ def macs_per_sample(model: ak.Model) -> int:
 
 
 def median_seconds(run: Callable[[], object], repeats: int) -> float:
-    run()  # warm-up
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
+    return paired_seconds([run], repeats)[0][0]
+
+
+def paired_seconds(runs: list[Callable[[], object]], repeats: int) -> list[tuple[float, float]]:
+    """Per run: median wall and CPU seconds (this process, all threads), the runs timed in turn.
+
+    Alternating the engines repeat by repeat gives both the same share of a machine whose load
+    changes from second to second. One warm-up call each first.
+    """
+    for run in runs:
         run()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+    times: list[list[tuple[float, float]]] = [[] for _ in runs]
+    for _ in range(repeats):
+        for run, spent in zip(runs, times):
+            cpu, start = time.process_time(), time.perf_counter()
+            run()
+            spent.append((time.perf_counter() - start, time.process_time() - cpu))
+    return [(statistics.median(w for w, _ in spent), statistics.median(c for _, c in spent)) for spent in times]
 
 
 def gemm_flops(threads: int | None = None) -> float:
@@ -225,23 +236,28 @@ def run(args: argparse.Namespace, akida) -> None:
         engine = None
         for label, sparsity in (("dense", 0.0), (f"{args.sparsity:.0%} zero", args.sparsity)):
             x = inputs(model, args.batch, sparsity)
-            seconds = median_seconds(partial(sim.run, x, keep=args.keep), args.repeats)
+            runs = [partial(sim.run, x, keep=args.keep)]
+            note = ""
+            if akida is not None:
+                try:
+                    engine = engine or akida_model(model, sim.variables)
+                    same = np.array_equal(engine.forward(x), sim.run(x).output)
+                    runs.append(partial(engine.forward, x))
+                except Exception as e:  # the engine refuses some models or variables: say so, keep timing ours
+                    note = f" | akida: {type(e).__name__}: {e}"
+            timed = paired_seconds(runs, args.repeats)
+            seconds, cpu = timed[0]
             rate = args.batch / seconds
             if name == "ds_cnn_kws" and not sparsity:
                 batch_rate = rate
             gmacs = macs_per_sample(model) * rate / 1e9
             line = (f"{name:28s} {label:9s}: {rate:7.0f} samples/s {seconds * 1e3:7.1f} ms/batch "
                     f"{gmacs:6.2f} GMAC/s ({2 * gmacs * 1e9 / flops:4.0%} of GEMM)")
-            if akida is not None:
-                try:
-                    engine = engine or akida_model(model, sim.variables)
-                    engine_seconds = median_seconds(partial(engine.forward, x), args.repeats)
-                    same = np.array_equal(engine.forward(x), sim.run(x).output)
-                    line += (f" | akida {args.batch / engine_seconds:6.0f} samples/s, ours/akida "
-                             f"{engine_seconds / seconds:5.2f}×, outputs equal: {same}")
-                except Exception as e:  # the engine refuses some models or variables: say so, keep timing ours
-                    line += f" | akida: {type(e).__name__}: {e}"
-            print(line, flush=True)
+            if len(timed) > 1:
+                engine_seconds, engine_cpu = timed[1]
+                line += (f" | akida {args.batch / engine_seconds:6.0f} samples/s; ours/akida "
+                         f"{engine_seconds / seconds:5.2f}× (CPU time {engine_cpu / cpu:5.2f}×); outputs equal: {same}")
+            print(line + note, flush=True)
         if args.profile:
             profile(model, sim, inputs(model, args.batch, 0.0), flops1, args.repeats)
     if args.stream:

@@ -78,7 +78,7 @@ split into row tiles that the workers of :func:`compute_threads` take one at a t
 _state = threading.local()   # the worker pool of the innermost compute_threads() on this thread
 _pool_lock = threading.Lock()
 _pools: dict[int, ThreadPoolExecutor] = {}
-_blas: list[Any] = []        # threadpoolctl's ThreadpoolController, created on first use
+_blas: list[Any] = []        # threadpoolctl's controllers of the loaded BLAS libraries, found on first use
 
 
 def _cpus() -> int:
@@ -108,21 +108,25 @@ def compute_threads(workers: int | None = None) -> Iterator[int]:
     (2, (2, 5, 5, 4), 27.0)
     """
     n = max(1, int(workers) if workers is not None else _cpus())
-    if not _blas:
-        from threadpoolctl import ThreadpoolController
-
-        _blas.append(ThreadpoolController())
-    previous = getattr(_state, "pool", None)
     with _pool_lock:
+        if not _blas:  # the BLAS libraries loaded in this process, found once (a scan of shared objects)
+            from threadpoolctl import ThreadpoolController
+
+            _blas.extend(ThreadpoolController().select(user_api="blas").lib_controllers)
         pool = _pools.get(n) if n > 1 else None
         if n > 1 and pool is None:
             pool = _pools[n] = ThreadPoolExecutor(n, thread_name_prefix="akida_nb-sim")
-    with _blas[0].limit(limits=1, user_api="blas"):
-        _state.pool = pool
-        try:
-            yield n
-        finally:
-            _state.pool = previous
+    previous = getattr(_state, "pool", None)
+    threads = [lib.get_num_threads() for lib in _blas]
+    for lib in _blas:
+        lib.set_num_threads(1)
+    _state.pool = pool
+    try:
+        yield n
+    finally:
+        _state.pool = previous
+        for lib, count in zip(_blas, threads):
+            lib.set_num_threads(count)
 
 
 def _for_each(task: Callable[[Any], None], items: Sequence[Any], macs: int) -> None:
@@ -472,6 +476,11 @@ def global_sum_pool(p: np.ndarray) -> np.ndarray:
     """
     n, f = p.shape[0], p.shape[-1]
     m = p.shape[1] * p.shape[2]
+    # When Σ|p| <= 2**19 no running sum can leave the range, whatever the order: the plain sum is
+    # the answer. The test is exact in floats too: below 2**19 every partial sum is a whole number
+    # under 2**24, and rounding is monotone, so a larger true sum never rounds below 2**19.
+    if float(np.abs(p).sum(axis=(1, 2)).max(initial=0)) <= INT20_MAX:
+        return p.sum(axis=(1, 2), keepdims=True, dtype=p.dtype)
     running = np.cumsum(p.reshape(n, m, f), axis=1, dtype=np.int64)
     if running.min() >= INT20_MIN and running.max() <= INT20_MAX:  # saturation never acts
         return running[:, -1].astype(p.dtype).reshape(n, 1, 1, f)
