@@ -212,8 +212,12 @@ def pad_spatial(x: np.ndarray, pads: tuple[Pair, Pair], value: float, dtype) -> 
     """
     (b0, a0), (b1, a1) = pads
     n, d0, d1, c = x.shape
-    out = np.full((n, d0 + b0 + a0, d1 + b1 + a1, c), value, dtype=dtype)
-    out[:, b0:b0 + d0, b1:b1 + d1] = x
+    out = np.empty((n, d0 + b0 + a0, d1 + b1 + a1, c), dtype=dtype)
+    out[:, b0:b0 + d0, b1:b1 + d1] = x  # the interior once, then only the border cells
+    out[:, :b0] = value
+    out[:, b0 + d0:] = value
+    out[:, b0:b0 + d0, :b1] = value
+    out[:, b0:b0 + d0, b1 + d1:] = value
     return out
 
 
@@ -607,6 +611,9 @@ def activation(p: np.ndarray, threshold: np.ndarray, act_step: np.ndarray, bits:
     out = np.empty(flat.shape, np.uint8)
 
     def tile(part: slice) -> None:
+        if bits == 1:  # ceil(2d/S) clipped to [0, 1] is d > 0: one comparison (exact: both whole numbers)
+            np.greater(flat[part], shift, out=out[part].view(np.bool_))
+            return
         q = np.subtract(flat[part], shift, dtype=dtype)
         q /= scale
         np.ceil(q, out=q)
