@@ -33,7 +33,7 @@ import subprocess
 import sys
 import time
 from functools import partial
-from typing import Callable
+from typing import Callable, Sequence
 
 import numpy as np
 
@@ -52,7 +52,7 @@ def median_seconds(run: Callable[[], object], repeats: int) -> float:
     return paired_seconds([run], repeats)[0][0]
 
 
-def paired_seconds(runs: list[Callable[[], object]], repeats: int) -> list[tuple[float, float]]:
+def paired_seconds(runs: Sequence[Callable[[], object]], repeats: int) -> list[tuple[float, float]]:
     """Per run: median wall and CPU seconds (this process, all threads), the runs timed in turn.
 
     Alternating the engines repeat by repeat gives both the same share of a machine whose load
@@ -176,7 +176,7 @@ def akida_model(model: ak.Model, variables: list[dict[str, np.ndarray]]):
             ak_layer = akida.FullyConnected(units=layer.units, **common)
         else:
             conv = dict(kernel_size=layer.kernel_size, filters=layer.filters, kernel_stride=layer.kernel_stride,
-                        padding=padding[layer.padding], pool_type=pools[layer.pool_type], **common)
+                        padding=padding[str(layer.padding)], pool_type=pools[str(layer.pool_type)], **common)
             if layer.pool_type == "max":
                 conv.update(pool_size=layer.pool_size, pool_stride=layer.pool_stride)
             if layer.type == "InputConvolutional":
@@ -236,7 +236,7 @@ def run(args: argparse.Namespace, akida) -> None:
         engine = None
         for label, sparsity in (("dense", 0.0), (f"{args.sparsity:.0%} zero", args.sparsity)):
             x = inputs(model, args.batch, sparsity)
-            runs = [partial(sim.run, x, keep=args.keep)]
+            runs: list[Callable[[], object]] = [partial(sim.run, x, keep=args.keep)]
             note = ""
             if akida is not None:
                 try:
