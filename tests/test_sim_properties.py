@@ -1,6 +1,8 @@
 """Property tests: random small models agree with the slow loop reference (tests/sim_reference.py)."""
 from __future__ import annotations
 
+import multiprocessing
+import os
 from contextlib import contextmanager
 
 import numpy as np
@@ -156,6 +158,27 @@ def test_compute_threads_restores_blas_threads_and_nests():
     after = [info["num_threads"] for info in threadpoolctl.threadpool_info() if info["user_api"] == "blas"]
     assert inside == [1] * len(before)
     assert after == before
+
+
+_forked: list[Simulator] = []
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="fork is POSIX")
+def test_a_forked_child_runs_with_its_own_workers():
+    """The parent's worker threads do not exist in a forked child: its runs must not wait for them."""
+    sim = Simulator(ak.example("gxnor_mnist"), seed=0)
+    _forked[:] = [sim]
+    x = np.random.default_rng(0).integers(0, 256, (64, 28, 28, 1), dtype=np.uint8)
+    with tiny_tiles():
+        expected = sim.run(x, keep="output").output
+        with multiprocessing.get_context("fork").Pool(1) as pool:
+            result = pool.apply_async(_run_output, (x,))
+            assert np.array_equal(result.get(timeout=60), expected)
+
+
+def _run_output(x):
+    with tiny_tiles():  # the simulator reaches the forked child through the module, as it was at the fork
+        return _forked[0].run(x, keep="output").output
 
 
 @SETTINGS

@@ -81,6 +81,18 @@ _pools: dict[int, ThreadPoolExecutor] = {}
 _blas: list[Any] = []        # threadpoolctl's controllers of the loaded BLAS libraries, found on first use
 
 
+def _after_fork() -> None:
+    """A forked child has none of its parent's worker threads: forget their pools (and a held lock)."""
+    global _pool_lock
+    _pool_lock = threading.Lock()
+    _pools.clear()
+    _state.pool = None
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork)
+
+
 def _cpus() -> int:
     try:
         return len(os.sched_getaffinity(0))
