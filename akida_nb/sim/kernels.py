@@ -353,6 +353,9 @@ def depthwise_conv2d(x: np.ndarray, weights: np.ndarray, stride: Pair, padding: 
     # multiply-adds over contiguous arrays, in rows of r cells (r·C values) so that the per-channel
     # weights broadcast over long inner loops. Whole numbers, exact in the dtype as in conv2d.
     hq, wq = o0 + (k0 - 1) // s0, o1 + (k1 - 1) // s1
+    if hq * wq * 4 > o0 * o1 * 5:  # small images: the grid's dropped cells would cost more than it saves
+        return _depthwise_views(pad_spatial(x, _pads(x.shape, (k0, k1), stride, padding), 0, dtype), weights,
+                                stride, (o0, o1))
     cells = n * hq * wq
     r = -(-512 // c)
     tail = ((k0 - 1) // s0) * wq + (k1 - 1) // s1
@@ -385,6 +388,28 @@ def depthwise_conv2d(x: np.ndarray, weights: np.ndarray, stride: Pair, padding: 
 
     _for_each(tile, _row_tiles(len(acc), r * c * 8 * x.itemsize), n * o0 * o1 * c * k0 * k1 * 2)
     return np.ascontiguousarray(acc.reshape(-1, c)[:cells].reshape(n, hq, wq, c)[:, :o0, :o1])
+
+
+def _depthwise_views(x: np.ndarray, weights: np.ndarray, stride: Pair, out: Pair) -> np.ndarray:
+    """Depthwise sums of a padded ``x`` as k0·k1 multiply-adds over strided views (flipped ``weights``)."""
+    k0, k1 = weights.shape[:2]
+    n, c = x.shape[0], x.shape[3]
+    acc = np.empty((n, *out, c), x.dtype)
+
+    def tile(images: slice) -> None:  # a few images at a time, so that the sums stay in cache
+        xs, sums = x[images], acc[images]
+        term = np.empty_like(sums)
+        for a in range(k0):
+            for b in range(k1):
+                view = _windows(xs, (a, b), stride, out)
+                if a == b == 0:
+                    np.multiply(view, weights[a, b], out=sums)
+                else:
+                    np.multiply(view, weights[a, b], out=term)
+                    sums += term
+
+    _for_each(tile, _row_tiles(n, out[0] * out[1] * c * 8 * x.itemsize), n * out[0] * out[1] * c * k0 * k1 * 2)
+    return acc
 
 
 def _phase_start(p: int, s: int, before: int) -> tuple[int, int]:
