@@ -6,6 +6,11 @@ convolutions run as BLAS matrix products. That is exact as long as every partial
 below 2**24 (float32) or 2**53 (float64): :func:`sum_bound` bounds it, and the convolutions
 compute in the floating dtype of their weights. Integer weights are computed in float64.
 
+Large products are cut into row tiles of :data:`TILE_BYTES` (built, multiplied and written while
+in cache) and, inside :func:`compute_threads` (every :meth:`Simulator.run` enters it), shared
+among worker threads with BLAS held to one thread; tiles write disjoint rows and every value is
+exact, so results never depend on the tiling or the number of workers.
+
 Examples
 --------
 >>> import numpy as np
