@@ -651,10 +651,23 @@ def activation(p: np.ndarray, threshold: np.ndarray, act_step: np.ndarray, bits:
     shift = np.tile(threshold.astype(dtype), r)
     scale = np.tile((step / (1 << bits)).astype(dtype), r)
     out = np.empty(flat.shape, np.uint8)
+    # For 1- and 2-bit activations, comparisons instead of a division: the level is at least k + 1
+    # exactly when d·2**b / S > k, i.e. p > t + k·S/2**b, and for a whole p that is p > U_k with
+    # U_k = floor(t + k·S/2**b) = (t·2**b + k·S) >> b, computed in integers. The U_k are compared in
+    # p's dtype when they are exact there (whole numbers below 2**24 in float32), else in int64/float64.
+    cuts = None
+    if top <= 3:
+        u = ((threshold[None, :] << bits) + np.arange(top)[:, None] * step[None, :]) >> bits
+        exact = p.dtype == np.float64 or (p.dtype == np.float32 and int(np.abs(u).max()) < 1 << 24)
+        cuts = np.tile(u.astype(p.dtype) if exact else u.astype(np.float64 if p.dtype.kind == "f" else np.int64),
+                       (1, r))
 
     def tile(part: slice) -> None:
-        if bits == 1:  # ceil(2d/S) clipped to [0, 1] is d > 0: one comparison (exact: both whole numbers)
-            np.greater(flat[part], shift, out=out[part].view(np.bool_))
+        if cuts is not None:
+            level = out[part]
+            np.greater(flat[part], cuts[0], out=level.view(np.bool_))
+            for cut in cuts[1:]:
+                level += flat[part] > cut
             return
         q = np.subtract(flat[part], shift, dtype=dtype)
         q /= scale
