@@ -80,7 +80,7 @@ PARALLEL_MACS = 1 << 24
 """A product of fewer multiply-accumulates runs in one piece on the calling thread; a larger one is
 split into row tiles that the workers of :func:`compute_threads` take one at a time."""
 
-_state = threading.local()   # the worker pool of the innermost compute_threads() on this thread
+_state = threading.local()   # (executor, helper threads) of the innermost compute_threads() on this thread
 _pool_lock = threading.Lock()
 _pools: dict[int, ThreadPoolExecutor] = {}
 _blas: list[Any] = []        # threadpoolctl's controllers of the loaded BLAS libraries, found on first use
@@ -130,14 +130,14 @@ def compute_threads(workers: int | None = None) -> Iterator[int]:
             from threadpoolctl import ThreadpoolController
 
             _blas.extend(ThreadpoolController().select(user_api="blas").lib_controllers)
-        pool = _pools.get(n) if n > 1 else None
-        if n > 1 and pool is None:
-            pool = _pools[n] = ThreadPoolExecutor(n, thread_name_prefix="akida_nb-sim")
+        executor = _pools.get(n) if n > 1 else None
+        if n > 1 and executor is None:
+            executor = _pools[n] = ThreadPoolExecutor(n - 1, thread_name_prefix="akida_nb-sim")  # + the caller
     previous = getattr(_state, "pool", None)
     threads = [lib.get_num_threads() for lib in _blas]
     for lib in _blas:
         lib.set_num_threads(1)
-    _state.pool = pool
+    _state.pool = None if executor is None else (executor, n - 1)
     try:
         yield n
     finally:
@@ -147,14 +147,41 @@ def compute_threads(workers: int | None = None) -> Iterator[int]:
 
 
 def _for_each(task: Callable[[Any], None], items: Sequence[Any], macs: int) -> None:
-    """``task(item)`` for every item: on the workers of :func:`compute_threads` when the work is large."""
+    """``task(item)`` for every item: shared with the workers of :func:`compute_threads` when the work is large.
+
+    The calling thread takes items too, from the same queue as the helper threads: a helper that
+    the system deschedules delays at most the one item it holds, never a share of the work.
+    """
     pool = getattr(_state, "pool", None)
     if pool is None or len(items) < 2 or macs < PARALLEL_MACS:
         for item in items:
             task(item)
         return
-    for _ in pool.map(task, items):  # re-raises a tile's exception here
-        pass
+    queue = iter(items)
+    lock = threading.Lock()
+    failed: list[BaseException] = []
+
+    def take() -> None:
+        while not failed:
+            with lock:
+                item = next(queue, _DONE)
+            if item is _DONE:
+                return
+            try:
+                task(item)
+            except BaseException as e:  # stop everyone, re-raise in the caller
+                failed.append(e)
+
+    executor, count = pool
+    helpers = [executor.submit(take) for _ in range(min(count, len(items) - 1))]
+    take()
+    for helper in helpers:
+        helper.result()
+    if failed:
+        raise failed[0]
+
+
+_DONE = object()
 
 
 def _row_tiles(rows: int, row_bytes: int) -> list[slice]:
