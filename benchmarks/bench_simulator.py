@@ -40,6 +40,8 @@ import numpy as np
 import akida_nb as ak
 from akida_nb.sim import Simulator
 
+PAUSE = 0.2
+"""Seconds of rest before each timed call (see :func:`paired_seconds`)."""
 MODELS = ("ds_cnn_kws", "vgg_utk_face", "gxnor_mnist", "akidanet_imagenet_a025_224")
 
 
@@ -56,13 +58,18 @@ def paired_seconds(runs: Sequence[Callable[[], object]], repeats: int) -> list[t
     """Per run: median wall and CPU seconds (this process, all threads), the runs timed in turn.
 
     Alternating the engines repeat by repeat gives both the same share of a machine whose load
-    changes from second to second. One warm-up call each first.
+    changes from second to second. One warm-up call each first. Before each timed call the
+    process pauses for :data:`PAUSE` seconds: the akida engine's OpenMP threads spin for a while
+    after each call (libgomp's default wait policy), and without the pause the run that follows
+    would share the cores with them (measured: GX-NOR's CPU time 5.2 ms alone, 9.2 ms
+    right after an engine call, 4.8 ms 0.3 s after one).
     """
     for run in runs:
         run()
     times: list[list[tuple[float, float]]] = [[] for _ in runs]
     for _ in range(repeats):
         for run, spent in zip(runs, times):
+            time.sleep(PAUSE)
             cpu, start = time.process_time(), time.perf_counter()
             run()
             spent.append((time.perf_counter() - start, time.process_time() - cpu))
