@@ -28,15 +28,17 @@ import math
 import os
 import threading
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from ..errors import SimulationError
 from ..model import conv_output_size
+
+if TYPE_CHECKING:
+    from concurrent.futures import ThreadPoolExecutor
 
 __all__ = [
     "INT20_MAX",
@@ -132,6 +134,8 @@ def compute_threads(workers: int | None = None) -> Iterator[int]:
             _blas.extend(ThreadpoolController().select(user_api="blas").lib_controllers)
         executor = _pools.get(n) if n > 1 else None
         if n > 1 and executor is None:
+            from concurrent.futures import ThreadPoolExecutor  # imported on first use: import akida_nb stays light
+
             executor = _pools[n] = ThreadPoolExecutor(n - 1, thread_name_prefix="akida_nb-sim")  # + the caller
     previous = getattr(_state, "pool", None)
     threads = [lib.get_num_threads() for lib in _blas]
