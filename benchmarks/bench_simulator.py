@@ -1,57 +1,177 @@
-"""Time akida_nb's simulator on four example models (and Akida's own engine when it is installed).
+"""Time akida_nb's simulator on four example models against Akida's own engine when it is installed.
 
 Usage::
 
     python benchmarks/bench_simulator.py [--batch 8] [--repeats 7] [--keep all|output|0,2] [--models ds_cnn_kws ...]
+                                         [--load] [--sparsity 0.9] [--stream] [--profile]
 
-For each model: seeded random variables (``Simulator(model, seed=0)``), a batch of random
-inputs, one warm-up run, then the median of ``--repeats`` timed runs. Prints samples/s and
-the effective GMAC/s (multiply-accumulates of the convolutions and dense layers per second).
-``--keep`` is passed to ``Simulator.run`` (``all``, the default; ``output``; or comma-separated
-layer indices): with ``output`` and a large ``--batch``, the run streams in chunks.
-When BrainChip's ``akida`` package is importable, the same model, variables and inputs run on
-its software engine too: its samples/s, the ratio, and whether both outputs are equal.
-On a machine where other processes keep cores busy, set ``OPENBLAS_NUM_THREADS=1`` (see README.md).
+Prints first the machine's float32 GEMM rate (a 2048×2048 product with numpy's default threads,
+best of 5, FLOP = 2 × MAC). Then, for each model: seeded random variables
+(``Simulator(model, seed=0)``), a batch of dense random inputs and a sparse one (``--sparsity``
+of the pixels zero, as event data are), one warm-up run, then the median of ``--repeats`` timed
+runs: samples/s and the effective GMAC/s (multiply-accumulates of the convolutions and dense
+layers per second, also as a fraction of the GEMM rate). When BrainChip's ``akida`` package is
+importable, the same model, variables and inputs run on its software engine too: its samples/s,
+the ratio, and whether both outputs are equal.
+
+``--load`` starts a spinner process pinned to one core for the whole run, so that both engines
+are measured on a machine with a core busy. ``--stream`` times ``keep="output"`` on 100,000
+DS-CNN samples against the batch figure and prints the peak RSS of runs of 1k, 10k and 100k
+samples, each in a fresh subprocess. ``--profile`` prints, per layer, the time of the layer
+(potentials and activation, one thread, CPU time) against its GEMM-bound time (its MACs at the
+one-thread GEMM rate, also in CPU time).
 """
 from __future__ import annotations
 
 import argparse
+import json
+import multiprocessing
 import os
+import resource
 import statistics
+import subprocess
+import sys
 import time
 from functools import partial
-from typing import Callable
+from typing import Callable, Sequence
 
 import numpy as np
 
 import akida_nb as ak
 from akida_nb.sim import Simulator
 
+PAUSE = 0.2
+"""Seconds of rest before each timed call (see :func:`paired_seconds`)."""
 MODELS = ("ds_cnn_kws", "vgg_utk_face", "gxnor_mnist", "akidanet_imagenet_a025_224")
 
 
 def macs_per_sample(model: ak.Model) -> int:
     """Multiply-accumulates of one sample through every layer (pooling and activations not counted)."""
-    total = 0
-    for layer in model.layers:
-        d0, d1, c = layer.input_shape
-        if layer.type == "FullyConnected":
-            total += d0 * d1 * c * layer.units
-            continue
-        o0, o1, f = layer.conv_shape
-        k = layer.kernel_size[0] * layer.kernel_size[1]
-        total += o0 * o1 * (k * c + c * f if layer.type == "SeparableConvolutional" else k * c * f)
-    return total
+    return sum(layer_macs(layer) for layer in model.layers)
 
 
 def median_seconds(run: Callable[[], object], repeats: int) -> float:
-    run()  # warm-up
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
+    return paired_seconds([run], repeats)[0][0]
+
+
+def paired_seconds(runs: Sequence[Callable[[], object]], repeats: int) -> list[tuple[float, float]]:
+    """Per run: median wall and CPU seconds (this process, all threads), the runs timed in turn.
+
+    Alternating the engines repeat by repeat gives both the same share of a machine whose load
+    changes from second to second. One warm-up call each first. Before each timed call the
+    process pauses for :data:`PAUSE` seconds: the akida engine's OpenMP threads spin for a while
+    after each call (libgomp's default wait policy), and without the pause the run that follows
+    would share the cores with them (measured: GX-NOR's CPU time 5.2 ms alone, 9.2 ms
+    right after an engine call, 4.8 ms 0.3 s after one).
+    """
+    for run in runs:
         run()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+    times: list[list[tuple[float, float]]] = [[] for _ in runs]
+    for _ in range(repeats):
+        for run, spent in zip(runs, times):
+            time.sleep(PAUSE)
+            cpu, start = time.process_time(), time.perf_counter()
+            run()
+            spent.append((time.perf_counter() - start, time.process_time() - cpu))
+    return [(statistics.median(w for w, _ in spent), statistics.median(c for _, c in spent)) for spent in times]
+
+
+def gemm_flops(threads: int | None = None) -> float:
+    """FLOP/s of a 2048×2048 float32 matrix product, best of 5 (numpy's default threads unless given).
+
+    With ``threads=1`` the time is this thread's CPU time, which other processes do not inflate.
+    """
+    from threadpoolctl import threadpool_limits
+
+    a = np.random.default_rng(0).random((2048, 2048), dtype=np.float32)
+    clock = time.thread_time if threads == 1 else time.perf_counter
+    with threadpool_limits(threads):
+        a @ a
+        best = min(_seconds(lambda: a @ a, clock) for _ in range(5))
+    return 2 * 2048 ** 3 / best
+
+
+def _seconds(run: Callable[[], object], clock: Callable[[], float] = time.perf_counter) -> float:
+    start = clock()
+    run()
+    return clock() - start
+
+
+def layer_macs(layer) -> int:
+    d0, d1, c = layer.input_shape
+    if layer.type == "FullyConnected":
+        return d0 * d1 * c * layer.units
+    o0, o1, f = layer.conv_shape
+    k = layer.kernel_size[0] * layer.kernel_size[1]
+    return o0 * o1 * (k * c + c * f if layer.type == "SeparableConvolutional" else k * c * f)
+
+
+def inputs(model: ak.Model, batch: int, sparsity: float) -> np.ndarray:
+    """Seeded random inputs; ``sparsity`` of the pixels (all channels of a cell) set to zero."""
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 1 << model.input_bits, (batch, *model.input_shape), dtype=np.uint8)
+    if sparsity:
+        x[rng.random(x.shape[:3]) < sparsity] = 0
+    return x
+
+
+def spin() -> None:
+    """Keep one core busy (the ``--load`` spinner)."""
+    if hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
+    while True:
+        pass
+
+
+def profile(model: ak.Model, sim: Simulator, x: np.ndarray, flops: float, repeats: int) -> None:
+    """Per layer, on one thread: time of potentials + activation against the GEMM-bound time.
+
+    Both are this thread's CPU time (best of ``repeats``), so that other processes do not inflate them.
+    """
+    from threadpoolctl import threadpool_limits
+
+    h = x
+    with threadpool_limits(1):
+        for prepared in sim._layers:  # the benchmark looks inside on purpose
+            p = prepared.potential(h)
+            t_p = min(_seconds(partial(prepared.potential, h), time.thread_time) for _ in range(repeats))
+            t_a = min(_seconds(partial(prepared.activation, p), time.thread_time) for _ in range(repeats))
+            bound = 2 * layer_macs(prepared.layer) * len(x) / flops
+            layer = prepared.layer
+            print(f"    {layer.name:24s} {layer.type[:12]:12s} {fmt(layer.input_shape):>11s} -> "
+                  f"{fmt(layer.output_shape):11s} potentials {t_p * 1e3:7.3f} ms  activation {t_a * 1e3:6.3f} ms  "
+                  f"GEMM-bound {bound * 1e3:6.3f} ms  ×{(t_p + t_a) / bound:6.1f}")
+            h = prepared.activation(p)
+
+
+def stream_child(n: int) -> None:
+    """Run ``keep="output"`` on ``n`` DS-CNN samples; print seconds and memory as JSON (``--stream``)."""
+    model = ak.example("ds_cnn_kws")
+    sim = Simulator(model, seed=0)
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 1 << model.input_bits, (n, *model.input_shape), dtype=np.uint8)
+    sim.run(x[:8], keep="output")
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    start = time.perf_counter()
+    out = sim.run(x, keep="output")
+    seconds = time.perf_counter() - start
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    result = out.output.nbytes + out.events_per_sample.nbytes + (0 if out.predict is None else out.predict.nbytes)
+    print(json.dumps(dict(n=n, seconds=seconds, peak=peak, before=before, input=x.nbytes, result=result)))
+
+
+def stream(batch_rate: float | None) -> None:
+    mib = 1 << 20
+    print("\nkeep='output' streaming, ds_cnn_kws (each size in a fresh process; RSS = resident set size):")
+    for n in (1_000, 10_000, 100_000):
+        child = subprocess.run([sys.executable, __file__, "--stream-child", str(n)], capture_output=True, text=True,
+                               check=True)
+        r = json.loads(child.stdout.strip().splitlines()[-1])
+        rate = n / r["seconds"]
+        vs = f" ({rate / batch_rate:4.2f}× the batch figure)" if batch_rate else ""
+        print(f"  {n:>7,} samples: {rate:8.0f} samples/s{vs}; peak RSS {r['peak'] / mib:6.1f} MiB, of which "
+              f"inputs {r['input'] / mib:5.1f} MiB and results {r['result'] / mib:5.1f} MiB; the rest "
+              f"{(r['peak'] - r['input'] - r['result']) / mib:6.1f} MiB (RSS before the run {r['before'] / mib:6.1f})")
 
 
 def akida_model(model: ak.Model, variables: list[dict[str, np.ndarray]]):
@@ -70,7 +190,7 @@ def akida_model(model: ak.Model, variables: list[dict[str, np.ndarray]]):
             ak_layer = akida.FullyConnected(units=layer.units, **common)
         else:
             conv = dict(kernel_size=layer.kernel_size, filters=layer.filters, kernel_stride=layer.kernel_stride,
-                        padding=padding[layer.padding], pool_type=pools[layer.pool_type], **common)
+                        padding=padding[str(layer.padding)], pool_type=pools[str(layer.pool_type)], **common)
             if layer.pool_type == "max":
                 conv.update(pool_size=layer.pool_size, pool_stride=layer.pool_stride)
             if layer.type == "InputConvolutional":
@@ -91,34 +211,73 @@ def main() -> None:
     parser.add_argument("--keep", default="all", type=keep_arg,
                         help="what each run keeps: all, output, or comma-separated layer indices")
     parser.add_argument("--models", nargs="+", default=list(MODELS), choices=ak.examples())
+    parser.add_argument("--sparsity", type=float, default=0.9, help="share of zero pixels in the sparse input set")
+    parser.add_argument("--load", action="store_true", help="keep one core busy with a spinner process")
+    parser.add_argument("--stream", action="store_true", help="keep='output' on 1k/10k/100k DS-CNN samples")
+    parser.add_argument("--profile", action="store_true", help="per-layer time against the GEMM-bound time")
+    parser.add_argument("--stream-child", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.stream_child:
+        stream_child(args.stream_child)
+        return
     try:
         import akida
     except ImportError:
         akida = None
-    print(f"batch {args.batch}, keep {args.keep}, median of {args.repeats} runs; OPENBLAS_NUM_THREADS="
-          f"{os.environ.get('OPENBLAS_NUM_THREADS', 'unset')}; akida engine: "
-          f"{akida.__version__ if akida else 'not installed'}")
+    spinner = None
+    if args.load:
+        spinner = multiprocessing.get_context("spawn").Process(target=spin, daemon=True)
+        spinner.start()
+    try:
+        run(args, akida)
+    finally:
+        if spinner is not None:
+            spinner.terminate()
+            spinner.join()
+
+
+def run(args: argparse.Namespace, akida) -> None:
+    flops = gemm_flops()
+    print(f"batch {args.batch}, keep {args.keep}, median of {args.repeats} runs; "
+          f"{'LOAD: a spinner keeps one core busy; ' if args.load else ''}{os.cpu_count()} CPUs; "
+          f"akida engine: {akida.__version__ if akida else 'not installed'}")
+    print(f"float32 GEMM 2048×2048 (numpy's default threads, best of 5): {flops / 1e9:.1f} GFLOP/s")
+    flops1 = gemm_flops(1) if args.profile else flops
+    if args.profile:
+        print(f"float32 GEMM 2048×2048 on one thread (CPU time, best of 5): {flops1 / 1e9:.1f} GFLOP/s")
+    batch_rate = None
     for name in args.models:
         model = ak.example(name)
         sim = Simulator(model, seed=0)
-        x = np.random.default_rng(0).integers(0, 1 << model.input_bits, (args.batch, *model.input_shape),
-                                              dtype=np.uint8)
-        seconds = median_seconds(partial(sim.run, x, keep=args.keep), args.repeats)
-        rate = args.batch / seconds
-        gmacs = macs_per_sample(model) * rate / 1e9
-        line = (f"{name:28s} {fmt(model.input_shape)}: {rate:8.0f} samples/s  {seconds * 1e3:7.1f} ms/batch  "
-                f"{gmacs:6.2f} GMAC/s")
-        if akida is not None:
-            try:
-                engine = akida_model(model, sim.variables)
-                engine_seconds = median_seconds(partial(engine.forward, x), args.repeats)
-                same = np.array_equal(engine.forward(x), sim.run(x).output)
-                line += (f"  | akida {args.batch / engine_seconds:8.0f} samples/s, ours/akida "
-                         f"{engine_seconds / seconds:5.2f}×, outputs equal: {same}")
-            except Exception as e:  # the engine refuses some models or variables: say so, keep timing ours
-                line += f"  | akida: {type(e).__name__}: {e}"
-        print(line)
+        engine = None
+        for label, sparsity in (("dense", 0.0), (f"{args.sparsity:.0%} zero", args.sparsity)):
+            x = inputs(model, args.batch, sparsity)
+            runs: list[Callable[[], object]] = [partial(sim.run, x, keep=args.keep)]
+            note = ""
+            if akida is not None:
+                try:
+                    engine = engine or akida_model(model, sim.variables)
+                    same = np.array_equal(engine.forward(x), sim.run(x).output)
+                    runs.append(partial(engine.forward, x))
+                except Exception as e:  # the engine refuses some models or variables: say so, keep timing ours
+                    note = f" | akida: {type(e).__name__}: {e}"
+            timed = paired_seconds(runs, args.repeats)
+            seconds, cpu = timed[0]
+            rate = args.batch / seconds
+            if name == "ds_cnn_kws" and not sparsity:
+                batch_rate = rate
+            gmacs = macs_per_sample(model) * rate / 1e9
+            line = (f"{name:28s} {label:9s}: {rate:7.0f} samples/s {seconds * 1e3:7.1f} ms/batch "
+                    f"{gmacs:6.2f} GMAC/s ({2 * gmacs * 1e9 / flops:4.0%} of GEMM)")
+            if len(timed) > 1:
+                engine_seconds, engine_cpu = timed[1]
+                line += (f" | akida {args.batch / engine_seconds:6.0f} samples/s; ours/akida "
+                         f"{engine_seconds / seconds:5.2f}× (CPU time {engine_cpu / cpu:5.2f}×); outputs equal: {same}")
+            print(line + note, flush=True)
+        if args.profile:
+            profile(model, sim, inputs(model, args.batch, 0.0), flops1, args.repeats)
+    if args.stream:
+        stream(batch_rate)
 
 
 def keep_arg(text: str) -> str | list[int]:

@@ -1,7 +1,12 @@
 """Property tests: random small models agree with the slow loop reference (tests/sim_reference.py)."""
 from __future__ import annotations
 
+import multiprocessing
+import os
+from contextlib import contextmanager
+
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, assume, given, settings, strategies as st
 
 import akida_nb as ak
@@ -121,16 +126,74 @@ def test_extreme_variables_match_reference(model, seed):
     assert_matches_reference(sim, inputs(model, rng))
 
 
+@contextmanager
+def tiny_tiles():
+    """Every product split into one-row tiles and handed to the worker pool, however small."""
+    saved = kernels.TILE_BYTES, kernels.PARALLEL_MACS
+    kernels.TILE_BYTES, kernels.PARALLEL_MACS = 1, 0
+    try:
+        yield
+    finally:
+        kernels.TILE_BYTES, kernels.PARALLEL_MACS = saved
+
+
+@SETTINGS
+@given(model=specs(), seed=st.integers(0, 2**16), workers=st.integers(1, 3))
+def test_tiles_and_workers_do_not_change_results(model, seed, workers):
+    rng = np.random.default_rng(seed)
+    sim = Simulator(model, extreme_variables(model, rng))
+    x = inputs(model, rng, n=3)
+    with tiny_tiles(), kernels.compute_threads(workers):
+        assert_matches_reference(sim, x)
+
+
+def test_compute_threads_restores_blas_threads_and_nests():
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    before = [info["num_threads"] for info in threadpoolctl.threadpool_info() if info["user_api"] == "blas"]
+    with kernels.compute_threads(2) as outer:
+        inside = [info["num_threads"] for info in threadpoolctl.threadpool_info() if info["user_api"] == "blas"]
+        with kernels.compute_threads(1) as inner:
+            assert inner == 1
+        assert outer == 2
+    after = [info["num_threads"] for info in threadpoolctl.threadpool_info() if info["user_api"] == "blas"]
+    assert inside == [1] * len(before)
+    assert after == before
+
+
+_forked: list[Simulator] = []
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="fork is POSIX")
+def test_a_forked_child_runs_with_its_own_workers():
+    """The parent's worker threads do not exist in a forked child: its runs must not wait for them."""
+    sim = Simulator(ak.example("gxnor_mnist"), seed=0)
+    _forked[:] = [sim]
+    x = np.random.default_rng(0).integers(0, 256, (64, 28, 28, 1), dtype=np.uint8)
+    with tiny_tiles():
+        expected = sim.run(x, keep="output").output
+        with multiprocessing.get_context("fork").Pool(1) as pool:
+            result = pool.apply_async(_run_output, (x,))
+            assert np.array_equal(result.get(timeout=60), expected)
+
+
+def _run_output(x):
+    with tiny_tiles():  # the simulator reaches the forked child through the module, as it was at the fork
+        return _forked[0].run(x, keep="output").output
+
+
 @SETTINGS
 @given(p=st.lists(st.integers(-(1 << 31), (1 << 31) - 1), min_size=1, max_size=40),
        threshold=st.integers(-(1 << 31), (1 << 31) - 1),
-       step=st.floats(1 / 16, 2.0**40, width=32), act_bits=bits)
-def test_activation_matches_reference_formula(p, threshold, step, act_bits):
+       step=st.floats(1 / 16, 2.0**40, width=32), act_bits=bits, slack=st.sampled_from([0, 1, 1 << 20, 1 << 40]))
+def test_activation_matches_reference_formula(p, threshold, step, act_bits, slack):
     assume(kernels.step_register(np.float32(step)) != 0)
     arr = np.array(p, np.float64).reshape(-1, 1)
     out = kernels.activation(arr, np.array([threshold]), np.array([step], np.float32), act_bits)
     expected = ref.activate([[[v] for v in p]], [threshold], [step], act_bits)
     assert out.ravel().tolist() == [cell[0] for cell in expected[0]]
+    bounded = kernels.activation(arr.astype(np.float32) if max(map(abs, p)) < 1 << 24 else arr, np.array([threshold]),
+                                 np.array([step], np.float32), act_bits, bound=max(map(abs, p)) + slack)
+    assert bounded.ravel().tolist() == [cell[0] for cell in expected[0]]  # a bound never changes a level
 
 
 @SETTINGS

@@ -6,6 +6,11 @@ convolutions run as BLAS matrix products. That is exact as long as every partial
 below 2**24 (float32) or 2**53 (float64): :func:`sum_bound` bounds it, and the convolutions
 compute in the floating dtype of their weights. Integer weights are computed in float64.
 
+Large products are cut into row tiles of :data:`TILE_BYTES` (built, multiplied and written while
+in cache) and, inside :func:`compute_threads` (every :meth:`Simulator.run` enters it), shared
+among worker threads with BLAS held to one thread; tiles write disjoint rows and every value is
+exact, so results never depend on the tiling or the number of workers.
+
 Examples
 --------
 >>> import numpy as np
@@ -19,17 +24,30 @@ array([[4., 5., 0.],
 """
 from __future__ import annotations
 
+import math
+import os
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
+from numpy.lib.stride_tricks import as_strided
 
 from ..errors import SimulationError
 from ..model import conv_output_size
+
+if TYPE_CHECKING:
+    from concurrent.futures import ThreadPoolExecutor
 
 __all__ = [
     "INT20_MAX",
     "INT20_MIN",
     "STEP_MODULUS",
+    "PARALLEL_MACS",
+    "TILE_BYTES",
     "activation",
+    "compute_threads",
     "conv2d",
     "depthwise_conv2d",
     "flatten_fortran",
@@ -56,6 +74,138 @@ STEP_MODULUS = 1 << 28
 _IDENTITY_BOUND = 1 << 62  # clip bounds of a no-op step in global_sum_pool
 
 Pair = tuple[int, int]
+
+TILE_BYTES = 1 << 19
+"""Bytes of one tile of a matrix product's left operand (im2col rows): a quarter of a 2 MiB L2 cache,
+so that a tile is built, multiplied and written while it stays in cache."""
+PARALLEL_MACS = 1 << 24
+"""A product of fewer multiply-accumulates runs in one piece on the calling thread; a larger one is
+split into row tiles that the workers of :func:`compute_threads` take one at a time."""
+
+_state = threading.local()   # (executor, helper threads) of the innermost compute_threads() on this thread
+_pool_lock = threading.Lock()
+_pools: dict[int, ThreadPoolExecutor] = {}
+_blas: list[Any] = []        # threadpoolctl's controllers of the loaded BLAS libraries, found on first use
+
+
+def _after_fork() -> None:
+    """A forked child has none of its parent's worker threads: forget their pools (and a held lock)."""
+    global _pool_lock
+    _pool_lock = threading.Lock()
+    _pools.clear()
+    _state.pool = None
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork)
+
+
+def _cpus() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+@contextmanager
+def compute_threads(workers: int | None = None) -> Iterator[int]:
+    """Run the products of the kernels inside it on ``workers`` threads (default: the usable cores).
+
+    BLAS is held to one thread (through threadpoolctl, restored on exit) and every product of at least
+    :data:`PARALLEL_MACS` is split into row tiles that the workers take from a shared queue. OpenBLAS's
+    own threads wait for each other at every product: on a machine where another process keeps a core
+    busy they stall, whereas a worker that gets less CPU simply takes fewer tiles. Small products run
+    whole, on one thread. Results do not depend on the number of workers (every tile is exact and
+    written to its own rows).
+
+    Examples
+    --------
+    >>> x = np.ones((2, 5, 5, 3), np.uint8)
+    >>> with compute_threads(2) as n:
+    ...     p = conv2d(x, np.ones((3, 3, 3, 4), np.float32), (1, 1), "same")
+    >>> n, p.shape, float(p[0, 2, 2, 0])
+    (2, (2, 5, 5, 4), 27.0)
+    """
+    n = max(1, int(workers) if workers is not None else _cpus())
+    with _pool_lock:
+        if not _blas:  # the BLAS libraries loaded in this process, found once (a scan of shared objects)
+            from threadpoolctl import ThreadpoolController
+
+            _blas.extend(ThreadpoolController().select(user_api="blas").lib_controllers)
+        executor = _pools.get(n) if n > 1 else None
+        if n > 1 and executor is None:
+            from concurrent.futures import ThreadPoolExecutor  # imported on first use: import akida_nb stays light
+
+            executor = _pools[n] = ThreadPoolExecutor(n - 1, thread_name_prefix="akida_nb-sim")  # + the caller
+    previous = getattr(_state, "pool", None)
+    threads = [lib.get_num_threads() for lib in _blas]
+    for lib in _blas:
+        lib.set_num_threads(1)
+    _state.pool = None if executor is None else (executor, n - 1)
+    try:
+        yield n
+    finally:
+        _state.pool = previous
+        for lib, count in zip(_blas, threads):
+            lib.set_num_threads(count)
+
+
+def _for_each(task: Callable[[Any], None], items: Sequence[Any], macs: int) -> None:
+    """``task(item)`` for every item: shared with the workers of :func:`compute_threads` when the work is large.
+
+    The calling thread takes items too, from the same queue as the helper threads: a helper that
+    the system deschedules delays at most the one item it holds, never a share of the work.
+    """
+    pool = getattr(_state, "pool", None)
+    if pool is None or len(items) < 2 or macs < PARALLEL_MACS:
+        for item in items:
+            task(item)
+        return
+    queue = iter(items)
+    lock = threading.Lock()
+    failed: list[BaseException] = []
+
+    def take() -> None:
+        while not failed:
+            with lock:
+                item = next(queue, _DONE)
+            if item is _DONE:
+                return
+            try:
+                task(item)
+            except BaseException as e:  # stop everyone, re-raise in the caller
+                failed.append(e)
+
+    executor, count = pool
+    helpers = [executor.submit(take) for _ in range(min(count, len(items) - 1))]
+    take()
+    for helper in helpers:
+        helper.result()
+    if failed:
+        raise failed[0]
+
+
+_DONE = object()
+
+
+def _row_tiles(rows: int, row_bytes: int) -> list[slice]:
+    per = max(1, TILE_BYTES // max(row_bytes, 1))
+    return [slice(r, min(r + per, rows)) for r in range(0, rows, per)]
+
+
+def _product(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``a @ b`` for a 2-D ``a`` (M, K) and ``b`` (K, F), split into row tiles when it is large."""
+    m, k = a.shape
+    f = b.shape[1]
+    out = np.empty((m, f), np.result_type(a, b))
+    if m * k * f < PARALLEL_MACS or getattr(_state, "pool", None) is None:
+        return np.matmul(a, b, out=out)
+
+    def tile(rows: slice) -> None:
+        np.matmul(a[rows], b, out=out[rows])
+
+    _for_each(tile, _row_tiles(m, k * a.itemsize), m * k * f)
+    return out
 
 
 def _floating(w: np.ndarray) -> np.dtype:
@@ -110,8 +260,12 @@ def pad_spatial(x: np.ndarray, pads: tuple[Pair, Pair], value: float, dtype) -> 
     """
     (b0, a0), (b1, a1) = pads
     n, d0, d1, c = x.shape
-    out = np.full((n, d0 + b0 + a0, d1 + b1 + a1, c), value, dtype=dtype)
-    out[:, b0:b0 + d0, b1:b1 + d1] = x
+    out = np.empty((n, d0 + b0 + a0, d1 + b1 + a1, c), dtype=dtype)
+    out[:, b0:b0 + d0, b1:b1 + d1] = x  # the interior once, then only the border cells
+    out[:, :b0] = value
+    out[:, b0 + d0:] = value
+    out[:, b0:b0 + d0, :b1] = value
+    out[:, b0:b0 + d0, b1 + d1:] = value
     return out
 
 
@@ -172,15 +326,35 @@ def conv2d(x: np.ndarray, weights: np.ndarray, stride: Pair, padding: str, *, fl
     x = pad_spatial(x, pads, pad_value, dtype)
     if flip:
         weights = weights[::-1, ::-1]
-    n, h, w = x.shape[:3]
-    # Along d1 a kernel row (k1 cells × C channels) is one contiguous run of a padded image row:
-    # a sliding window over the flattened rows gives every (k1, C) patch without copying.
-    rows = sliding_window_view(x.reshape(n, h, w * c), k1 * c, axis=2)[:, :, ::s1 * c][:, :, :o1]
-    cols = np.empty((n, o0, o1, k0, k1 * c), dtype=dtype)
-    for a in range(k0):
-        cols[:, :, :, a] = rows[:, a:a + s0 * (o0 - 1) + 1:s0]
-    out = cols.reshape(n * o0 * o1, k0 * k1 * c) @ np.ascontiguousarray(weights, dtype=dtype).reshape(-1, f)
-    return out.reshape(n, o0, o1, f)
+    # im2col without an intermediate: along d1 a kernel row (k1 cells × C channels) is one contiguous
+    # run of a padded image row, so the windows of every output cell are a strided view of x. They are
+    # copied a tile at a time (TILE_BYTES, in cache) and multiplied into the output's own rows.
+    # Where those runs are short (few channels, as in input layers), g = 2 neighbouring outputs share
+    # one window of (g - 1)·s1 + k1 cells and a block weight matrix (the kernel at g offsets, zeros
+    # elsewhere) whose g·F columns are the g outputs side by side: the same products plus exact zeros.
+    g = 2 if k1 * c <= 16 and o1 % 2 == 0 else 1
+    span = (g - 1) * s1 + k1
+    blocks = np.zeros((k0, span, c, g, f), dtype)
+    for i in range(g):
+        blocks[:, i * s1:i * s1 + k1, :, i] = weights
+    wmat = blocks.reshape(-1, g * f)
+    n, kk, og = x.shape[0], k0 * span * c, o1 // g
+    b0, b1, b2, b3 = x.strides
+    windows = as_strided(x, (n, o0, og, k0, span * c), (b0, s0 * b1, g * s1 * b2, b1, b3), writeable=False)
+    out = np.empty((n, o0, o1, f), dtype)
+    image = o0 * og * kk * x.itemsize
+    if image <= TILE_BYTES:  # whole images per tile
+        tiles = [(rows, slice(None)) for rows in _row_tiles(n, image)]
+    else:
+        tiles = [(slice(i, i + 1), rows) for i in range(n) for rows in _row_tiles(o0, og * kk * x.itemsize)]
+
+    def tile(where: tuple[slice, slice]) -> None:
+        cols = np.ascontiguousarray(windows[where])
+        m = cols.shape[0] * cols.shape[1] * og
+        np.matmul(cols.reshape(m, kk), wmat, out=out[where].reshape(m, g * f))
+
+    _for_each(tile, tiles, n * o0 * o1 * kk * f)
+    return out
 
 
 def depthwise_conv2d(x: np.ndarray, weights: np.ndarray, stride: Pair, padding: str) -> np.ndarray:
@@ -202,18 +376,82 @@ def depthwise_conv2d(x: np.ndarray, weights: np.ndarray, stride: Pair, padding: 
     """
     dtype = _floating(weights)
     k0, k1, c = weights.shape
-    pads = _pads(x.shape, (k0, k1), stride, padding)
-    o0 = conv_output_size(x.shape[1], k0, stride[0], padding)
-    o1 = conv_output_size(x.shape[2], k1, stride[1], padding)
-    x = pad_spatial(x, pads, 0, dtype)
+    (s0, s1), ((b0, _), (b1, _)) = stride, _pads(x.shape, (k0, k1), stride, padding)
+    o0 = conv_output_size(x.shape[1], k0, s0, padding)
+    o1 = conv_output_size(x.shape[2], k1, s1, padding)
     weights = weights[::-1, ::-1].astype(dtype, copy=False)
-    acc = np.zeros((x.shape[0], o0, o1, c), dtype=dtype)
-    term = np.empty_like(acc)
-    for a in range(k0):
-        for b in range(k1):
-            np.multiply(_windows(x, (a, b), stride, (o0, o1)), weights[a, b], out=term)
-            acc += term
+    n = x.shape[0]
+    # Per-tap accumulation on flat grids, no im2col. The padded image is split by stride phase:
+    # phase (p, q) holds padded cells (s0·i + p, s1·j + q), so tap (a, b) of output (i, j) is cell
+    # (i + a // s0, j + b // s1) of phase (a % s0, b % s1). Flattening a phase's (N, hq, wq) cells
+    # makes every tap one contiguous row range shifted by (a // s0)·wq + b // s1: the output is
+    # computed on the whole (N, hq, wq) grid (the cells past o0, o1 are dropped) with k0·k1
+    # multiply-adds over contiguous arrays, in rows of r cells (r·C values) so that the per-channel
+    # weights broadcast over long inner loops. Whole numbers, exact in the dtype as in conv2d.
+    hq, wq = o0 + (k0 - 1) // s0, o1 + (k1 - 1) // s1
+    if hq * wq * 4 > o0 * o1 * 5:  # small images: the grid's dropped cells would cost more than it saves
+        return _depthwise_views(pad_spatial(x, _pads(x.shape, (k0, k1), stride, padding), 0, dtype), weights,
+                                stride, (o0, o1))
+    cells = n * hq * wq
+    r = -(-512 // c)
+    tail = ((k0 - 1) // s0) * wq + (k1 - 1) // s1
+    rows = -(-cells // r) * r
+    phases = np.zeros((s0, s1, rows + tail + r, c), dtype)  # a zero tail that the last taps read
+    for p in range(s0):
+        i0, r0 = _phase_start(p, s0, b0)
+        for q in range(s1):
+            j0, c0 = _phase_start(q, s1, b1)
+            grid = phases[p, q, :cells].reshape(n, hq, wq, c)
+            src = x[:, r0::s0, c0::s1][:, :hq - i0, :wq - j0]
+            grid[:, i0:i0 + src.shape[1], j0:j0 + src.shape[2]] = src
+    wide = np.tile(weights, (1, 1, r))
+    acc = np.empty((rows // r, r * c), dtype)
+    flat = phases.reshape(s0, s1, -1)
+
+    def tile(part: slice) -> None:
+        out = acc[part]
+        term = np.empty_like(out)
+        lo, hi = part.start * r * c, part.stop * r * c
+        for a in range(k0):
+            for b in range(k1):
+                shift = ((a // s0) * wq + b // s1) * c
+                view = flat[a % s0, b % s1, lo + shift:hi + shift].reshape(out.shape)
+                if a == b == 0:
+                    np.multiply(view, wide[a, b], out=out)
+                else:
+                    np.multiply(view, wide[a, b], out=term)
+                    out += term
+
+    _for_each(tile, _row_tiles(len(acc), r * c * 8 * x.itemsize), n * o0 * o1 * c * k0 * k1 * 2)
+    return np.ascontiguousarray(acc.reshape(-1, c)[:cells].reshape(n, hq, wq, c)[:, :o0, :o1])
+
+
+def _depthwise_views(x: np.ndarray, weights: np.ndarray, stride: Pair, out: Pair) -> np.ndarray:
+    """Depthwise sums of a padded ``x`` as k0·k1 multiply-adds over strided views (flipped ``weights``)."""
+    k0, k1 = weights.shape[:2]
+    n, c = x.shape[0], x.shape[3]
+    acc = np.empty((n, *out, c), x.dtype)
+
+    def tile(images: slice) -> None:  # a few images at a time, so that the sums stay in cache
+        xs, sums = x[images], acc[images]
+        term = np.empty_like(sums)
+        for a in range(k0):
+            for b in range(k1):
+                view = _windows(xs, (a, b), stride, out)
+                if a == b == 0:
+                    np.multiply(view, weights[a, b], out=sums)
+                else:
+                    np.multiply(view, weights[a, b], out=term)
+                    sums += term
+
+    _for_each(tile, _row_tiles(n, out[0] * out[1] * c * 8 * x.itemsize), n * out[0] * out[1] * c * k0 * k1 * 2)
     return acc
+
+
+def _phase_start(p: int, s: int, before: int) -> tuple[int, int]:
+    """First phase cell ``i`` (padded index ``s·i + p``) that holds an input cell, and that cell's index."""
+    i = max(0, -(-(before - p) // s))
+    return i, s * i + p - before
 
 
 def pointwise_conv2d(x: np.ndarray, weights: np.ndarray) -> np.ndarray:
@@ -225,7 +463,9 @@ def pointwise_conv2d(x: np.ndarray, weights: np.ndarray) -> np.ndarray:
     array([[1., 1.],
            [1., 1.]], dtype=float32)
     """
-    return x @ weights.astype(_floating(weights), copy=False)
+    w = weights.astype(_floating(weights), copy=False)
+    rows = np.ascontiguousarray(x, dtype=np.result_type(x, w)).reshape(-1, x.shape[-1])
+    return _product(rows, w).reshape(*x.shape[:-1], -1)
 
 
 def separable_conv2d(x: np.ndarray, depthwise: np.ndarray, pointwise: np.ndarray, stride: Pair,
@@ -313,6 +553,11 @@ def global_sum_pool(p: np.ndarray) -> np.ndarray:
     """
     n, f = p.shape[0], p.shape[-1]
     m = p.shape[1] * p.shape[2]
+    # When Σ|p| <= 2**19 no running sum can leave the range, whatever the order: the plain sum is
+    # the answer. The test is exact in floats too: below 2**19 every partial sum is a whole number
+    # under 2**24, and rounding is monotone, so a larger true sum never rounds below 2**19.
+    if float(np.abs(p).sum(axis=(1, 2)).max(initial=0)) <= INT20_MAX:
+        return p.sum(axis=(1, 2), keepdims=True, dtype=p.dtype)
     running = np.cumsum(p.reshape(n, m, f), axis=1, dtype=np.int64)
     if running.min() >= INT20_MIN and running.max() <= INT20_MAX:  # saturation never acts
         return running[:, -1].astype(p.dtype).reshape(n, 1, 1, f)
@@ -360,7 +605,7 @@ def fully_connected(x: np.ndarray, weights: np.ndarray) -> np.ndarray:
     """
     dtype = _floating(weights)
     k, u = weights.shape[2:]
-    out = flatten_fortran(x).astype(dtype, copy=False) @ weights.reshape(k, u).astype(dtype, copy=False)
+    out = _product(flatten_fortran(x).astype(dtype), weights.reshape(k, u).astype(dtype, copy=False))
     return saturate20(out).reshape(x.shape[0], 1, 1, u)
 
 
@@ -380,7 +625,8 @@ def _wrap32(d: np.ndarray) -> np.ndarray:
     return (d + (1 << 31)) % (1 << 32) - (1 << 31)
 
 
-def activation(p: np.ndarray, threshold: np.ndarray, act_step: np.ndarray, bits: int) -> np.ndarray:
+def activation(p: np.ndarray, threshold: np.ndarray, act_step: np.ndarray, bits: int, *,
+               bound: int | None = None) -> np.ndarray:
     """Quantised activation: ``clip(ceil((p - threshold)·2**b / S), 0, 2**b - 1)`` (docs/design.md#the-activation).
 
     With ``d = p - threshold`` wrapped to int32 and ``S`` from :func:`step_register`, the engine
@@ -395,10 +641,15 @@ def activation(p: np.ndarray, threshold: np.ndarray, act_step: np.ndarray, bits:
     threshold : ndarray (F,) of int
     act_step : ndarray (F,) of float32
     bits : int
+    bound : int, optional
+        A known bound on ``|p|`` (the layer's :func:`sum_bound`): when it already proves the
+        floating path exact, the data's range is not scanned.
 
     Examples
     --------
     >>> activation(np.array([[-5, 1, 8, 9, 100]]).T, np.array([0]), np.array([1.0], np.float32), 4).ravel()
+    array([ 0,  1,  8,  9, 15], dtype=uint8)
+    >>> activation(np.array([[-5, 1, 8, 9, 100]]).T, np.array([0]), np.array([1.0], np.float32), 4, bound=100).ravel()
     array([ 0,  1,  8,  9, 15], dtype=uint8)
     """
     step = step_register(act_step)
@@ -406,9 +657,11 @@ def activation(p: np.ndarray, threshold: np.ndarray, act_step: np.ndarray, bits:
         raise SimulationError(None, "act_step", "act_step·16 is a multiple of 2**28: the engine's step would be 0")
     threshold = np.asarray(threshold, dtype=np.int64)
     top = (1 << bits) - 1
-    p_min, p_max = int(p.min()), int(p.max())
+    p_min, p_max = (-int(bound), int(bound)) if bound is not None else (int(p.min()), int(p.max()))
     d_min, d_max = p_min - int(threshold.max()), p_max - int(threshold.min())
     if d_min < -(1 << 31) or d_max >= 1 << 31 or d_max << bits > STEP_MODULUS:
+        if bound is not None:  # the bound does not prove it: the data may
+            return activation(p, threshold, act_step, bits)
         d = _wrap32(p.astype(np.int64) - threshold)
         level = ((d << bits) - 1) % STEP_MODULUS // step + 1
         return np.where(d > 0, np.minimum(level, top), 0).astype(np.uint8)
@@ -416,14 +669,45 @@ def activation(p: np.ndarray, threshold: np.ndarray, act_step: np.ndarray, bits:
     # correctly rounded division returns it) or at least 1/S away from one. Only quotients up to
     # 2**b <= 256 matter (larger ones clip), where float32 rounds by less than 2**-16 and float64
     # by less than 2**-44: ceil of the rounded quotient is exact when S < 2**16 (float32; p,
-    # threshold and d also below 2**24 there) and always for float64 (S < 2**28).
+    # threshold and d also below 2**24 there) and always for float64 (S < 2**28). S / 2**b is
+    # exact (a power-of-two scaling of an integer below 2**24 or 2**53).
     small = max(abs(p_min), abs(p_max), abs(d_min), abs(d_max), int(np.abs(threshold).max())) < 1 << 24
     dtype = np.float32 if p.dtype == np.float32 and small and int(step.max()) < 1 << 16 else np.float64
-    q = p.astype(dtype, copy=False) - threshold.astype(dtype)
-    q /= (step / (1 << bits)).astype(dtype)
-    np.ceil(q, out=q)
-    np.clip(q, 0, top, out=q)
-    return q.astype(np.uint8)
+    # Rows widened to r·F values (r | rows) so that the per-channel operands broadcast over long
+    # inner loops, and processed a tile at a time so that the five passes stay in cache.
+    f = p.shape[-1]
+    rows = p.size // f
+    r = math.gcd(rows, 64)
+    flat = np.ascontiguousarray(p).reshape(rows // r, r * f)
+    shift = np.tile(threshold.astype(dtype), r)
+    scale = np.tile((step / (1 << bits)).astype(dtype), r)
+    out = np.empty(flat.shape, np.uint8)
+    # For 1- and 2-bit activations, comparisons instead of a division: the level is at least k + 1
+    # exactly when d·2**b / S > k, i.e. p > t + k·S/2**b, and for a whole p that is p > U_k with
+    # U_k = floor(t + k·S/2**b) = (t·2**b + k·S) >> b, computed in integers. The U_k are compared in
+    # p's dtype when they are exact there (whole numbers below 2**24 in float32), else in int64/float64.
+    cuts = None
+    if top <= 3:
+        u = ((threshold[None, :] << bits) + np.arange(top)[:, None] * step[None, :]) >> bits
+        exact = p.dtype == np.float64 or (p.dtype == np.float32 and int(np.abs(u).max()) < 1 << 24)
+        cuts = np.tile(u.astype(p.dtype) if exact else u.astype(np.float64 if p.dtype.kind == "f" else np.int64),
+                       (1, r))
+
+    def tile(part: slice) -> None:
+        if cuts is not None:
+            level = out[part]
+            np.greater(flat[part], cuts[0], out=level.view(np.bool_))
+            for cut in cuts[1:]:
+                level += flat[part] > cut
+            return
+        q = np.subtract(flat[part], shift, dtype=dtype)
+        q /= scale
+        np.ceil(q, out=q)
+        np.clip(q, 0, top, out=q)
+        out[part] = q
+
+    _for_each(tile, _row_tiles(len(flat), r * f * 8), p.size * 16)
+    return out.reshape(p.shape)
 
 
 def predict(p: np.ndarray, threshold: np.ndarray, act_step: np.ndarray) -> np.ndarray:

@@ -78,6 +78,8 @@ class _Prepared:
     variables: Mapping[str, np.ndarray]
     weights: np.ndarray
     weights_pw: np.ndarray | None
+    bound: int
+    """A bound on ``|potential|`` after pooling (the sum bound, 20-bit where the layer saturates)."""
 
     def potential(self, x: np.ndarray) -> np.ndarray:
         """The layer's potentials (after pooling) for inputs ``x``, exact in a floating array."""
@@ -100,7 +102,8 @@ class _Prepared:
         """The layer's outputs for potentials ``p``: uint8 levels, or int32 potentials without activation."""
         if not self.layer.activation:
             return p.astype(np.int32)
-        return K.activation(p, self.variables["threshold"], self.variables["act_step"], self.layer.act_bits)
+        return K.activation(p, self.variables["threshold"], self.variables["act_step"], self.layer.act_bits,
+                            bound=self.bound)
 
     def chunk_bytes(self) -> int:
         """Bytes of the largest temporaries one sample needs in this layer."""
@@ -112,8 +115,11 @@ def _prepare(layer: Layer, raw: Mapping[str, Any]) -> _Prepared:
     bound = potential_bound(layer, v)
     dtype = np.float32 if bound < 1 << 24 else np.float64
     pw = v.get("weights_pw")
+    saturates = layer.type == "FullyConnected" or layer.pool_type == "average" or (
+        layer.pool_type == "max" and tuple(_built(layer.pool_size)) != (1, 1))
     return _Prepared(layer=layer, variables=MappingProxyType(v), weights=v["weights"].astype(dtype),
-                     weights_pw=None if pw is None else pw.astype(dtype))
+                     weights_pw=None if pw is None else pw.astype(dtype),
+                     bound=min(bound, 1 << 19) if saturates else bound)
 
 
 def _calibrate(p: np.ndarray, bits: int) -> tuple[np.ndarray, np.ndarray]:
@@ -742,7 +748,7 @@ class Simulator:
             if not last_layer.activation:
                 predict = np.empty((n, *_built(last_layer.output_shape)), np.float32)
         events = np.empty((n, len(layers)), np.int64)
-        with tqdm(total=n, unit="sample", disable=not progress, desc=self.model.name) as bar:
+        with tqdm(total=n, unit="sample", disable=not progress, desc=self.model.name) as bar, K.compute_threads():
             for start in range(0, n, chunk):
                 h = x[start:start + chunk]
                 m = len(h)
