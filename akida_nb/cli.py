@@ -173,9 +173,13 @@ class _Checked:
 
     @property
     def status(self) -> str:
+        """``compatible``, ``incompatible``, ``known`` (every violation is in the baseline), ``error`` (bad
+        input) or ``internal_error``."""
         if self.comparison is None:
-            return "internal error" if self.code == EXIT_INTERNAL else "error"
-        return "incompatible" if self.code == EXIT_INCOMPATIBLE else "compatible"
+            return "internal_error" if self.code == EXIT_INTERNAL else "error"
+        if self.code == EXIT_INCOMPATIBLE:
+            return "incompatible"
+        return "compatible" if all(self.comparison.ok.values()) else "known"
 
 
 def _too_many() -> SpecError:
@@ -355,6 +359,11 @@ def _cell(r: _Checked, rep, gated: bool):
     return badge_span(new == 0, f"✗ {bad} ({new} new)")
 
 
+_STATUS_LABELS = {"compatible": "compatible", "known": "with known violations only (in the baseline)",
+                  "incompatible": "incompatible", "error": "not checked (bad input)",
+                  "internal_error": "not checked (internal error)"}
+
+
 @dataclass
 class _Run:
     """Several models checked: the summary table, the errors, the new violations and (on request) every report."""
@@ -365,23 +374,20 @@ class _Run:
     details: bool = False
 
     def counts(self) -> dict[str, int]:
-        return {s: sum(r.status == s for r in self.results)
-                for s in ("compatible", "incompatible", "error", "internal error")}
+        return {s: sum(r.status == s for r in self.results) for s in _STATUS_LABELS}
 
     def blocks(self) -> list[Block]:
         from .present import Column, Items, Line, Section, Table, badge_span, plural
 
         counts = self.counts()
-        labels = {"compatible": "compatible", "incompatible": "incompatible", "error": "not checked (bad input)",
-                  "internal error": "not checked (internal error)"}
-        said = ", ".join(f"{n} {labels[s]}" for s, n in counts.items() if n)
+        said = ", ".join(f"{n} {_STATUS_LABELS[s]}" for s, n in counts.items() if n)
         ok = counts["compatible"] == len(self.results)
         head: list[Block] = [Line(["Checked ", plural(len(self.results), "model"), " on ", ", ".join(self.targets),
                                    ": ", badge_span(ok, said)])]
         rows: list[list[Cell]] = []
         for r in self.results:
             if r.comparison is None:
-                rows.append([r.file, "", *[badge_span(False, r.status)] * len(self.targets)])
+                rows.append([r.file, "", *[badge_span(False, r.status.replace("_", " "))] * len(self.targets)])
             else:
                 cells = {rep.target: _cell(r, rep, self.gated) for rep in r.comparison.reports}
                 rows.append([r.file, r.comparison.model_name, *[cells.get(t, "") for t in self.targets]])
