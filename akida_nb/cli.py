@@ -48,6 +48,7 @@ import os
 import re
 import sys
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -60,8 +61,8 @@ from .errors import AkidaNbError, SpecError, brief, one_line
 if TYPE_CHECKING:
     from .present import Block, Cell
 
-__all__ = ["EXIT_BAD_INPUT", "EXIT_INCOMPATIBLE", "EXIT_INTERNAL", "EXIT_OK", "MAX_BASELINE_BYTES", "MAX_MODELS",
-           "SCHEMA_VERSION", "junit_xml", "load_baseline", "main"]
+__all__ = ["EXIT_BAD_INPUT", "EXIT_INCOMPATIBLE", "EXIT_INTERNAL", "EXIT_OK", "MAX_BASELINE_BYTES", "MAX_FOLDERS",
+           "MAX_MODELS", "SCHEMA_VERSION", "junit_xml", "load_baseline", "main"]
 
 EXIT_OK = 0
 """Done; for ``check``: compatible with every target."""
@@ -187,6 +188,49 @@ def _too_many() -> SpecError:
                               "(or narrow the glob pattern)")
 
 
+MAX_FOLDERS = 100_000
+"""Most folders one ``**`` pattern may walk through."""
+
+
+def _glob(pattern: str, walked: list[int] | None = None) -> Iterator[str]:
+    """The paths matching ``pattern``, as :func:`glob.glob` with ``recursive=True`` finds them, but ``**`` walks
+    the tree without following symbolic links (a link loop is walked once, not until the path is too long) and
+    through at most :data:`MAX_FOLDERS` folders in all.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> (d / "a").mkdir(); (d / "a" / "m.json").write_text("{}"); (d / "a" / "loop").symlink_to("..")
+    2
+    >>> [pathlib.Path(p).relative_to(d).as_posix() for p in _glob(str(d / "**" / "*.json"))]
+    ['a/m.json']
+    """
+    walked = [0] if walked is None else walked
+    parts = pattern.split(os.sep)
+    if "**" not in parts:
+        yield from glob.iglob(pattern)
+        return
+    i = parts.index("**")
+    head, tail = os.sep.join(parts[:i]) or (os.sep if i == 1 else ""), os.sep.join(parts[i + 1:])
+    for base in (glob.iglob(head) if glob.has_magic(head) else [head]):  # literal folders from here on
+        if base and not os.path.isdir(base):
+            continue
+        for folder, dirs, files in os.walk(base or os.curdir):
+            dirs[:] = sorted(d for d in dirs if not d.startswith("."))  # as glob: hidden folders are not walked
+            walked[0] += 1
+            if walked[0] > MAX_FOLDERS:
+                raise SpecError("MODEL", f"the pattern {brief(pattern)} walks through more than {MAX_FOLDERS:,} "
+                                         "folders")
+            here = folder if base else os.path.relpath(folder)
+            if not tail:  # a trailing ** matches every file below
+                yield from (os.path.join(here, f) if here != os.curdir else f for f in files if not f.startswith("."))
+            elif here == os.curdir:
+                yield from _glob(tail, walked)
+            else:
+                yield from _glob(os.path.join(glob.escape(here), tail), walked)
+
+
 def _expand(specs: list[str]) -> list[tuple[str, str]]:
     """``(file, error)`` per model: the arguments with glob patterns expanded (sorted), duplicates once.
 
@@ -208,7 +252,7 @@ def _expand(specs: list[str]) -> list[tuple[str, str]]:
             add(spec)
             continue
         matches: list[str] = []
-        for match in glob.iglob(spec, recursive=True):
+        for match in _glob(spec):
             if os.path.isdir(match):
                 continue
             matches.append(match)
