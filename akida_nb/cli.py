@@ -558,7 +558,10 @@ def _check(args: argparse.Namespace) -> int:
     if baseline is not None:
         _gate(results, baseline)
     if args.junit:
-        Path(args.junit).write_bytes(junit_xml(results, baseline is not None))
+        try:
+            Path(args.junit).write_bytes(junit_xml(results, baseline is not None))
+        except OSError as e:
+            raise SpecError(f"--junit {one_line(args.junit, 120)}", f"cannot write it ({e.strerror or e})") from None
     status = max(r.code for r in results)
     if len(results) == 1:
         return _single(results[0], args, baseline is not None)
