@@ -80,8 +80,9 @@ MAX_MODELS = 10_000
 MAX_BASELINE_BYTES = 256 * 2**20
 """Largest ``--baseline`` file read (256 MiB); larger ones are refused before reading."""
 
-EPILOG = ("exit status: 0 compatible (or done), 1 incompatible with a target, 2 bad input (one-line error), "
-          "3 internal error (please report it with the output of `akida-nb --version` and "
+EPILOG = ("exit status (over several models, the worst wins): 0 compatible (or done), 1 incompatible with a "
+          "target, 2 bad input (one-line error), 3 internal error (please report it with the output of "
+          "`akida-nb --version` and "
           "`python -c \"import akida_nb; akida_nb.show_versions()\"`)")
 
 REPORT_HINT = ("this is a bug in akida_nb: please report it with this line and the output of "

@@ -594,7 +594,7 @@ def prepare(request: dict, directory: Path) -> Callable[[], Any]:
 # ---------------------------------------------------------------------------------------------- cli pipelines (h18)
 # `akida-nb check` over several models (issue 17): globs, many files, bad paths, hostile JUnit names, malformed
 # baselines. Subprocess cases are `cli.pipeline.*`; in-process cases (main([...]) in the forked worker) are
-# `cli_pipeline.*` (their kind is "api": every `cli.` id runs as a subprocess).
+# `api.cli_pipeline.*` (their kind is "api": every `cli.` id runs as a subprocess).
 def _pipeline_models(*names: str, into: str = ".") -> Callable[[Path], None]:
     def setup(d: Path) -> None:
         from akida_nb.resources import model_path
@@ -682,7 +682,7 @@ cli_case("pipeline.baseline_nested_list", ["check", "ds_cnn_kws", "broken", "--b
          "nested_list.json", must_raise=True)
 
 
-@api_case("cli_pipeline.junit_hostile_names_well_formed", setup=_hostile_named, output="out.xml")
+@api_case("api.cli_pipeline.junit_hostile_names_well_formed", setup=_hostile_named, output="out.xml")
 def _(d):
     import xml.etree.ElementTree as ET
 
@@ -696,7 +696,7 @@ def _(d):
     _no_raw(text, "\x1b", "\x07", "\x00", "\ufffe")
 
 
-@api_case("cli_pipeline.json_and_text_of_hostile_names", setup=_hostile_named)
+@api_case("api.cli_pipeline.json_and_text_of_hostile_names", setup=_hostile_named)
 def _(d):
     code, out, _ = _main("check", "*.json", "-f", "json")
     files = [m["file"] for m in json.loads(out)["models"]]
@@ -712,14 +712,14 @@ def _tiny_models(d: Path) -> None:
         (d / f"m{i:03d}.json").write_text(json.dumps(dict(model, name=f"m{i}")), encoding="utf-8")
 
 
-@api_case("cli_pipeline.many_files_checked_in_one_call", setup=_tiny_models)
+@api_case("api.cli_pipeline.many_files_checked_in_one_call", setup=_tiny_models)
 def _(d):
     code, out, _ = _main("check", "*.json", "-f", "json", "-t", "nsoc_v2")
     if code not in (0, 1) or len(json.loads(out)["models"]) != 300:
         raise WrongAnswer(f"exit {code}")
 
 
-@api_case("cli_pipeline.bad_paths", setup=_pipeline_models("ds_cnn_kws"))
+@api_case("api.cli_pipeline.bad_paths", setup=_pipeline_models("ds_cnn_kws"))
 def _(d):
     _expect(_main("check", "ds_cnn_kws.json", "", "no/such/dir/*.json", "../" * 50 + "x.json", "-t", "nsoc_v2"),
             2, "no file matches", "ds_cnn_kws_v1")
@@ -742,11 +742,11 @@ for _name, _content in {
     "surrogate_layer": '{"kind": "Comparison", "model_name": "m", "reports": [{"target": "nsoc_v1", '
                        '"violations": [{"layer": "\\udfff", "rule": 3}]}]}',
 }.items():
-    api_case(f"cli_pipeline.baseline_{_name}", setup=_baseline_file(_content), must_raise=False)(
+    api_case(f"api.cli_pipeline.baseline_{_name}", setup=_baseline_file(_content), must_raise=False)(
         lambda d: _expect(_main("check", "ds_cnn_kws", "broken", "--baseline", "b.json"), 2, "b.json"))
 
 
-@api_case("cli_pipeline.baseline_with_hostile_names_still_matches", setup=_hostile_named, output="b.json")
+@api_case("api.cli_pipeline.baseline_with_hostile_names_still_matches", setup=_hostile_named, output="b.json")
 def _(d):
     _expect(_main("check", *HOSTILE_NAMES, "-f", "json", "-o", "b.json"), 1)
     _expect(_main("check", *HOSTILE_NAMES, "--baseline", "b.json"), 0, "0 new violations")
