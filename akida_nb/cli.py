@@ -62,7 +62,7 @@ if TYPE_CHECKING:
     from .present import Block, Cell
 
 __all__ = ["EXIT_BAD_INPUT", "EXIT_INCOMPATIBLE", "EXIT_INTERNAL", "EXIT_OK", "MAX_BASELINE_BYTES", "MAX_FOLDERS",
-           "MAX_MODELS", "SCHEMA_VERSION", "junit_xml", "load_baseline", "main"]
+           "MAX_MODELS", "SCHEMA_VERSION", "BASELINE_SCHEMAS", "load_baseline", "main"]
 
 EXIT_OK = 0
 """Done; for ``check``: compatible with every target."""
@@ -208,7 +208,7 @@ def _glob(pattern: str, walked: list[int] | None = None) -> Iterator[str]:
     ['a/m.json']
     """
     walked = [0] if walked is None else walked
-    parts = pattern.split(os.sep)
+    parts = re.split(f"[{re.escape(os.sep + (os.altsep or ''))}]", pattern)
     if "**" not in parts:
         yield from glob.iglob(pattern)
         return
@@ -283,11 +283,11 @@ def _verdict_code(cmp) -> int:
 
 
 # ---------------------------------------------------------------------------------------------- baseline
-Key = tuple[str, str, str, str]
+_Key = tuple[str, str, str, str]
 """A violation as the baseline matches it: (model name, target, layer name, rule)."""
 
 
-def _report_keys(model: str, report: dict[str, Any]) -> list[Key]:
+def _report_keys(model: str, report: dict[str, Any]) -> list[_Key]:
     """The failing entries of a report dict: error-severity violations and unmapped layers (rule ``unmapped``)."""
     keys = [(model, report["target"], v["layer"], v["rule"]) for v in report["violations"]
             if v.get("severity", "error") == "error"]
@@ -318,7 +318,7 @@ def _baseline_validator(kind: str):
     return fastjsonschema.compile(BASELINE_SCHEMAS[kind])
 
 
-def load_baseline(path: str | os.PathLike) -> Counter[Key]:
+def load_baseline(path: str | os.PathLike) -> Counter[_Key]:
     """The failing entries of a ``--format json`` report, counted by (model name, target, layer name, rule).
 
     Either shape is read: a single model's ``Comparison`` or a ``CheckRun`` of several.
@@ -370,7 +370,7 @@ def load_baseline(path: str | os.PathLike) -> Counter[Key]:
     return Counter(k for c in comparisons for r in c["reports"] for k in _report_keys(c["model_name"], r))
 
 
-def _gate(results: list[_Checked], baseline: Counter[Key]) -> None:
+def _gate(results: list[_Checked], baseline: Counter[_Key]) -> None:
     """Mark each violation new or known (each baseline entry excuses one), and set the codes accordingly."""
     left = Counter(baseline)
     for r in results:
@@ -479,7 +479,7 @@ def _xml_safe(text: str) -> str:
 _XML_INVALID = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
-def junit_xml(results: list[_Checked], gated: bool = False) -> bytes:
+def _junit_xml(results: list[_Checked], gated: bool = False) -> bytes:
     """The JUnit XML of a check: one ``testcase`` per model file and target; an unreadable file is one ``error`` case.
 
     A case fails when the model is incompatible with the target (with a baseline: when it
@@ -490,7 +490,7 @@ def junit_xml(results: list[_Checked], gated: bool = False) -> bytes:
     Examples
     --------
     >>> import xml.etree.ElementTree as ET
-    >>> root = ET.fromstring(junit_xml([_check_one("ds_cnn_kws", ["nsoc_v1", "nsoc_v2"]),
+    >>> root = ET.fromstring(_junit_xml([_check_one("ds_cnn_kws", ["nsoc_v1", "nsoc_v2"]),
     ...                                 _check_one("nope.json", ["nsoc_v1"])]))
     >>> root.get("tests"), root.get("failures"), root.get("errors")
     ('3', '1', '1')
@@ -560,7 +560,7 @@ def _check(args: argparse.Namespace) -> int:
         _gate(results, baseline)
     if args.junit:
         try:
-            Path(args.junit).write_bytes(junit_xml(results, baseline is not None))
+            Path(args.junit).write_bytes(_junit_xml(results, baseline is not None))
         except OSError as e:
             raise SpecError(f"--junit {one_line(args.junit, 120)}", f"cannot write it ({e.strerror or e})") from None
     status = max(r.code for r in results)
