@@ -77,6 +77,8 @@ SCHEMA_VERSION = 1
 """Version of the ``--format json`` document (a single model's :class:`~akida_nb.Comparison` or a ``CheckRun``)."""
 MAX_MODELS = 10_000
 """Most model files one ``check`` accepts (arguments and glob matches together)."""
+MAX_FOLDERS = 100_000
+"""Most folders the ``**`` patterns of one ``check`` may walk through."""
 MAX_BASELINE_BYTES = 256 * 2**20
 """Largest ``--baseline`` file read (256 MiB); larger ones are refused before reading."""
 
@@ -187,10 +189,6 @@ class _Checked:
 def _too_many() -> SpecError:
     return SpecError("MODEL", f"more than {MAX_MODELS:,} model files: check them in smaller groups "
                               "(or narrow the glob pattern)")
-
-
-MAX_FOLDERS = 100_000
-"""Most folders one ``**`` pattern may walk through."""
 
 
 def _glob(pattern: str, walked: list[int] | None = None) -> Iterator[str]:
@@ -387,8 +385,15 @@ def _gate(results: list[_Checked], baseline: Counter[_Key]) -> None:
         r.code = EXIT_INCOMPATIBLE if any(r.new.values()) else EXIT_OK
 
 
-def _new_rows(results: list[_Checked]) -> list[list[Cell]]:
-    return [[r.file, target, layer, rule] for r in results for target, new in r.new.items() for layer, rule in new]
+def _baseline_blocks(results: list[_Checked]) -> list[Block]:
+    """How many violations are new, and the table of them (file, target, layer, rule)."""
+    from .present import Column, Line, Table, plural
+
+    rows: list[list[Cell]] = [[r.file, target, layer, rule] for r in results for target, new in r.new.items()
+                              for layer, rule in new]
+    return [Line(f"Baseline: {plural(len(rows), 'new violation')}", ""),
+            Table("New violations (not in the baseline)",
+                  (Column("file"), Column("target"), Column("layer"), Column("rule")), rows)]
 
 
 # ---------------------------------------------------------------------------------------------- views
@@ -441,10 +446,7 @@ class _Run:
                           role="compare"))
         head.append(Items("Not checked", [r.error for r in self.results if r.error], "unmapped"))
         if self.gated:
-            new = _new_rows(self.results)
-            head.append(Line(f"Baseline: {plural(len(new), 'new violation')}", ""))
-            head.append(Table("New violations (not in the baseline)",
-                              (Column("file"), Column("target"), Column("layer"), Column("rule")), new))
+            head += _baseline_blocks(self.results)
         if self.details:
             head += [Section([r.file, ": ", r.comparison.model_name], r.comparison.blocks(), open=True)
                      for r in self.results if r.comparison is not None]
@@ -607,13 +609,9 @@ def _single(r: _Checked, args: argparse.Namespace, gated: bool) -> int:
     else:
         out = repr(cmp) + "\n"
         if gated:
-            from .present import Column, Line, Table, plural, render_text
+            from .present import render_text
 
-            new = _new_rows([r])
-            out += render_text([Line(f"Baseline: {plural(len(new), 'new violation')}", ""),
-                                Table("New violations (not in the baseline)",
-                                      (Column("file"), Column("target"), Column("layer"), Column("rule")), new)])
-            out += "\n"
+            out += render_text(_baseline_blocks([r])) + "\n"
     _emit(out, args.output)
     return r.code
 
