@@ -690,3 +690,164 @@ def prepare(request: dict, directory: Path) -> Callable[[], Any]:
         data = buf.getvalue()
     (directory / name).write_bytes(data)
     return lambda: exercise(name, request.get("format", "text"))
+
+
+# ---------------------------------------------------------------------------------------------- cli pipelines (h18)
+# `akida-nb check` over several models (issue 17): globs, many files, bad paths, hostile JUnit names, malformed
+# baselines. Subprocess cases are `cli.pipeline.*`; in-process cases (main([...]) in the forked worker) are
+# `api.cli_pipeline.*` (their kind is "api": every `cli.` id runs as a subprocess).
+def _pipeline_models(*names: str, into: str = ".") -> Callable[[Path], None]:
+    def setup(d: Path) -> None:
+        from akida_nb.resources import model_path
+
+        (d / into).mkdir(parents=True, exist_ok=True)
+        for name in names:
+            shutil.copy(model_path(name), d / into / f"{name}.json")
+    return setup
+
+
+def _many_files(n: int, name: str = "m{:05d}.json") -> Callable[[Path], None]:
+    def setup(d: Path) -> None:
+        for i in range(n):
+            (d / name.format(i)).write_bytes(b"{}")
+    return setup
+
+
+def _setups(*setups: Callable[[Path], None]) -> Callable[[Path], None]:
+    def setup(d: Path) -> None:
+        for s in setups:
+            s(d)
+    return setup
+
+
+HOSTILE_NAMES = ('a&b<c>"\'.json', "x\x1b[32mOK\x07.json", "]]>&#0;.json")
+"""File names that a JUnit or JSON report must escape (a lone surrogate comes from the undecodable one)."""
+
+
+def _hostile_named(d: Path) -> None:
+    from akida_nb.resources import model_path
+
+    spec = json.loads(model_path("ds_cnn_kws").read_text(encoding="utf-8"))
+    spec["name"] = 'm<&>"\x1b[31m\x00]]>'
+    spec["layers"][0]["name"] = "conv</failure><x>\x07\n\ufffe"
+    for name in HOSTILE_NAMES:
+        (d / name).write_text(json.dumps(spec), encoding="utf-8")
+    (d / os.fsdecode(b"u\xff.json")).write_bytes(b"{")
+
+
+def _loop_tree(d: Path) -> None:
+    """Two symbolic links back up in every folder: following them, ``**`` would walk 2**depth folders."""
+    (d / "a").mkdir()
+    (d / "a" / "m.json").write_bytes(b"{}")
+    os.symlink("..", d / "a" / "up1")
+    os.symlink("..", d / "a" / "up2")
+
+
+def _main(*argv: str) -> tuple[int, str, str]:
+    import contextlib
+
+    from akida_nb.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main(list(argv))
+    return code, out.getvalue(), err.getvalue()
+
+
+def _expect(result: tuple[int, str, str], code: int, *needles: str) -> None:
+    got, out, err = result
+    if got != code:
+        raise WrongAnswer(f"exit status {got} where {code} was expected: {err[:200]}")
+    if err.count("\n") > 1 or len(err) > 600:
+        raise WrongAnswer(f"stderr of {len(err)} chars on {err.count(chr(10))} lines")
+    for needle in needles:
+        if needle not in out + err:
+            raise WrongAnswer(f"{needle!r} not in the output")
+
+
+cli_case("pipeline.glob_expanded_by_the_cli", ["check", "models/*.json", "-t", "nsoc_v2"],
+         setup=_pipeline_models("ds_cnn_kws", "gxnor_mnist", into="models"))
+cli_case("pipeline.glob_matches_nothing", ["check", "models/*.yaml"], setup=_pipeline_models("ds_cnn_kws",
+         into="models"), must_raise=True)
+cli_case("pipeline.over_max_models", ["check", "*.json"], setup=_many_files(10_001), must_raise=True)
+cli_case("pipeline.symlink_loop_recursive_glob", ["check", "**/*.json"], setup=_loop_tree, must_raise=True)
+cli_case("pipeline.special_files_among_models", ["check", "*.json", "ds_cnn_kws"],
+         setup=_setups(fifo("f.json"), devzero("z.json"), directory("d.json"), garbage("g.json"),
+                       lambda d: os.symlink("nowhere", d / "dangling.json")), must_raise=True)
+cli_case("pipeline.junit_hostile_names", ["check", "*.json", "--junit", "out.xml"], setup=_hostile_named,
+         output="out.xml", must_raise=True)
+cli_case("pipeline.junit_into_a_directory", ["check", "ds_cnn_kws", "broken", "--junit", "."], must_raise=True)
+cli_case("pipeline.baseline_fifo", ["check", "ds_cnn_kws", "--baseline", "b.json"], setup=fifo("b.json"),
+         must_raise=True)
+cli_case("pipeline.baseline_nested_list", ["check", "ds_cnn_kws", "broken", "--baseline", "nested_list.json"],
+         "nested_list.json", must_raise=True)
+
+
+@api_case("api.cli_pipeline.junit_hostile_names_well_formed", setup=_hostile_named, output="out.xml")
+def _(d):
+    import xml.etree.ElementTree as ET
+
+    _expect(_main("check", "*.json", "--junit", "out.xml", "-t", "nsoc_v1"), 2, "u\\udcff.json")
+    data = (d / "out.xml").read_bytes()
+    text = data.decode("utf-8")
+    root = ET.fromstring(data)
+    names = {c.get("classname") for c in root.iter("testcase")}
+    if not set(HOSTILE_NAMES[:1]) <= names or len(names) != 4 or root.get("errors") != "1":
+        raise WrongAnswer(f"test cases {sorted(names)!r}")
+    _no_raw(text, "\x1b", "\x07", "\x00", "\ufffe")
+
+
+@api_case("api.cli_pipeline.json_and_text_of_hostile_names", setup=_hostile_named)
+def _(d):
+    code, out, _ = _main("check", "*.json", "-f", "json")
+    files = [m["file"] for m in json.loads(out)["models"]]
+    if code != 2 or len(files) != 4:
+        raise WrongAnswer(f"exit {code}, files {files!r}")
+    _no_raw(_main("check", "*.json")[1], "\x1b", "\x07", "\x00")
+
+
+def _tiny_models(d: Path) -> None:
+    model = {"input": {"shape": [4, 4, 1], "bits": 1},
+             "layers": [{"type": "FullyConnected", "units": 2, "weights_bits": 1, "act_bits": 1}]}
+    for i in range(300):
+        (d / f"m{i:03d}.json").write_text(json.dumps(dict(model, name=f"m{i}")), encoding="utf-8")
+
+
+@api_case("api.cli_pipeline.many_files_checked_in_one_call", setup=_tiny_models)
+def _(d):
+    code, out, _ = _main("check", "*.json", "-f", "json", "-t", "nsoc_v2")
+    if code not in (0, 1) or len(json.loads(out)["models"]) != 300:
+        raise WrongAnswer(f"exit {code}")
+
+
+@api_case("api.cli_pipeline.bad_paths", setup=_pipeline_models("ds_cnn_kws"))
+def _(d):
+    _expect(_main("check", "ds_cnn_kws.json", "", "no/such/dir/*.json", "../" * 50 + "x.json", "-t", "nsoc_v2"),
+            2, "no file matches", "ds_cnn_kws_v1")
+    _expect(_main("check", "ds_cnn_kws.json", "a\x00b.json", "-t", "nsoc_v2"), 2, "NUL")
+    _expect(_main("check", "[", "-t", "nsoc_v2"), 2)
+    _expect(_main("check", "x" * 5000 + "*.json"), 2)
+
+
+def _baseline_file(content: str) -> Callable[[Path], None]:
+    return lambda d: (d / "b.json").write_text(content, encoding="utf-8")
+
+
+for _name, _content in {
+    "not_json": "{", "a_list": "[1]", "duplicate_keys": '{"kind": "Comparison", "kind": "Comparison"}',
+    "wrong_types": '{"kind": "CheckRun", "schema_version": 1, "models": [{"file": 1, "status": [], "comparison": 5}]}',
+    "newer_version": '{"kind": "CheckRun", "schema_version": 2, "models": []}',
+    "bool_version": '{"kind": "CheckRun", "schema_version": true, "models": []}',
+    "huge_int": '{"kind": "CheckRun", "schema_version": ' + "9" * 5000 + ', "models": []}',
+    "missing_reports": '{"kind": "Comparison", "model_name": "m"}',
+    "surrogate_layer": '{"kind": "Comparison", "model_name": "m", "reports": [{"target": "nsoc_v1", '
+                       '"violations": [{"layer": "\\udfff", "rule": 3}]}]}',
+}.items():
+    api_case(f"api.cli_pipeline.baseline_{_name}", setup=_baseline_file(_content), must_raise=False)(
+        lambda d: _expect(_main("check", "ds_cnn_kws", "broken", "--baseline", "b.json"), 2, "b.json"))
+
+
+@api_case("api.cli_pipeline.baseline_with_hostile_names_still_matches", setup=_hostile_named, output="b.json")
+def _(d):
+    _expect(_main("check", *HOSTILE_NAMES, "-f", "json", "-o", "b.json"), 1)
+    _expect(_main("check", *HOSTILE_NAMES, "--baseline", "b.json"), 0, "0 new violations")
