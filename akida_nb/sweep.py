@@ -314,8 +314,12 @@ def _rows(payload: Mapping[str, Any], variant: int, targets: Sequence[Any]) -> l
         try:
             rep = check(model, t)
             errors = [v for v in rep.entries if v.severity == "error"]
-            row.update(ok=rep.ok, violations=len(errors), first_rule=errors[0].rule if errors else None,
-                       nps=int(estimate_nps(model, t).attrs["total"]) if t.device is not None else None)
+            row.update(ok=rep.ok, violations=len(errors), first_rule=errors[0].rule if errors else None)
+            if t.device is not None:
+                attrs = estimate_nps(model, t).attrs
+                row.update(nps=int(attrs["total"]), passes=int(attrs["passes"]) if attrs.get("maps") else None)
+            else:
+                row.update(nps=None)
         except AkidaNbError as e:
             row.update(ok=False, violations=None, first_rule=None, nps=None, error=_error_text(e))
         rows.append(row)
@@ -414,7 +418,7 @@ def sweep(space: Space, targets: Iterable[Any] | str = ("nsoc_v1", "nsoc_v2"), c
         Sorted by ``variant`` then the targets' order, with typed columns: ``variant`` (int64,
         the number in the full space), one column per knob (:attr:`Space.labels`), ``target``,
         ``ok`` (boolean), ``violations`` (errors found), ``first_rule``, ``nps`` (the estimate for
-        targets with a device, else NA), ``passes`` (NA), ``macs`` and ``error`` (NA, or why the
+        targets with a device, else NA), ``passes`` (hardware passes when the device maps the model, else NA), ``macs`` and ``error`` (NA, or why the
         variant is invalid). The same frame whatever the engine and the chunking.
 
     Raises
