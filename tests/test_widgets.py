@@ -129,7 +129,10 @@ def test_playground_html_is_deterministic_and_themed():
     page = a.verdict_html.value
     assert "<script" not in page
     colours = re.findall(r"(?:color|background)\s*:\s*([^;}]+)", page)
-    assert colours and all(c.strip().startswith("var(--jp-") for c in colours)
+    # every colour is a JupyterLab theme variable, directly or through the report's --akn-* names
+    names = dict(re.findall(r"(--akn-[\w-]+)\s*:\s*([^;}]+)", page))
+    assert names and all("var(--jp-" in v and "#" not in v.replace("var(--jp-", "").split(",")[0] for v in names.values())
+    assert colours and all(c.strip().startswith(("var(--jp-", "var(--akn-")) for c in colours)
 
 
 def test_playground_other_targets():
