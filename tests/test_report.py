@@ -149,9 +149,9 @@ def test_constraint_tables_render():
 # ------------------------------------------------------------------------------ theme contrast
 def _theme_vars(name):
     """The custom properties of one of JupyterLab's theme stylesheets (``theme-light-extension`` …)."""
-    import jupyterlab
-
     from pathlib import Path
+
+    import jupyterlab
 
     path = Path(jupyterlab.__file__).parent / "themes" / "@jupyterlab" / name / "index.css"
     if not path.exists():
@@ -281,8 +281,8 @@ def test_the_old_highlight_pair_is_what_the_contrast_check_catches():
 @pytest.mark.parametrize("theme", ["theme-light-extension", "theme-dark-extension"])
 def test_style_differences_highlight_reads_in_both_themes(theme):
     html = ak.style_differences(ak.compare_constraints("nsoc_v1", "nsoc_v2")).to_html()
-    decl = dict(map(str.strip, d.split(":", 1)) for d in re.search(r"\{([^}]*background-color[^}]*)\}", html).group(1).split(";")
-                if ":" in d)
+    body = re.search(r"\{([^}]*background-color[^}]*)\}", html).group(1)
+    decl = dict(map(str.strip, d.split(":", 1)) for d in body.split(";") if ":" in d)
     env = _theme_vars(theme)
     fg, bg = _colour(decl["color"], env), _colour(decl["background-color"], env)
     assert contrast(fg, bg) >= 4.5
