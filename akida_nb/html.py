@@ -68,12 +68,15 @@ def table(headers: Sequence[str], rows: Iterable[Sequence[str]], row_classes: It
     """An ``akn-table`` from already escaped cells, with an optional class per row.
 
     ``sub_rows`` (escaped HTML, one per row, ``""`` for none) are shown under their row,
-    across every column: long text wraps there instead of widening the table.
+    across every column: long text wraps there instead of widening the table. The table
+    sits in an ``akn-scroll`` box: a long table scrolls inside a fixed height under its
+    sticky header, and no table is wider than the output area.
 
     Examples
     --------
-    >>> table(["a"], [["1"]], ["akn-changed"]) == ('<table class="akn-table"><thead><tr><th>a</th></tr></thead>'
-    ...                                          '<tbody><tr class="akn-changed"><td>1</td></tr></tbody></table>')
+    >>> table(["a"], [["1"]], ["akn-changed"]) == (
+    ...     '<div class="akn-scroll"><table class="akn-table"><thead><tr><th>a</th></tr></thead>'
+    ...     '<tbody><tr class="akn-changed"><td>1</td></tr></tbody></table></div>')
     True
     >>> "colspan" in table(["a", "b"], [["1", "2"]], sub_rows=["why"], cls="akn-records")
     True
@@ -87,8 +90,8 @@ def table(headers: Sequence[str], rows: Iterable[Sequence[str]], row_classes: It
         body.append((f'<tr class="{c}">' if c else "<tr>") + "".join(f"<td>{cell}</td>" for cell in row) + "</tr>")
         if sub:
             body.append(f'<tr class="{f"{c} akn-sub".strip()}"><td colspan="{len(headers)}">{sub}</td></tr>')
-    return (f'<table class="{f"akn-table {cls}".strip()}"><thead><tr>{head}</tr></thead>'
-            f"<tbody>{''.join(body)}</tbody></table>")
+    return (f'<div class="akn-scroll"><table class="{f"akn-table {cls}".strip()}"><thead><tr>{head}</tr></thead>'
+            f"<tbody>{''.join(body)}</tbody></table></div>")
 
 
 def section(summary: str, body: str, open: bool = True, cls: str = "") -> str:

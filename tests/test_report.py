@@ -286,3 +286,28 @@ def test_style_differences_highlight_reads_in_both_themes(theme):
     env = _theme_vars(theme)
     fg, bg = _colour(decl["color"], env), _colour(decl["background-color"], env)
     assert contrast(fg, bg) >= 4.5
+
+
+# ------------------------------------------------------------------------------ sizes
+def test_every_table_scrolls_in_a_fixed_height_box_under_a_sticky_header():
+    html = ak.fix(ak.example("broken"), "nsoc_v1")._repr_html_() + ak.compare(ak.example("broken"))._repr_html_()
+    assert html.count('<table class="akn-table') == html.count('<div class="akn-scroll"><table class="akn-table')
+    rules = dict(_css_rules())
+    box = rules["#SCOPE .akn-scroll"]
+    assert box["overflow"] == "auto" and box["max-height"].endswith("px") and box["max-width"] == "100%"
+    assert rules["#SCOPE .akn-table th"]["position"] == "sticky"
+    assert rules["#SCOPE .akn-table td"]["overflow-wrap"] == "anywhere"  # long words wrap, never widen
+    assert "nowrap" not in rules["#SCOPE .akn-badge"].get("white-space", "")
+
+
+def test_plain_dataframes_stay_plain_and_pandas_options_untouched():
+    import pandas as pd
+
+    options = {k: pd.get_option(k) for k in ("display.max_colwidth", "display.max_rows", "display.width",
+                                             "display.html.use_mathjax", "styler.render.max_elements")}
+    ak.widgets.ConstraintBrowser()
+    ak.widgets.Explorer(ak.example("ds_cnn_kws"))._repr_mimebundle_()
+    ak.check(ak.example("broken"), "nsoc_v1")._repr_html_()
+    assert type(ak.constraints("nsoc_v2")) is pd.DataFrame
+    assert type(ak.example("ds_cnn_kws").summary()) is pd.DataFrame
+    assert {k: pd.get_option(k) for k in options} == options
