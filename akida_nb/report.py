@@ -43,7 +43,7 @@ html_page = page
 """The page wrapper of :mod:`akida_nb.html` under its former name."""
 
 __all__ = ["RULE_ON_LAYER_COLUMNS", "Comparison", "CompatibilityReport", "LayerVerdict", "RuleOnLayer", "Violation",
-           "badge", "html_page"]
+           "badge", "html_page", "violation_key"]
 
 VIOLATION_COLUMNS = ["layer_index", "layer", "layer_type", "rule", "parameter", "value", "allowed", "message",
                      "fix", "note", "source", "severity"]
@@ -150,12 +150,27 @@ def _layer_cells(l: LayerVerdict) -> list[Cell]:
     return [l.index, l.name, l.type, format_shape(l.input_shape), format_shape(l.output_shape)]
 
 
-def _violations_table(entries: Sequence[Violation], title: str = "Violations") -> Table:
+def violation_key(v: RuleOnLayer) -> tuple[str, str]:
+    """What identifies a violation across two checks of related models: its layer's name and its rule.
+
+    Examples
+    --------
+    >>> import akida_nb as ak
+    >>> violation_key(ak.check(ak.example("ds_cnn_kws"), "nsoc_v1").entries[0])
+    ('conv_0', 'input_conv.type')
+    """
+    return (v.layer, v.rule)
+
+
+def _violations_table(entries: Sequence[Violation], title: str = "Violations",
+                      introduced: frozenset = frozenset()) -> Table:
     rows: list[list[Cell]] = [
-        [*v.cells(), v.message, v.fix, [v.note, " ", Span(f"[{v.rule} · {v.source}]" if v.source else f"[{v.rule}]",
-                                                          "source")]]
+        [*v.cells(), [Span("new", "new", "introduced by the fixes: the model before them did not break this"),
+                      " ", v.message] if violation_key(v) in introduced else v.message,
+         v.fix, [v.note, " ", Span(f"[{v.rule} · {v.source}]" if v.source else f"[{v.rule}]", "source")]]
         for v in entries]
-    return Table(title, _VIOLATION_COLUMNS, rows, role="violations", numbered=True, flow=True)
+    roles = ["introduced" if violation_key(v) in introduced else "" for v in entries] if introduced else ()
+    return Table(title, _VIOLATION_COLUMNS, rows, role="violations", numbered=True, flow=True, row_roles=roles)
 
 
 # ------------------------------------------------------------------------------ JSON input
@@ -300,8 +315,11 @@ class CompatibilityReport(Rendered):
         return "INCOMPATIBLE (" + ", ".join(parts) + ")"
 
     # --- the blocks both views render
-    def detail_blocks(self, layers: bool = True) -> list[Block]:
+    def detail_blocks(self, layers: bool = True, introduced: frozenset = frozenset()) -> list[Block]:
         """Unmapped layers, notes, the layer table (unless ``layers=False``) and the violations, as blocks.
+
+        Violations whose :func:`violation_key` is in ``introduced`` are marked "new" (the
+        Explorer passes those its fixes introduced).
 
         Examples
         --------
@@ -316,10 +334,10 @@ class CompatibilityReport(Rendered):
                     for l in self.layer_verdicts]
             blocks.append(Table("Layers", _LAYER_COLUMNS + (Column("verdict"),), rows,
                                 open=len(rows) <= 20, role="layers"))
-        blocks.append(_violations_table(self.entries))
+        blocks.append(_violations_table(self.entries, introduced=introduced))
         return blocks
 
-    def blocks(self) -> list[Block]:
+    def blocks(self, introduced: frozenset = frozenset()) -> list[Block]:
         """The report as :mod:`akida_nb.present` blocks: ``repr`` and ``_repr_html_`` both render these.
 
         Examples
@@ -330,7 +348,8 @@ class CompatibilityReport(Rendered):
         """
         return [Line(["CompatibilityReport: ", Span(repr(self.model_name), "model"), " on ",
                       Span(self.target, "target"), " ", Span(f"({self.target_title})", "target-title")]),
-                Line(["Verdict: ", badge_span(self.ok, self.summary_line())])] + self.detail_blocks()
+                Line(["Verdict: ", badge_span(self.ok, self.summary_line())])] + self.detail_blocks(
+                    introduced=introduced)
 
     # --- JSON
     def to_dict(self) -> dict[str, Any]:
@@ -453,8 +472,10 @@ class Comparison(Rendered):
         df = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
         return df[["target"] + VIOLATION_COLUMNS]
 
-    def blocks(self) -> list[Block]:
+    def blocks(self, introduced: Mapping[str, frozenset] | None = None) -> list[Block]:
         """The comparison as :mod:`akida_nb.present` blocks: ``repr`` and ``_repr_html_`` both render these.
+
+        ``introduced`` maps a target to the :func:`violation_key` s to mark "new".
 
         Examples
         --------
@@ -473,7 +494,8 @@ class Comparison(Rendered):
         blocks.append(Table("Verdict per layer", _LAYER_COLUMNS + tuple(Column(t) for t in self.targets), rows,
                             role="compare"))
         blocks += [Section([Span(r.target, "target"), ": ", badge_span(r.ok, r.summary_line())],
-                           r.detail_blocks(layers=False), role="target-details") for r in self.reports]
+                           r.detail_blocks(layers=False, introduced=(introduced or {}).get(r.target, frozenset())),
+                           role="target-details") for r in self.reports]
         return blocks
 
     def to_dict(self) -> dict[str, Any]:

@@ -9,6 +9,7 @@ import pytest
 
 import akida_nb as ak
 from akida_nb.model import LAYER_TYPES
+from akida_nb.report import violation_key
 
 W = ak.widgets
 
@@ -131,7 +132,8 @@ def test_playground_html_is_deterministic_and_themed():
     colours = re.findall(r"(?:color|background)\s*:\s*([^;}]+)", page)
     # every colour is a JupyterLab theme variable, directly or through the report's --akn-* names
     names = dict(re.findall(r"(--akn-[\w-]+)\s*:\s*([^;}]+)", page))
-    assert names and all("var(--jp-" in v and "#" not in v.replace("var(--jp-", "").split(",")[0] for v in names.values())
+    assert names and all("var(--jp-" in v and "#" not in v.replace("var(--jp-", "").split(",")[0]
+                         for v in names.values())
     assert colours and all(c.strip().startswith(("var(--jp-", "var(--akn-")) for c in colours)
 
 
@@ -208,7 +210,8 @@ def test_explorer_default_is_side_by_side(fixes):
     assert ex.summary == (f"nsoc_v1: {n} violation{'s' if n != 1 else ''}, {ok} of 6 layers ok | "
                           "nsoc_v2: 0 violations, 6 of 6 layers ok")
     assert ex.changes.empty and ex.changes_html.value == ""
-    assert list(ex.fix_checks) == _applicable(fixes, model, ("nsoc_v1", "nsoc_v2"))
+    assert ex.plan_for.value == "nsoc_v1" and ex.plan_for.layout.display != "none"  # fixes planned for one target
+    assert list(ex.fix_checks) == _applicable(fixes, model, ("nsoc_v1",))
     assert ex._repr_mimebundle_()["application/vnd.jupyter.widget-view+json"]["model_id"] == ex.ui.model_id
 
 
@@ -220,7 +223,7 @@ def test_explorer_offers_every_registered_target(fixes):
         ex.target.value = value
         expected = ak.check(ex.model, value[0]) if len(value) == 1 else ak.compare(ex.model, value)
         assert ex.current_report == expected
-        assert list(ex.fix_checks) == _applicable(fixes, ex.model, value)
+        assert list(ex.fix_checks) == _applicable(fixes, ex.model, value[:1])
         assert set(ex.counts) == set(value)
 
 
@@ -246,7 +249,19 @@ def test_explorer_fix_toggle_reruns_fix(fixes, target):
         res = fixes.fix(model, target, fixes=checked)
         assert ex.current_model == res.model
         assert ex.current_report == ak.check(res.model, target)
-        assert ex.report_html.value == ex.current_report._repr_html_()
+        before = {violation_key(v) for v in ak.check(model, target).entries}
+        new = {violation_key(v) for v in ex.current_report.entries} - before
+        assert ex.introduced[target] == new
+        if new:  # what the fixes introduced is marked in the report
+            assert ex.report_html.value.count('<tr class="akn-introduced">') == sum(
+                violation_key(v) in new for v in ex.current_report.entries)
+        else:
+            assert ex.report_html.value == ex.current_report._repr_html_()
+        quoted = ", ".join(f'"{n}"' for n in checked)
+        assert ex.code.value == f'ak.fix(model, "{target}", fixes=[{quoted}])'
+        n_before, n_after = len(ak.check(model, target).entries), len(ex.current_report.entries)
+        if n_before != n_after:
+            assert f"{n_before} → {n_after} violation" in _text(ex.summary_html.value)
         assert ex.changes.drop(columns="target").reset_index(drop=True).equals(res.changes.reset_index(drop=True))
         assert set(ex.changes["target"]) <= {target}
         for layer in res.changes.get("layer", []):
@@ -258,18 +273,61 @@ def test_explorer_fix_toggle_reruns_fix(fixes, target):
 
 
 @pytest.mark.slow
-def test_explorer_side_by_side_applies_fixes_per_target_in_turn(fixes):
+@pytest.mark.parametrize("plan", ["nsoc_v1", "nsoc_v2"])
+def test_explorer_side_by_side_plans_fixes_for_one_target_and_shows_the_others(fixes, plan):
     model = ak.example("broken")
     ex = W.Explorer(model)
+    ex.plan_for.value = plan
+    assert list(ex.fix_checks) == _applicable(fixes, model, (plan,))
+    assert plan in _text(ex.fix_label.value)
     for box in ex.fix_checks.values():
         box.value = True
-    expected = model
-    for t in ("nsoc_v1", "nsoc_v2"):
-        wanted = [n for n in ex.fix_checks if n in _offered(fixes, model, t)]
-        if wanted:
-            expected = fixes.fix(expected, t, fixes=wanted).model
+    expected = fixes.fix(model, plan, fixes=list(ex.fix_checks)).model
     assert ex.current_model == expected
     assert ex.current_report == ak.compare(expected, ["nsoc_v1", "nsoc_v2"])
+    assert set(ex.changes["target"]) == {plan}  # the changes table names the target the fixes were planned for
+    for t in ("nsoc_v1", "nsoc_v2"):
+        before = {violation_key(v) for v in ak.check(model, t).entries}
+        assert ex.introduced[t] == {violation_key(v) for v in ex.current_report[t].entries} - before
+
+
+def test_explorer_reset_unticks_every_fix(fixes):
+    model = ak.example("broken")
+    ex = W.Explorer(model, target=("nsoc_v1",))
+    pristine = (ex.summary_html.value, ex.report_html.value)
+    for box in ex.fix_checks.values():
+        box.value = True
+    assert ex.current_model != model
+    ex.reset.click()
+    assert not any(b.value for b in ex.fix_checks.values())
+    assert ex.current_model == model and ex.changes.empty
+    assert (ex.summary_html.value, ex.report_html.value) == pristine
+    assert ex.code.value == 'ak.check(model, "nsoc_v1")'
+
+
+def test_explorer_checkboxes_carry_description_and_exactness(fixes):
+    ex = W.Explorer(ak.example("broken"), target=("nsoc_v1",))
+    table = fixes.list_fixes().set_index("name")
+    for row in ex.fix_box.children:
+        box, note = row.children
+        text = _text(note.value)
+        assert table.loc[box.description, "description"] in text
+        assert ("approximate" in text) == (table.loc[box.description, "exact"] == "no")
+        assert table.loc[box.description, "description"] in box.tooltip
+
+
+def test_explorer_download_links_are_data_uris_of_the_current_report(fixes):
+    import base64
+    import json
+
+    ex = W.Explorer(ak.example("broken"), target=("nsoc_v1",))
+    next(iter(ex.fix_checks.values())).value = True
+    links = dict(re.findall(r'download="[^"]+\.(html|json)" href="data:[^;]+;charset=utf-8;base64,([^"]+)"',
+                            ex.downloads.value))
+    assert set(links) == {"html", "json"} and "<script" not in ex.downloads.value
+    assert json.loads(base64.b64decode(links["json"])) == json.loads(ex.current_report.to_json())
+    assert ex.report_html.value in base64.b64decode(links["html"]).decode("utf-8")
+    assert ex.code.disabled  # read-only
 
 
 def test_explorer_remembers_fix_checkboxes_across_target_switch(fixes):
