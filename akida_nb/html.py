@@ -22,14 +22,30 @@ True
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import html as _html
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from .present import Block, Cell, Column, Items, Line, Span, Table, cell_parts, cell_text, render_text, safe_text
+from .present import (
+    Block,
+    Cell,
+    Column,
+    Diagram,
+    Items,
+    Line,
+    Span,
+    Table,
+    cell_parts,
+    cell_text,
+    diagram,
+    render_text,
+    safe_text,
+)
 
-__all__ = ["Rendered", "badge", "cell_html", "escape", "items", "page", "render_html", "section", "table"]
+__all__ = ["Rendered", "badge", "cell_html", "diagram_html", "escape", "items", "model_diagram", "page", "render_html",
+           "section", "table"]
 
 
 def escape(value: Any) -> str:
@@ -118,6 +134,14 @@ def items(title: str, values: Iterable[str], cls: str = "akn-notes") -> str:
     return f'<div class="{cls}"><b>{escape(title)}</b><ul>{lis}</ul></div>' if lis else ""
 
 
+@functools.lru_cache(maxsize=1)
+def _css() -> str:
+    """The report CSS (read here, not through :mod:`akida_nb.resources`, which loads models: ``Model`` renders here)."""
+    from importlib import resources
+
+    return (resources.files("akida_nb") / "static" / "report.css").read_text(encoding="utf-8")
+
+
 def page(text: str, body: str, title: str = "") -> str:
     """Wrap a rich view: scoped CSS, escaped text fallback first, rich view hidden until the CSS shows it.
 
@@ -130,10 +154,8 @@ def page(text: str, body: str, title: str = "") -> str:
     >>> html.index("plain &lt;text&gt;") < html.index("<b>rich</b>")
     True
     """
-    from .resources import static_text
-
     scope = "akn-" + hashlib.sha1(text.encode("utf-8", "backslashreplace")).hexdigest()[:12]
-    css = static_text("report.css").replace("#SCOPE", f"#{scope}")
+    css = _css().replace("#SCOPE", f"#{scope}")
     heading = f'<div class="akn-title">{escape(title)}</div>' if title else ""
     return (f'<div id="{scope}" class="akn-root">'
             f'<pre class="akn-fallback">{escape(text)}</pre>'
@@ -188,7 +210,52 @@ def _table_html(t: Table) -> str:
     return table(headers, rows, roles, cls, subs if long else None)
 
 
+def diagram_html(d: Diagram) -> str:
+    """A :class:`~akida_nb.present.Diagram` as boxes in a wrapping row (pure HTML and CSS).
+
+    Examples
+    --------
+    >>> from akida_nb.present import Diagram, Node
+    >>> diagram_html(Diagram((Node("input", ("8×8×1",)), Node("0 fc", ("FullyConnected",), state="bad"))))[:75]
+    '<div class="akn-diagram"><div class="akn-node"><b>input</b><span class="akn'
+    """
+    boxes = []
+    for n in d.nodes:
+        cls = f"akn-node akn-{n.state}" if n.state else "akn-node"
+        tip = f' title="{escape(n.tip)}"' if n.tip else ""
+        first = "akn-node-line" if n.title == "input" else "akn-node-line akn-node-type"
+        lines = "".join(f'<span class="{first if k == 0 else "akn-node-line"}">{escape(line)}</span>'
+                        for k, line in enumerate(n.lines))
+        badges = (f'<span class="akn-node-verdicts">{cell_html(list(n.verdicts))}</span>' if n.verdicts else "")
+        boxes.append(f'<div class="{cls}"{tip}><b>{escape(n.title)}</b>{lines}{badges}</div>')
+    return f'<div class="akn-{d.role}">' + '<span class="akn-arrow">→</span>'.join(boxes) + "</div>"
+
+
+def model_diagram(model: Any, reports: Any = (), nps: Any = None) -> str:
+    """A model at a glance as a page: one box per layer (type, shapes, bits, NPs when given).
+
+    ``reports`` (a :class:`~akida_nb.report.Comparison`, one report or several) colour the
+    boxes by verdict; ``nps`` is a DataFrame from :func:`akida_nb.estimate_nps` (or
+    ``{layer index: NP count}``). Deterministic, no JavaScript; ``Model._repr_html_`` is
+    this without reports.
+
+    Examples
+    --------
+    >>> import akida_nb as ak
+    >>> m = ak.example("ds_cnn_kws")
+    >>> html = model_diagram(m, ak.compare(m), nps=ak.estimate_nps(m, "akd1000"))
+    >>> html.count('<div class="akn-node'), "NP" in html, "<script" in html
+    (7, True, False)
+    """
+    rs = tuple(getattr(reports, "reports", None) or ((reports,) if hasattr(reports, "layer_verdicts") else reports))
+    d = diagram(model.layers, model.input_shape, model.input_bits, rs, nps)
+    return page(repr(model), render_html([Line(["Model ", Span(repr(model.name), "model"), f": {len(model.layers)} "
+                                                f"layer{'s' if len(model.layers) != 1 else ''}"]), d]))
+
+
 def _block_html(block: Block) -> str:
+    if isinstance(block, Diagram):
+        return diagram_html(block)
     if isinstance(block, Line):
         return f'<div class="akn-{block.role}">{cell_html(block.parts)}</div>' if block.role else \
             f"<div>{cell_html(block.parts)}</div>"

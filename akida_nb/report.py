@@ -36,6 +36,7 @@ from .present import (
     Span,
     Table,
     badge_span,
+    diagram,
     format_shape,
 )
 
@@ -343,13 +344,14 @@ class CompatibilityReport(Rendered):
         Examples
         --------
         >>> import akida_nb as ak
-        >>> [type(b).__name__ for b in ak.check(ak.example("broken"), "nsoc_v1").blocks()][:3]
-        ['Line', 'Line', 'Items']
+        >>> [type(b).__name__ for b in ak.check(ak.example("broken"), "nsoc_v1").blocks()][:4]
+        ['Line', 'Line', 'Diagram', 'Items']
         """
-        return [Line(["CompatibilityReport: ", Span(repr(self.model_name), "model"), " on ",
-                      Span(self.target, "target"), " ", Span(f"({self.target_title})", "target-title")]),
-                Line(["Verdict: ", badge_span(self.ok, self.summary_line())])] + self.detail_blocks(
-                    introduced=introduced)
+        head: list[Block] = [Line(["CompatibilityReport: ", Span(repr(self.model_name), "model"), " on ",
+                                   Span(self.target, "target"), " ", Span(f"({self.target_title})", "target-title")]),
+                             Line(["Verdict: ", badge_span(self.ok, self.summary_line())]),
+                             diagram(self.layer_verdicts, reports=(self,))]
+        return head + self.detail_blocks(introduced=introduced)
 
     # --- JSON
     def to_dict(self) -> dict[str, Any]:
@@ -488,6 +490,7 @@ class Comparison(Rendered):
         blocks += [Line(["  ", Span(r.target, "target"), " ", Span(f"({r.target_title})", "target-title"), ": ",
                          badge_span(r.ok, r.summary_line())]) for r in self.reports]
         first = self.reports[0]
+        blocks.append(diagram(first.layer_verdicts, reports=self.reports))
         rows = [_layer_cells(l) + [badge_span(r.layer_verdicts[i].ok, r.layer_verdicts[i].mark)
                                    for r in self.reports]
                 for i, l in enumerate(first.layer_verdicts)]

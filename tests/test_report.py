@@ -311,3 +311,44 @@ def test_plain_dataframes_stay_plain_and_pandas_options_untouched():
     assert type(ak.constraints("nsoc_v2")) is pd.DataFrame
     assert type(ak.example("ds_cnn_kws").summary()) is pd.DataFrame
     assert {k: pd.get_option(k) for k in options} == options
+
+
+# ------------------------------------------------------------------------------ the model at a glance
+def _nodes(html):
+    return re.findall(r'<div class="akn-node( akn-\w+)?"(?: title="([^"]*)")?><b>([^<]*)</b>(.*?)</div>', html)
+
+
+def test_model_renders_one_box_per_layer_with_type_shapes_and_bits():
+    from akida_nb.present import format_shape
+
+    m = ak.example("ds_cnn_kws")
+    html = m._repr_html_()
+    assert html == ak.example("ds_cnn_kws")._repr_html_() and "<script" not in html
+    nodes = _nodes(html)
+    assert [n[2] for n in nodes] == ["input"] + [f"{l.index} {l.name}" for l in m.layers]
+    for layer, (_, _, _, body) in zip(m.layers, nodes[1:]):
+        assert layer.type in body and f"{format_shape(layer.input_shape)} → {format_shape(layer.output_shape)}" in body
+        assert f"weights {layer.weights_bits}-bit" in body
+
+
+def test_report_diagram_is_coloured_by_verdict_per_target():
+    m = ak.example("ds_cnn_kws")
+    cmp = ak.compare(m, ["nsoc_v1", "nsoc_v2"])
+    nodes = _nodes(cmp._repr_html_())
+    assert len(nodes) == len(m.layers)  # a report knows no input bits: no input box
+    for i, (state, tip, _, body) in enumerate(nodes):
+        verdicts = [r.layer_verdicts[i] for r in cmp.reports]
+        expected = " akn-ok" if all(v.ok for v in verdicts) else " akn-bad" if not any(v.ok for v in verdicts) else ""
+        assert state == expected
+        for r, v in zip(cmp.reports, verdicts):
+            assert f"{r.target}: {v.summary}" in tip and ("akn-ok" if v.ok else "akn-bad") in body
+
+
+def test_model_diagram_shows_np_counts_where_known():
+    from akida_nb.html import model_diagram
+
+    m = ak.example("ds_cnn_kws")
+    est = ak.estimate_nps(m, "akd1000")
+    nodes = _nodes(model_diagram(m, nps=est))
+    for n, (_, _, _, body) in zip(est["nps"], nodes[1:]):
+        assert (f"{int(n)} NP" in body) if n == n and n is not None else ("NP" not in body)
