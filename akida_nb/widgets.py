@@ -115,8 +115,32 @@ class _Dashboard:
         for control in controls:
             control.observe(self._update, names="value")
 
+    def _snapshot(self) -> list[str]:
+        """The rendered HTML widgets that make the static snapshot."""
+        raise NotImplementedError
+
+    def snapshot_html(self) -> str:
+        """What the dashboard shows now, as static HTML, under "run the cell to interact".
+
+        Notebook viewers without a kernel (nbconvert's HTML, a stored notebook opened
+        before running) show this instead of the widget's Python repr.
+
+        Examples
+        --------
+        >>> import akida_nb as ak
+        >>> html = ak.widgets.Playground().snapshot_html()
+        >>> "Run the cell to interact" in html, "<script" in html
+        (True, False)
+        """
+        hint = (f"{type(self).__name__} (static snapshot). Run the cell to interact: the controls need a "
+                "running kernel.")
+        return _page([Line(hint, "hint")]) + "".join(self._snapshot())
+
     def _repr_mimebundle_(self, **kwargs):
-        return self.ui._repr_mimebundle_(**kwargs)
+        bundle = self.ui._repr_mimebundle_(**kwargs)
+        bundle["text/html"] = self.snapshot_html()
+        bundle["text/plain"] = f"{type(self).__name__}: {getattr(self, 'summary', '')} (run the cell to interact)"
+        return bundle
 
 
 # ------------------------------------------------------------------------------ Explorer
@@ -244,6 +268,9 @@ class Explorer(_Dashboard):
                 self._baseline[t] = check(self.model, t)
             if t not in self._offered:
                 self._offered[t] = set(applicable_fixes(self.model, t)) | set(fix(self.model, t).changes["fix"])
+
+    def _snapshot(self) -> list[str]:
+        return [self.summary_html.value, self.changes_html.value, self.report_html.value]
 
     def _reset(self, _button: Any = None) -> None:
         """Untick every fix, then update once."""
@@ -458,6 +485,9 @@ class Playground(_Dashboard):
         self._watch(*self.controls.values())
         self._update()
 
+    def _snapshot(self) -> list[str]:
+        return [self.verdict_html.value]
+
     def spec(self) -> dict[str, Any]:
         """The native-format dict the controls describe.
 
@@ -561,6 +591,9 @@ class ConstraintBrowser(_Dashboard):
                           self.table_html])
         self._watch(self.targets, self.layer_type, self.only_differences)
         self._update()
+
+    def _snapshot(self) -> list[str]:
+        return [self.table_html.value]
 
     def _update(self, change: dict | None = None) -> None:
         chosen = tuple(self.targets.value)

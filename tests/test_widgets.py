@@ -357,3 +357,21 @@ def test_explorer_html_is_deterministic(fixes):
 def test_explorer_needs_a_model():
     with pytest.raises(ak.SpecError, match="akida_nb.Model"):
         W.Explorer("ds_cnn_kws")
+
+
+# ------------------------------------------------------------------------------ without a kernel
+@pytest.mark.parametrize("make", [lambda: W.Explorer(ak.example("broken")), W.Playground, W.ConstraintBrowser],
+                         ids=["Explorer", "Playground", "ConstraintBrowser"])
+def test_static_fallback_is_a_readable_snapshot(make):
+    dash = make()
+    bundle = dash._repr_mimebundle_()
+    assert bundle["application/vnd.jupyter.widget-view+json"]["model_id"] == dash.ui.model_id
+    html_ = bundle["text/html"]
+    assert "Run the cell to interact" in html_ and "<script" not in html_
+    assert "VBox(" not in html_ and "HBox(" not in html_ and "VBox(" not in bundle["text/plain"]
+    assert "run the cell to interact" in bundle["text/plain"]
+    shown = {"Explorer": ("report_html", "summary_html"), "Playground": ("verdict_html",),
+             "ConstraintBrowser": ("table_html",)}[type(dash).__name__]
+    for name in shown:
+        assert getattr(dash, name).value in html_
+    assert html_ == make()._repr_mimebundle_()["text/html"]  # deterministic
