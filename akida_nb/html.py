@@ -64,23 +64,30 @@ def escape(value: Any) -> str:
     return _html.escape(text, quote=True)
 
 
-def badge(ok: bool, text: str | None = None, title: str = "") -> str:
-    """A small verdict badge (``✓`` / ``✗``) as HTML; colours come from the report CSS.
+def badge(ok: bool, text: str | None = None, title: str = "", link: str = "", caveat: bool = False) -> str:
+    """A small verdict badge (``✓`` / ``✗``, ``⚠`` with a caveat) as HTML; colours come from the report CSS.
+
+    With ``link`` (an element id) the badge is a link to it.
 
     Examples
     --------
     >>> badge(False, "2 violations"), badge(False, "✗ 2")  # the mark is added once
     ('<span class="akn-badge akn-bad">✗ 2 violations</span>', '<span class="akn-badge akn-bad">✗ 2</span>')
+    >>> badge(False, "2", link="akn-v-1")
+    '<a class="akn-badge akn-bad" href="#akn-v-1">✗ 2</a>'
     """
     label = text if text is not None else ("compatible" if ok else "incompatible")
-    mark = "✓" if ok else "✗"
+    mark = "⚠" if caveat else "✓" if ok else "✗"
     label = label if label.startswith(mark) else f"{mark} {label}"
     tip = f' title="{escape(title)}"' if title else ""
-    return f'<span class="akn-badge {"akn-ok" if ok else "akn-bad"}"{tip}>{escape(label)}</span>'
+    cls = "akn-caveat" if caveat else "akn-ok" if ok else "akn-bad"
+    if link:
+        return f'<a class="akn-badge {cls}" href="#{escape(link)}"{tip}>{escape(label)}</a>'
+    return f'<span class="akn-badge {cls}"{tip}>{escape(label)}</span>'
 
 
 def table(headers: Sequence[str], rows: Iterable[Sequence[str]], row_classes: Iterable[str] | None = None,
-          cls: str = "", sub_rows: Sequence[str] | None = None) -> str:
+          cls: str = "", sub_rows: Sequence[str] | None = None, row_ids: Sequence[str] = ()) -> str:
     """An ``akn-table`` from already escaped cells, with an optional class per row.
 
     ``sub_rows`` (escaped HTML, one per row, ``""`` for none) are shown under their row,
@@ -100,10 +107,12 @@ def table(headers: Sequence[str], rows: Iterable[Sequence[str]], row_classes: It
     rows = list(rows)
     classes = list(row_classes) if row_classes is not None else [""] * len(rows)
     subs = list(sub_rows) if sub_rows is not None else [""] * len(rows)
+    ids = list(row_ids) or [""] * len(rows)
     head = "".join(f"<th>{escape(h)}</th>" for h in headers)
     body = []
-    for row, c, sub in zip(rows, classes, subs):
-        body.append((f'<tr class="{c}">' if c else "<tr>") + "".join(f"<td>{cell}</td>" for cell in row) + "</tr>")
+    for row, c, sub, rid in zip(rows, classes, subs, ids):
+        attrs = (f' id="{escape(rid)}"' if rid else "") + (f' class="{c}"' if c else "")
+        body.append(f"<tr{attrs}>" + "".join(f"<td>{cell}</td>" for cell in row) + "</tr>")
         if sub:
             body.append(f'<tr class="{f"{c} akn-sub".strip()}"><td colspan="{len(headers)}">{sub}</td></tr>')
     return (f'<div class="akn-scroll"><table class="{f"akn-table {cls}".strip()}"><thead><tr>{head}</tr></thead>'
@@ -182,8 +191,8 @@ def cell_html(cell: Cell) -> str:
             out.append(escape(safe_text(p)))
             continue
         text = safe_text(p.text)
-        if p.role in ("badge-ok", "badge-bad"):
-            out.append(badge(p.role == "badge-ok", text, p.title))
+        if p.role in ("badge-ok", "badge-bad", "badge-caveat"):
+            out.append(badge(p.role != "badge-bad", text, p.title, p.link, p.role == "badge-caveat"))
             continue
         tip = f' title="{escape(p.title)}"' if p.title else ""
         start, end = _TAGS.get(p.role, (f'<span class="akn-{escape(p.role)}"{tip}>', "</span>"))
@@ -207,7 +216,7 @@ def _table_html(t: Table) -> str:
                     for i in long if cell_text(row[i])) for row in t.rows]
     roles = [f"akn-{r}" if r else "" for r in t.row_roles] if t.row_roles else None
     cls = " ".join(c for c in (f"akn-{t.role}" if t.role else "", "akn-records" if long else "") if c)
-    return table(headers, rows, roles, cls, subs if long else None)
+    return table(headers, rows, roles, cls, subs if long else None, t.row_ids)
 
 
 def diagram_html(d: Diagram) -> str:

@@ -185,7 +185,11 @@ def _layer_index(result: Any, layer: int | str) -> int:
     names = [l.name for l in result.model.layers]
     if isinstance(layer, str):
         if layer not in names:
-            raise PlotError("layer", f"no layer named {brief(layer)} (layers: {brief(names, 200)})")
+            import difflib
+
+            close = difflib.get_close_matches(layer, names, n=1)
+            hint = f"did you mean {brief(close[0])}? " if close else ""
+            raise PlotError("layer", f"no layer named {brief(layer)} ({hint}layers: {brief(names, 200)})")
         return names.index(layer)
     if isinstance(layer, bool) or not isinstance(layer, (int, np.integer)):
         raise PlotError("layer", f"a layer index or name expected, got {brief(layer)}")

@@ -178,21 +178,26 @@ class Span:
     role: str = ""
     title: str = ""
     """A tooltip (HTML only)."""
+    link: str = ""
+    """An element id in the same output to link to (HTML only): ``"akn-…"``."""
 
 
 Cell = str | int | Span | Sequence[str | int | Span] | None
 """A table cell or a line: a string, a :class:`Span`, or a sequence of them (joined)."""
 
 
-def badge_span(ok: bool, text: str) -> Span:
+def badge_span(ok: bool, text: str, title: str = "", link: str = "", caveat: bool = False) -> Span:
     """A verdict badge: rendered as ``text`` in a terminal, as a coloured ``✓ text`` / ``✗ text`` in HTML.
+
+    ``caveat`` marks a verdict that holds with a reservation (``⚠``, the warning colour);
+    ``title`` is its tooltip and ``link`` an element id it points to.
 
     Examples
     --------
-    >>> badge_span(False, "2 violations").role
-    'badge-bad'
+    >>> badge_span(False, "2 violations").role, badge_span(True, "ok", caveat=True).role
+    ('badge-bad', 'badge-caveat')
     """
-    return Span(text, "badge-ok" if ok else "badge-bad")
+    return Span(text, "badge-caveat" if caveat else "badge-ok" if ok else "badge-bad", title, link)
 
 
 def cell_parts(cell: Cell) -> list[str | int | Span]:
@@ -274,6 +279,8 @@ class Table:
     columns: Sequence[Column]
     rows: Sequence[Sequence[Cell]]
     row_roles: Sequence[str] = ()
+    row_ids: Sequence[str] = ()
+    """Element ids of the rows (HTML only), for links from elsewhere in the same output."""
     open: bool = True
     role: str = ""
     numbered: bool = False

@@ -28,7 +28,7 @@ from .errors import AkidaNbError, SpecError, brief
 from .fixes.result import CHANGE_COLUMNS
 from .html import badge, escape, page, render_html
 from .model import LAYER_TYPES, Model
-from .present import Block, Column, Line, Span, Table, badge_span, format_shape, plural as _plural, render_text
+from .present import Block, Column, Line, Section, Span, Table, format_shape, plural as _plural, render_text
 from .report import Comparison, CompatibilityReport, violation_key
 from .targets import compare_constraints, constraints, get_target, targets as _targets_frame
 
@@ -467,9 +467,11 @@ class Playground(_Dashboard):
             "kernel": w.IntSlider(value=3, min=1, max=9, description="kernel", **narrow),
             "stride": w.IntSlider(value=1, min=1, max=3, description="stride", **narrow),
             "padding": w.ToggleButtons(options=["same", "valid"], value="same", description="padding",
-                                       style={"description_width": "90px", "button_width": "60px"}),
+                                       style={"description_width": "90px", "button_width": "auto"},
+                                       layout=w.Layout(width="320px", display="flex", flex_flow="row nowrap")),
             "pool_type": w.ToggleButtons(options=["none", "max", "average"], value="none", description="pooling",
-                                         style={"description_width": "90px", "button_width": "60px"}),
+                                         style={"description_width": "90px", "button_width": "auto"},
+                                         layout=w.Layout(width="320px", display="flex", flex_flow="row nowrap")),
             "pool_size": w.IntSlider(value=2, min=1, max=4, description="pool size", **narrow),
             "pool_stride": w.IntSlider(value=2, min=1, max=4, description="pool stride", **narrow),
             "filters": w.BoundedIntText(value=32, min=1, max=4096, description="filters/units", **narrow),
@@ -479,9 +481,9 @@ class Playground(_Dashboard):
             "next": w.Dropdown(options=list(_NEXT_LAYERS), value="nothing (last layer)", description="followed by",
                                **narrow),
         }
-        self.verdict_html = w.HTML(layout=w.Layout(flex="1 1 auto"))
+        self.verdict_html = w.HTML(layout=w.Layout(flex="1 1 300px", min_width="0"))
         self.ui = w.HBox([w.VBox(list(self.controls.values()), layout=w.Layout(flex="0 0 auto")),
-                          self.verdict_html])
+                          self.verdict_html], layout=w.Layout(flex_flow="row wrap", max_width="100%"))
         self._watch(*self.controls.values())
         self._update()
 
@@ -537,10 +539,11 @@ class Playground(_Dashboard):
         shapes = " → ".join([f"input {format_shape(m.input_shape)} ({m.input_bits}-bit)"]
                             + [f"{l.name} {format_shape(l.output_shape)}" for l in m.layers])
         blocks: list[Block] = [Line(shapes, "shapes")]
-        for r in report.reports:
-            blocks.append(Line([Span(r.target, "target"), " ", Span(f"({r.target_title})", "target-title"), ": ",
-                                badge_span(r.ok, r.summary_line())]))
-            blocks += r.detail_blocks(layers=False)
+        # every target's verdict first, so none falls off screen under another's violations
+        blocks += [Line([Span(r.target, "target"), " ", Span(f"({r.target_title})", "target-title"), ": ",
+                         r.verdict_span()]) for r in report.reports]
+        blocks += [Section([Span(r.target, "target"), ": ", r.verdict_span()], r.detail_blocks(layers=False),
+                           open=True, role="target-details") for r in report.reports if not r.ok or r.notes]
         return _page(blocks)
 
 

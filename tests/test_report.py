@@ -352,3 +352,41 @@ def test_model_diagram_shows_np_counts_where_known():
     nodes = _nodes(model_diagram(m, nps=est))
     for n, (_, _, _, body) in zip(est["nps"], nodes[1:]):
         assert (f"{int(n)} NP" in body) if n == n and n is not None else ("NP" not in body)
+
+
+# ------------------------------------------------------------------------------ badges that explain themselves
+POOL3 = {"name": "pool3", "input": {"shape": [32, 32, 16], "bits": 4}, "layers": [
+    {"type": "Convolutional", "kernel_size": 3, "filters": 32, "weights_bits": 4, "act_bits": 4,
+     "pool_type": "max", "pool_size": 3, "pool_stride": 2},
+    {"type": "Convolutional", "kernel_size": 3, "filters": 32, "weights_bits": 4, "act_bits": 4,
+     "pool_type": "average"},
+    {"type": "FullyConnected", "units": 10, "weights_bits": 4, "activation": False}]}
+
+
+def test_a_compatible_badge_carries_the_mappers_refusal():
+    model = ak.Model.from_dict(POOL3)
+    rep = ak.check(model, "nsoc_v2", also=["akd1000"])
+    assert rep.ok and rep.caveats
+    html = rep._repr_html_()
+    verdict = re.search(r'Verdict: (<span class="akn-badge [^"]+"[^>]*>[^<]*</span>)', html).group(1)
+    assert "akn-caveat" in verdict and "⚠" in verdict and "refuses" in verdict and "✓" not in verdict
+    assert "refuses" in repr(rep).splitlines()[1]  # the text verdict says it too
+    plain = ak.check(model, "nsoc_v2")  # without the note, a plain ✓
+    assert not plain.caveats and 'class="akn-badge akn-caveat"' not in plain._repr_html_()
+
+
+def test_layer_badges_link_to_their_violations_and_every_badge_has_a_tooltip():
+    for rendered in (ak.check(ak.example("broken"), "nsoc_v1"), ak.compare(ak.example("broken"))):
+        html = rendered._repr_html_()
+        links = re.findall(r'<a class="akn-badge akn-bad" href="#([^"]+)"', html)
+        assert links
+        ids = re.findall(r'<tr id="([^"]+)"', html)
+        assert set(links) <= set(ids) and len(ids) == len(set(ids))
+        badges = re.findall(r'<(?:span|a) class="akn-badge[^"]*"([^>]*)>', html)
+        assert badges and all("title=" in b for b in badges)
+
+
+def test_one_layer_reads_in_the_singular():
+    m = ak.Model.from_dict({"input": {"shape": [1, 1, 8], "bits": 1},
+                            "layers": [{"type": "FullyConnected", "units": 4, "weights_bits": 2}]})
+    assert "1 layer checked" in ak.check(m, "nsoc_v2").summary_line()

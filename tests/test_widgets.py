@@ -253,7 +253,7 @@ def test_explorer_fix_toggle_reruns_fix(fixes, target):
         new = {violation_key(v) for v in ex.current_report.entries} - before
         assert ex.introduced[target] == new
         if new:  # what the fixes introduced is marked in the report
-            assert ex.report_html.value.count('<tr class="akn-introduced">') == sum(
+            assert len(re.findall(r'<tr(?: id="[^"]*")? class="akn-introduced">', ex.report_html.value)) == sum(
                 violation_key(v) in new for v in ex.current_report.entries)
         else:
             assert ex.report_html.value == ex.current_report._repr_html_()
@@ -375,3 +375,15 @@ def test_static_fallback_is_a_readable_snapshot(make):
     for name in shown:
         assert getattr(dash, name).value in html_
     assert html_ == make()._repr_mimebundle_()["text/html"]  # deterministic
+
+
+def test_playground_shows_every_verdict_before_any_details():
+    pg = W.Playground()
+    pg.controls["kernel"].value = 4
+    pg.controls["stride"].value = 3
+    page = pg.verdict_html.value
+    rich = page[page.index("akn-wrap"):]
+    first_details = rich.index("<details")
+    for r in pg.current_report.reports:
+        assert rich.index(f'<span class="akn-target">{r.target}</span>') < first_details
+    assert all(pg.controls[n].style.button_width == "auto" for n in ("padding", "pool_type"))  # "average" uncut
