@@ -57,11 +57,11 @@ def _page(blocks: Sequence[Block]) -> str:
 
 
 def _frame_table(title: str, df: Any, row_roles: Sequence[str] = (), long: Sequence[str] = ("note", "source"),
-                 open: bool = True) -> Table:
+                 open: bool = True, role: str = "") -> Table:
     """A DataFrame as a table block (every value shown as text); ``long`` columns wrap under their row."""
     rows = [["" if v is None else str(v) for v in row] for row in df.itertuples(index=False)]
     return Table(title, tuple(Column(str(c), long=c in long) for c in df.columns), rows, row_roles=row_roles,
-                 open=open)
+                 open=open, role=role)
 
 
 def _target_titles() -> dict[str, str]:
@@ -361,7 +361,7 @@ class Explorer(_Dashboard):
                            if names else f'ak.check(model, "{plan}")' if len(chosen) == 1 else
                            f"ak.compare(model, [{', '.join(chr(34) + t + chr(34) for t in chosen)}])")
         self.changes_html.value = "" if self.changes.empty else _page([_frame_table(
-            "Changes", self.changes, long=("note",), open=len(self.changes) <= 8)])
+            "Changes", self.changes, long=("note",), open=len(self.changes) <= 8, role="changes")])
         if any(self.introduced.values()):
             blocks = (self.current_report.blocks(introduced=self.introduced)
                       if isinstance(self.current_report, Comparison)
