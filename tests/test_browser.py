@@ -205,7 +205,7 @@ def test_tutorial_runs_and_reads_in_light_and_dark(browser, lab, name):
         assert not audit["errors"], (name, theme, audit["errors"])
         if "akn-" in (ROOT / "notebooks" / name).read_text(encoding="utf-8"):  # it shows akida_nb HTML
             assert audit["roots"] and audit["checked"] > 20, (name, audit["roots"], audit["checked"])
-        figures = pg.locator(".jp-OutputArea-output img[src^='data:image/png']")
+        figures = pg.locator(".jp-OutputArea-output .jp-RenderedHTMLCommon img[src^='data:image/png']")
         for k in range(figures.count()):  # ak.plot figures say what they show
             assert (figures.nth(k).get_attribute("alt") or "").strip(), (name, k)
         assert not audit["low"], (name, theme, audit["low"][:10])
