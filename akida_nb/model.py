@@ -590,6 +590,12 @@ class Model:
         df["act_bits"] = df["act_bits"].astype("Int64")
         return df
 
+    def _repr_html_(self) -> str:
+        """The model at a glance: one box per layer with type, shapes and bits (:func:`akida_nb.html.model_diagram`)."""
+        from .html import model_diagram
+
+        return model_diagram(self)
+
     def __repr__(self) -> str:
         lines = [(f"Model {self.name!r}: input {fmt_shape(self.input_shape)} ({self.input_bits}-bit), "
                   f"{len(self.layers)} layers, output {fmt_shape(self.output_shape)}")]

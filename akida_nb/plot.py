@@ -2,9 +2,15 @@
 
 Every function returns a :class:`matplotlib.figure.Figure` and never calls
 ``plt.show()``. Without ``ax=`` (or ``fig=`` for multi-panel figures) it draws on a new
-``Figure`` that is not registered with pyplot, so nothing is shown twice in a notebook
-and nothing leaks in scripts; Jupyter displays the returned figure. With ``ax=`` it draws
-there and returns ``ax.figure``. Works headless (Agg).
+:class:`ThemedFigure` (a ``Figure`` subclass) that is not registered with pyplot, so nothing
+is shown twice in a notebook and nothing leaks in scripts. Jupyter displays it in a fresh
+kernel with no ``%matplotlib`` magic and no pyplot state: its ``_repr_html_`` is the PNG as
+an ``<img>`` with alt text describing the chart. With ``ax=`` it draws there and returns
+``ax.figure``. Works headless (Agg).
+
+Figures read on light and dark notebook themes alike: the background is transparent and
+text, axes and data are drawn in colours with a contrast of at least 3:1 against both
+white and JupyterLab Dark's backgrounds (``INK`` and ``PALETTE``).
 
 This module is loaded lazily (``ak.plot``); ``import akida_nb`` does not import matplotlib.
 
@@ -24,8 +30,10 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
+from matplotlib.figure import Figure as _Figure
 
 from .errors import PlotError, brief
+from .html import escape
 from .present import layer_label, safe_text
 
 if TYPE_CHECKING:
@@ -33,6 +41,9 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
 __all__ = [
+    "INK",
+    "PALETTE",
+    "ThemedFigure",
     "activation_histograms",
     "events",
     "feature_maps",
@@ -43,10 +54,84 @@ __all__ = [
     "verdict_map",
 ]
 
-_OK_COLOR = "#2e7d32"
-_BAD_COLOR = "#c62828"
-_EVENT_COLOR = "#1565c0"
-_SPARSITY_COLOR = "#ef6c00"
+INK = "#808080"
+"""Text, axes and ticks: mid grey, at least 3.9:1 on white and 4:1 on JupyterLab Dark's #111 and #212121."""
+PALETTE = ("#1e88e5", "#e65100", "#ab47bc", "#009688", "#689f38", "#d81b60", "#8d6e63")
+"""Data colours, each at least 3:1 on white and on JupyterLab Dark's backgrounds (tests/test_plot.py checks)."""
+_OK_COLOR = "#43a047"
+_BAD_COLOR = "#e53935"
+_EVENT_COLOR = PALETTE[0]
+_SPARSITY_COLOR = PALETTE[1]
+_STYLE = {"text.color": INK, "axes.labelcolor": INK, "axes.edgecolor": INK, "xtick.color": INK,
+          "ytick.color": INK, "xtick.labelcolor": INK, "ytick.labelcolor": INK, "axes.titlecolor": INK,
+          "figure.facecolor": "none", "axes.facecolor": "none", "savefig.transparent": True,
+          "legend.facecolor": "none", "legend.edgecolor": INK, "legend.labelcolor": INK, "grid.color": INK,
+          "axes.titlesize": 11, "axes.labelsize": 10}
+
+
+def _describe(fig: _Figure) -> str:
+    """Alt text for a figure: its titles and axis labels, in words."""
+    parts = []
+    suptitle = getattr(fig, "_suptitle", None)
+    if suptitle is not None and suptitle.get_text():
+        parts.append(suptitle.get_text())
+    for ax in fig.axes:
+        bits = [ax.get_title()] if ax.get_title() else []
+        labels = [f"{axis}: {label}" for axis, label in (("x", ax.get_xlabel()), ("y", ax.get_ylabel())) if label]
+        if labels:
+            bits.append(f"({', '.join(labels)})")
+        if bits and " ".join(bits) not in parts:
+            parts.append(" ".join(bits))
+    return "Chart: " + ("; ".join(parts[:6]) or "a matplotlib figure") + (" …" if len(parts) > 6 else "")
+
+
+class ThemedFigure(_Figure):
+    """The figures of ``ak.plot``: a matplotlib ``Figure`` that shows itself in a notebook.
+
+    Jupyter shows it with no ``%matplotlib`` magic and no pyplot state (``_repr_html_``:
+    a PNG ``<img>`` with alt text, as wide as the output area at most). Where the inline
+    backend is on, it shows as any figure.
+
+    Examples
+    --------
+    >>> import akida_nb as ak
+    >>> fig = ak.plot.staircase(act_bits=2)
+    >>> isinstance(fig, ThemedFigure), fig._repr_html_().startswith('<img src="data:image/png;base64,')
+    (True, True)
+    >>> 'alt="Chart: Quantized activation' in fig._repr_html_()
+    True
+    """
+
+    def _repr_html_(self) -> str:
+        import base64
+        import io
+
+        buf = io.BytesIO()
+        self.savefig(buf, format="png", bbox_inches="tight", transparent=True)
+        data = base64.b64encode(buf.getvalue()).decode("ascii")
+        return (f'<img src="data:image/png;base64,{data}" alt="{escape(_describe(self))}" '
+                f'style="max-width:100%;height:auto">')
+
+
+def _text_on(rgba: Sequence[float]) -> str:
+    """Near-black or white, whichever reads better on an opaque cell colour."""
+    lin = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in rgba[:3]]
+    luminance = 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
+    return "#1a1a1a" if (luminance + 0.05) / 0.0602 >= 1.05 / (luminance + 0.05) else "#ffffff"
+
+
+def _themed(function: Any) -> Any:
+    """Draw under the theme-neutral style (transparent background, INK text)."""
+    import functools
+
+    @functools.wraps(function)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        import matplotlib
+
+        with matplotlib.rc_context(cast(Any, _STYLE)):
+            return function(*args, **kwargs)
+
+    return wrapper
 
 
 def _label(text: Any) -> str:
@@ -86,9 +171,7 @@ def _check_result(result: Any) -> None:
 
 
 def _new_figure(figsize: tuple[float, float]) -> Figure:
-    from matplotlib.figure import Figure
-
-    return Figure(figsize=figsize, layout="constrained")
+    return ThemedFigure(figsize=figsize, layout="constrained")
 
 
 def _axes(ax: Axes | None, figsize: tuple[float, float]) -> tuple[Figure, Axes]:
@@ -103,7 +186,11 @@ def _layer_index(result: Any, layer: int | str) -> int:
     names = [l.name for l in result.model.layers]
     if isinstance(layer, str):
         if layer not in names:
-            raise PlotError("layer", f"no layer named {brief(layer)} (layers: {brief(names, 200)})")
+            import difflib
+
+            close = difflib.get_close_matches(layer, names, n=1)
+            hint = f"did you mean {brief(close[0])}? " if close else ""
+            raise PlotError("layer", f"no layer named {brief(layer)} ({hint}layers: {brief(names, 200)})")
         return names.index(layer)
     if isinstance(layer, bool) or not isinstance(layer, (int, np.integer)):
         raise PlotError("layer", f"a layer index or name expected, got {brief(layer)}")
@@ -113,8 +200,12 @@ def _layer_index(result: Any, layer: int | str) -> int:
 
 
 # ------------------------------------------------------------------------------ simulation
-def events(result: Any, ax: Axes | None = None) -> Figure:
+@_themed
+def events(result: Any, ax: Axes | None = None, log: bool = True) -> Figure:
     """Events (non-zero activations, batch total) per layer as bars, sparsity on a second axis.
+
+    The event axis is logarithmic by default (``symlog``: zero stays at the bottom), so a
+    layer with a few hundred events stays visible next to one with tens of thousands.
 
     Parameters
     ----------
@@ -122,6 +213,8 @@ def events(result: Any, ax: Axes | None = None) -> Figure:
         From :meth:`akida_nb.sim.Simulator.run`.
     ax : matplotlib Axes, optional
         Where to draw the bars; the sparsity axis is its ``twinx()``.
+    log : bool
+        Logarithmic event axis (``False``: linear).
 
     Returns
     -------
@@ -140,13 +233,18 @@ def events(result: Any, ax: Axes | None = None) -> Figure:
     True
     """
     _check_result(result)
+    if not isinstance(log, (bool, np.bool_)):
+        raise PlotError("log", f"True or False expected, got {brief(log)}")
     df = result.events
     fig, ax = _axes(ax, (max(5.0, 0.45 * len(df) + 2.5), 3.6))
     x = np.arange(len(df))
     ax.bar(x, df["events"].to_numpy(), color=_EVENT_COLOR, label="events")
+    if log:
+        ax.set_yscale("symlog", linthresh=1)
+        ax.set_ylim(0, max(10.0, float(df["events"].max()) * 2))
     ax.set_xticks(x, [_label(n) for n in df["layer"]], rotation=45, ha="right", fontsize=8)
     ax.set_xlabel("layer")
-    ax.set_ylabel("events (non-zero outputs, batch total)", color=_EVENT_COLOR)
+    ax.set_ylabel("events (batch total" + (", log)" if log else ")"), color=_EVENT_COLOR)
     ax.tick_params(axis="y", colors=_EVENT_COLOR)
     twin = ax.twinx()
     twin.plot(x, df["sparsity"].to_numpy(), color=_SPARSITY_COLOR, marker="o", label="sparsity")
@@ -158,6 +256,7 @@ def events(result: Any, ax: Axes | None = None) -> Figure:
     return fig
 
 
+@_themed
 def activation_histograms(result: Any, fig: Figure | None = None, log: bool = True) -> Figure:
     """One small histogram per layer of its activation values, one integer bin per level 0…2^b − 1.
 
@@ -205,7 +304,11 @@ def activation_histograms(result: Any, fig: Figure | None = None, log: bool = Tr
         ax.bar(np.arange(levels), counts, width=0.85, color=_EVENT_COLOR)
         if log:
             ax.set_yscale("log")
-        ax.set_xticks(np.arange(levels) if levels <= 16 else np.linspace(0, levels - 1, 5).round().astype(int))
+        step = 1 if levels <= 8 else -(-levels // 6)  # at most ~6 ticks: 0, 3, 6, … for 16 levels
+        ticks = list(range(0, levels, step))
+        if ticks[-1] != levels - 1 and levels - 1 - ticks[-1] >= step / 2:
+            ticks.append(levels - 1)
+        ax.set_xticks(ticks)
         ax.set_title(f"{_label(layer.name)} ({layer.act_bits}-bit)", fontsize=9)
         ax.set_xlabel("activation value", fontsize=8)
         ax.set_ylabel("count", fontsize=8)
@@ -216,6 +319,7 @@ def activation_histograms(result: Any, fig: Figure | None = None, log: bool = Tr
     return fig
 
 
+@_themed
 def feature_maps(result: Any, layer: int | str = 0, sample: int = 0, max_channels: int = 16,
                  fig: Figure | None = None) -> Figure:
     """A layer's output for one sample: one image per channel (d0 down, d1 across).
@@ -335,6 +439,7 @@ def _potentials(potentials: Any) -> np.ndarray:
     return p.astype(np.int64)
 
 
+@_themed
 def staircase(act_bits: int = 4, act_step: float = 1.0, threshold: int = 0, potentials: Any = None,
               ax: Axes | None = None) -> Figure:
     """The quantized activation against the potential: a staircase of ``2^b`` levels (for teaching).
@@ -384,7 +489,7 @@ def staircase(act_bits: int = 4, act_step: float = 1.0, threshold: int = 0, pote
     y = staircase_values(p, act_bits, act_step, threshold)
     fig, ax = _axes(ax, (6.4, 4.0))
     ramp = np.clip((p - threshold) * (1 << act_bits) / step, 0, top)
-    ax.plot(p, ramp, linestyle="--", color="#9e9e9e", label="ideal ramp (p − threshold)·2^b / S")
+    ax.plot(p, ramp, linestyle="--", color=INK, label="ideal ramp (p − threshold)·2^b / S")
     ax.plot(p, y, drawstyle="steps-post", color=_EVENT_COLOR, linewidth=2, label="quantized activation")
     ax.axvline(threshold, color=_BAD_COLOR, linestyle=":", label=f"threshold = {threshold}")
     ax.axhline(top, color=_SPARSITY_COLOR, linestyle=":", label=f"saturation = 2^b − 1 = {top}")
@@ -405,6 +510,7 @@ def staircase(act_bits: int = 4, act_step: float = 1.0, threshold: int = 0, pote
 
 
 # ------------------------------------------------------------------------------ verdicts and NPs
+@_themed
 def verdict_map(comparison: Any, ax: Axes | None = None) -> Figure:
     """Layers × targets heatmap of violation counts, each cell annotated (``ok`` or the count).
 
@@ -434,26 +540,31 @@ def verdict_map(comparison: Any, ax: Axes | None = None) -> Figure:
     first = reports[0]
     counts = np.array([[lv.violations for lv in r.layer_verdicts] for r in reports], dtype=np.int64).T
     n_layers, n_targets = counts.shape
-    fig, ax = _axes(ax, (1.6 * n_targets + 3.2, 0.32 * n_layers + 1.6))
+    fig, ax = _axes(ax, (1.8 * n_targets + 3.6, 0.4 * n_layers + 1.8))
     from matplotlib.colors import ListedColormap
 
     vmax = max(1, int(counts.max()))
     cmap = ListedColormap(["#c8e6c9"] + [f"#{r:02x}{g:02x}{b:02x}" for r, g, b in
                                          np.linspace((255, 205, 210), (198, 40, 40), vmax + 1)[1:].astype(int)])
     ax.imshow(counts, cmap=cmap, vmin=-0.5, vmax=vmax + 0.5, aspect="auto", interpolation="nearest")
+    ax.set_xticks(np.arange(n_targets + 1) - 0.5, minor=True)  # cell borders
+    ax.set_yticks(np.arange(n_layers + 1) - 0.5, minor=True)
+    ax.grid(which="minor", color=INK, linewidth=1)
+    ax.tick_params(which="minor", length=0)
     for (i, j), n in np.ndenumerate(counts):
-        ax.text(j, i, "ok" if n == 0 else str(n), ha="center", va="center", fontsize=8,
-                color="#1b5e20" if n == 0 else ("#ffffff" if n > vmax / 2 else "#b71c1c"))
-    ax.set_xticks(np.arange(n_targets), [_label(r.target) for r in reports])
+        ax.text(j, i, "ok" if n == 0 else str(n), ha="center", va="center", fontsize=10, fontweight="bold",
+                color=_text_on(cmap(int(n) / (vmax + 1) + 0.5 / (vmax + 1))))
+    ax.set_xticks(np.arange(n_targets), [_label(r.target) for r in reports], fontsize=10)
     ax.set_yticks(np.arange(n_layers), [f"{lv.index} {_label(layer_label(lv.name, lv.type))}"
                                         for lv in first.layer_verdicts],
-                  fontsize=8)
+                  fontsize=9)
     ax.set_xlabel("target")
     ax.set_ylabel("layer")
     ax.set_title(f"Violations per layer: {_label(first.model_name)}")
     return fig
 
 
+@_themed
 def np_usage(np_df: Any, ax: Axes | None = None) -> Figure:
     """Bars of the neural processors (NPs) each layer takes, coloured by NP type, and the mesh filled per pass.
 
@@ -515,11 +626,13 @@ def np_usage(np_df: Any, ax: Axes | None = None) -> Figure:
     x = np.arange(len(np_df))
     bars = ax.bar(x, nps, color=[colors[k] for k in kinds])
     handles = {k: b for b, k in zip(bars, kinds)}
+    drawn = {k for k, h in zip(kinds, nps) if h > 0}
     for xi, r in zip(x, refused):
         if r:
             ax.annotate("refused", (xi, 0), textcoords="offset points", xytext=(0, 3), rotation=90,
                         ha="center", va="bottom", fontsize=7, color=_BAD_COLOR)
-    ax.legend(handles.values(), handles.keys(), title="NP type", fontsize=7, title_fontsize=7)
+    ax.legend(handles.values(), [k if k in drawn else f"{k} (no NP)" for k in handles], title="NP type",
+              fontsize=8, title_fontsize=8)
     ax.set_xticks(x, [_label(n) for n in np_df["layer"]], rotation=45, ha="right", fontsize=8)
     ax.set_xlabel("layer")
     ax.set_ylabel("neural processors")

@@ -37,8 +37,10 @@ from .errors import one_line
 __all__ = [
     "Block",
     "Column",
+    "Diagram",
     "Items",
     "Line",
+    "Node",
     "Section",
     "Span",
     "Table",
@@ -47,6 +49,7 @@ __all__ = [
     "cell_parts",
     "cell_text",
     "describe_layer",
+    "diagram",
     "format_pair",
     "format_shape",
     "format_value",
@@ -175,21 +178,26 @@ class Span:
     role: str = ""
     title: str = ""
     """A tooltip (HTML only)."""
+    link: str = ""
+    """An element id in the same output to link to (HTML only): ``"akn-…"``."""
 
 
 Cell = str | int | Span | Sequence[str | int | Span] | None
 """A table cell or a line: a string, a :class:`Span`, or a sequence of them (joined)."""
 
 
-def badge_span(ok: bool, text: str) -> Span:
+def badge_span(ok: bool, text: str, title: str = "", link: str = "", caveat: bool = False) -> Span:
     """A verdict badge: rendered as ``text`` in a terminal, as a coloured ``✓ text`` / ``✗ text`` in HTML.
+
+    ``caveat`` marks a verdict that holds with a reservation (``⚠``, the warning colour);
+    ``title`` is its tooltip and ``link`` an element id it points to.
 
     Examples
     --------
-    >>> badge_span(False, "2 violations").role
-    'badge-bad'
+    >>> badge_span(False, "2 violations").role, badge_span(True, "ok", caveat=True).role
+    ('badge-bad', 'badge-caveat')
     """
-    return Span(text, "badge-ok" if ok else "badge-bad")
+    return Span(text, "badge-caveat" if caveat else "badge-ok" if ok else "badge-bad", title, link)
 
 
 def cell_parts(cell: Cell) -> list[str | int | Span]:
@@ -271,6 +279,8 @@ class Table:
     columns: Sequence[Column]
     rows: Sequence[Sequence[Cell]]
     row_roles: Sequence[str] = ()
+    row_ids: Sequence[str] = ()
+    """Element ids of the rows (HTML only), for links from elsewhere in the same output."""
     open: bool = True
     role: str = ""
     numbered: bool = False
@@ -314,7 +324,88 @@ class Section:
     role: str = ""
 
 
-Block = Line | Table | Items | Section
+@dataclass(frozen=True)
+class Node:
+    """One box of a :class:`Diagram`: a title, a few short lines, verdict badges, a colour and a tooltip.
+
+    Examples
+    --------
+    >>> Node("0 conv", ("Convolutional", "32×32×8 → 32×32×16"), state="ok").state
+    'ok'
+    """
+
+    title: str
+    lines: Sequence[str] = ()
+    verdicts: Sequence[Span] = ()
+    state: str = ""
+    """``"ok"`` (every target accepts the layer), ``"bad"`` (none does) or ``""`` (no verdict, or mixed)."""
+    tip: str = ""
+
+
+@dataclass(frozen=True)
+class Diagram:
+    """A model at a glance: one box per layer, in order (HTML only; the text views list the layers already).
+
+    Examples
+    --------
+    >>> render_text([Line("Model"), Diagram((Node("input"), Node("0 conv")))])
+    'Model'
+    """
+
+    nodes: Sequence[Node]
+    role: str = "diagram"
+
+
+def _bits(layer: Any) -> str:
+    weights = getattr(layer, "weights_bits", None)
+    if weights is None:
+        return ""
+    act = f"act {layer.act_bits}-bit" if getattr(layer, "activation", True) else "no activation"
+    return f"weights {weights}-bit · {act}"
+
+
+def diagram(layers: Sequence[Any], input_shape: Any = None, input_bits: int | None = None,
+            reports: Sequence[Any] = (), nps: Any = None) -> Diagram:
+    """The :class:`Diagram` of a layer chain, coloured by the verdicts of ``reports`` when given.
+
+    ``layers`` are :class:`akida_nb.Layer` s (type, shapes, bits) or a report's
+    ``layer_verdicts`` (type and shapes); ``reports`` are :class:`CompatibilityReport` s of
+    the same layers (one badge per target in each box); ``nps`` maps a layer index to its
+    neural-processor count, or is a DataFrame from :func:`akida_nb.estimate_nps`.
+
+    Examples
+    --------
+    >>> import akida_nb as ak
+    >>> m = ak.example("ds_cnn_kws")
+    >>> d = diagram(m.layers, m.input_shape, m.input_bits, [ak.check(m, "nsoc_v1")])
+    >>> [n.state for n in d.nodes][:3], d.nodes[1].lines[0]
+    (['', 'bad', 'ok'], 'InputConvolutional')
+    """
+    counts: dict[int, Any] = {}
+    if nps is not None and hasattr(nps, "columns"):
+        counts = {i: n for i, n in enumerate(nps["nps"]) if n is not None and n == n and str(n) != "<NA>"}
+    elif nps is not None:
+        counts = dict(nps)
+    head = tuple(x for x in (format_shape(input_shape), f"{input_bits}-bit" if input_bits else "") if x)
+    nodes = [Node("input", head)] if head else []
+    for i, layer in enumerate(layers):
+        lines = [str(layer.type), f"{format_shape(layer.input_shape)} → {format_shape(layer.output_shape)}"]
+        if _bits(layer):
+            lines.append(_bits(layer))
+        if i in counts:
+            lines.append(plural(int(counts[i]), "NP"))
+        verdicts = [r.layer_verdicts[i] for r in reports]
+        badges = [Span(r.target if v.ok else f"{r.target}: {v.violations}", "badge-ok" if v.ok else "badge-bad",
+                       f"{r.target}: {v.summary}") for r, v in zip(reports, verdicts)]
+        state = ("ok" if all(v.ok for v in verdicts) else "bad" if not any(v.ok for v in verdicts) else "") \
+            if verdicts else ""
+        tip = layer_label(layer.name, layer.type) + "".join(f"; {r.target}: {v.summary}"
+                                                             for r, v in zip(reports, verdicts))
+        nodes.append(Node(f"{i} {safe_text(layer.name)}", tuple(lines), tuple(badges), state, tip))
+    return Diagram(tuple(nodes))
+
+
+Block = Line | Table | Items | Section | Diagram
 
 
 def _table_text(t: Table) -> list[str]:
@@ -345,6 +436,8 @@ def _table_text(t: Table) -> list[str]:
 
 
 def _block_text(block: Block) -> list[str]:
+    if isinstance(block, Diagram):
+        return []
     if isinstance(block, Line):
         return [cell_text(block.parts)]
     if isinstance(block, Items):

@@ -36,14 +36,16 @@ from .present import (
     Span,
     Table,
     badge_span,
+    diagram,
     format_shape,
+    plural,
 )
 
 html_page = page
 """The page wrapper of :mod:`akida_nb.html` under its former name."""
 
 __all__ = ["RULE_ON_LAYER_COLUMNS", "Comparison", "CompatibilityReport", "LayerVerdict", "RuleOnLayer", "Violation",
-           "badge", "html_page"]
+           "badge", "html_page", "violation_key"]
 
 VIOLATION_COLUMNS = ["layer_index", "layer", "layer_type", "rule", "parameter", "value", "allowed", "message",
                      "fix", "note", "source", "severity"]
@@ -150,12 +152,47 @@ def _layer_cells(l: LayerVerdict) -> list[Cell]:
     return [l.index, l.name, l.type, format_shape(l.input_shape), format_shape(l.output_shape)]
 
 
-def _violations_table(entries: Sequence[Violation], title: str = "Violations") -> Table:
+def violation_key(v: RuleOnLayer) -> tuple[str, str]:
+    """What identifies a violation across two checks of related models: its layer's name and its rule.
+
+    Examples
+    --------
+    >>> import akida_nb as ak
+    >>> violation_key(ak.check(ak.example("ds_cnn_kws"), "nsoc_v1").entries[0])
+    ('conv_0', 'input_conv.type')
+    """
+    return (v.layer, v.rule)
+
+
+def anchor(model_name: str, target: str, layer_index: int) -> str:
+    """The element id of a layer's first violation in a report's HTML (deterministic).
+
+    Examples
+    --------
+    >>> anchor("net", "nsoc_v1", 3)
+    'akn-v-nsoc_v1-3-391b6629'
+    """
+    import hashlib
+
+    safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in target)
+    return f"akn-v-{safe}-{layer_index}-{hashlib.sha1(model_name.encode('utf-8', 'backslashreplace')).hexdigest()[:8]}"
+
+
+def _violations_table(entries: Sequence[Violation], title: str = "Violations",
+                      introduced: frozenset = frozenset(), model_name: str = "", target: str = "") -> Table:
     rows: list[list[Cell]] = [
-        [*v.cells(), v.message, v.fix, [v.note, " ", Span(f"[{v.rule} · {v.source}]" if v.source else f"[{v.rule}]",
-                                                          "source")]]
+        [*v.cells(), [Span("new", "new", "introduced by the fixes: the model before them did not break this"),
+                      " ", v.message] if violation_key(v) in introduced else v.message,
+         v.fix, [v.note, " ", Span(f"[{v.rule} · {v.source}]" if v.source else f"[{v.rule}]", "source")]]
         for v in entries]
-    return Table(title, _VIOLATION_COLUMNS, rows, role="violations", numbered=True, flow=True)
+    roles = ["introduced" if violation_key(v) in introduced else "" for v in entries] if introduced else ()
+    seen: set[int] = set()
+    ids = []
+    for v in entries:  # the first violation of each layer is where the layer's badges link to
+        ids.append(anchor(model_name, target, v.layer_index) if target and v.layer_index not in seen else "")
+        seen.add(v.layer_index)
+    return Table(title, _VIOLATION_COLUMNS, rows, role="violations", numbered=True, flow=True, row_roles=roles,
+                 row_ids=ids if target else ())
 
 
 # ------------------------------------------------------------------------------ JSON input
@@ -280,6 +317,37 @@ class CompatibilityReport(Rendered):
                               "violations": l.violations, "verdict": "ok" if l.ok else "violation"}
                              for l in self.layer_verdicts])
 
+    @property
+    def caveats(self) -> tuple[str, ...]:
+        """Notes saying that a refinement of the target (the AKD1000's mapper) refuses what its table accepts.
+
+        Examples
+        --------
+        >>> import akida_nb as ak
+        >>> ak.compare(ak.example("ds_cnn_kws"), ["nsoc_v2", "akd1000"])["nsoc_v2"].caveats
+        ()
+        """
+        return tuple(n for n in self.notes if " refuses it: " in n and "Check against " in n)
+
+    def verdict_span(self) -> Span:
+        """The verdict as a badge: its summary line, a tooltip, and the caveat a refinement note brings.
+
+        A report that passes its table while a note says a refinement (the AKD1000's mapper)
+        refuses the model gets a ``⚠`` badge that says so, not a plain ``✓``.
+
+        Examples
+        --------
+        >>> import akida_nb as ak
+        >>> ak.check(ak.example("ds_cnn_kws"), "nsoc_v2").verdict_span().role
+        'badge-ok'
+        """
+        if self.ok and self.caveats:
+            return badge_span(True, f"{self.summary_line()} — on the {self.target} table; a refinement refuses it "
+                                    "(see the note)", "; ".join(self.caveats), caveat=True)
+        tip = ("no violation of an error rule and no unmapped layer" if self.ok else
+               "the model does not map onto this target: see the violations below")
+        return badge_span(self.ok, self.summary_line(), tip)
+
     def summary_line(self) -> str:
         """One line: the verdict in words.
 
@@ -291,7 +359,7 @@ class CompatibilityReport(Rendered):
         """
         n, bad = len(self.entries), sum(1 for l in self.layer_verdicts if not l.ok)
         if self.ok:
-            return f"COMPATIBLE ({len(self.layer_verdicts)} layers checked, no violations)"
+            return f"COMPATIBLE ({plural(len(self.layer_verdicts), 'layer')} checked, no violations)"
         parts = []
         if n:
             parts.append(f"{n} violation{'s' if n != 1 else ''} in {bad} of {len(self.layer_verdicts)} layers")
@@ -300,8 +368,11 @@ class CompatibilityReport(Rendered):
         return "INCOMPATIBLE (" + ", ".join(parts) + ")"
 
     # --- the blocks both views render
-    def detail_blocks(self, layers: bool = True) -> list[Block]:
+    def detail_blocks(self, layers: bool = True, introduced: frozenset = frozenset()) -> list[Block]:
         """Unmapped layers, notes, the layer table (unless ``layers=False``) and the violations, as blocks.
+
+        Violations whose :func:`violation_key` is in ``introduced`` are marked "new" (the
+        Explorer passes those its fixes introduced).
 
         Examples
         --------
@@ -312,25 +383,30 @@ class CompatibilityReport(Rendered):
         blocks: list[Block] = [Items("Unmapped layers (not checked)", self.unmapped, "unmapped"),
                                Items("Notes", self.notes, "notes")]
         if layers:
-            rows = [_layer_cells(l) + [badge_span(l.ok, l.summary if l.ok else f"✗ {l.summary}")]
+            rows = [_layer_cells(l) + [badge_span(l.ok, l.summary if l.ok else f"✗ {l.summary}",
+                                                  "no violation" if l.ok else "go to this layer's violations",
+                                                  "" if l.ok else anchor(self.model_name, self.target, l.index))]
                     for l in self.layer_verdicts]
             blocks.append(Table("Layers", _LAYER_COLUMNS + (Column("verdict"),), rows,
                                 open=len(rows) <= 20, role="layers"))
-        blocks.append(_violations_table(self.entries))
+        blocks.append(_violations_table(self.entries, introduced=introduced, model_name=self.model_name,
+                                        target=self.target))
         return blocks
 
-    def blocks(self) -> list[Block]:
+    def blocks(self, introduced: frozenset = frozenset()) -> list[Block]:
         """The report as :mod:`akida_nb.present` blocks: ``repr`` and ``_repr_html_`` both render these.
 
         Examples
         --------
         >>> import akida_nb as ak
-        >>> [type(b).__name__ for b in ak.check(ak.example("broken"), "nsoc_v1").blocks()][:3]
-        ['Line', 'Line', 'Items']
+        >>> [type(b).__name__ for b in ak.check(ak.example("broken"), "nsoc_v1").blocks()][:4]
+        ['Line', 'Line', 'Diagram', 'Items']
         """
-        return [Line(["CompatibilityReport: ", Span(repr(self.model_name), "model"), " on ",
-                      Span(self.target, "target"), " ", Span(f"({self.target_title})", "target-title")]),
-                Line(["Verdict: ", badge_span(self.ok, self.summary_line())])] + self.detail_blocks()
+        head: list[Block] = [Line(["CompatibilityReport: ", Span(repr(self.model_name), "model"), " on ",
+                                   Span(self.target, "target"), " ", Span(f"({self.target_title})", "target-title")]),
+                             Line(["Verdict: ", self.verdict_span()]),
+                             diagram(self.layer_verdicts, reports=(self,))]
+        return head + self.detail_blocks(introduced=introduced)
 
     # --- JSON
     def to_dict(self) -> dict[str, Any]:
@@ -453,8 +529,10 @@ class Comparison(Rendered):
         df = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
         return df[["target"] + VIOLATION_COLUMNS]
 
-    def blocks(self) -> list[Block]:
+    def blocks(self, introduced: Mapping[str, frozenset] | None = None) -> list[Block]:
         """The comparison as :mod:`akida_nb.present` blocks: ``repr`` and ``_repr_html_`` both render these.
+
+        ``introduced`` maps a target to the :func:`violation_key` s to mark "new".
 
         Examples
         --------
@@ -465,15 +543,19 @@ class Comparison(Rendered):
         blocks: list[Block] = [Line(["Comparison: ", Span(repr(self.model_name), "model"), " on ",
                                      ", ".join(self.targets)])]
         blocks += [Line(["  ", Span(r.target, "target"), " ", Span(f"({r.target_title})", "target-title"), ": ",
-                         badge_span(r.ok, r.summary_line())]) for r in self.reports]
+                         r.verdict_span()]) for r in self.reports]
         first = self.reports[0]
-        rows = [_layer_cells(l) + [badge_span(r.layer_verdicts[i].ok, r.layer_verdicts[i].mark)
+        blocks.append(diagram(first.layer_verdicts, reports=self.reports))
+        rows = [_layer_cells(l) + [badge_span(r.layer_verdicts[i].ok, r.layer_verdicts[i].mark,
+                                              f"{r.target}: {r.layer_verdicts[i].summary}",
+                                              "" if r.layer_verdicts[i].ok else anchor(r.model_name, r.target, i))
                                    for r in self.reports]
                 for i, l in enumerate(first.layer_verdicts)]
         blocks.append(Table("Verdict per layer", _LAYER_COLUMNS + tuple(Column(t) for t in self.targets), rows,
                             role="compare"))
-        blocks += [Section([Span(r.target, "target"), ": ", badge_span(r.ok, r.summary_line())],
-                           r.detail_blocks(layers=False), role="target-details") for r in self.reports]
+        blocks += [Section([Span(r.target, "target"), ": ", r.verdict_span()],
+                           r.detail_blocks(layers=False, introduced=(introduced or {}).get(r.target, frozenset())),
+                           role="target-details") for r in self.reports]
         return blocks
 
     def to_dict(self) -> dict[str, Any]:

@@ -602,11 +602,14 @@ def style_differences(df):
     --------
     >>> import akida_nb as ak
     >>> html = ak.style_differences(ak.compare_constraints("nsoc_v1", "nsoc_v2")).to_html()
-    >>> "var(--jp-warn-color3" in html
+    >>> "var(--jp-warn-color2" in html and "var(--jp-content-font-color0" in html
     True
     """
     if not hasattr(df, "style") or "differs" not in getattr(df, "columns", ()):
         raise SpecError("df", f"expected a compare_constraints() DataFrame, got {type(df).__name__}")
     styler = df.style.set_uuid("akn-constraints").format(escape="html").format_index(escape="html", axis=0)
-    highlight = "background-color: var(--jp-warn-color3, #fff3cd); color: var(--jp-ui-font-color0, #000)"
+    # a tint of the theme's accent mixed into the theme's background, with the theme's text colour:
+    # at least 4.5:1 in JupyterLab Light and Dark (--jp-warn-color3 stays light in Dark while text turns white)
+    highlight = ("background-color: color-mix(in srgb, var(--jp-warn-color2, #ffb74d) 25%, "
+                 "var(--jp-layout-color1, #fff)); color: var(--jp-content-font-color0, #000)")
     return styler.apply(lambda row: [highlight if row["differs"] else "" for _ in row], axis=1)

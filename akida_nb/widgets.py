@@ -25,16 +25,17 @@ import ipywidgets as w
 
 from .check import check, compare
 from .errors import AkidaNbError, SpecError, brief
+from .fixes.result import CHANGE_COLUMNS
 from .html import badge, escape, page, render_html
 from .model import LAYER_TYPES, Model
-from .present import Block, Column, Line, Span, Table, badge_span, format_shape, plural as _plural, render_text
-from .report import Comparison, CompatibilityReport
-from .targets import compare_constraints, constraints, get_target, targets as _targets_frame
+from .present import Block, Column, Line, Section, Span, Table, format_shape, plural as _plural, render_text
+from .report import Comparison, CompatibilityReport, violation_key
+from .targets import compare_constraints, constraints, default_targets, get_target, targets as _targets_frame
 
 __all__ = ["SIDE_BY_SIDE", "ConstraintBrowser", "Explorer", "Playground"]
 
-SIDE_BY_SIDE = ("nsoc_v1", "nsoc_v2")
-"""The Explorer's default choice: both seed targets, side by side."""
+SIDE_BY_SIDE = default_targets()
+"""The widgets' default choice: the targets whose data file says ``default: true`` (the seed tables), side by side."""
 
 
 def _target_names(targets: Any, argument: str) -> tuple[str, ...]:
@@ -56,11 +57,11 @@ def _page(blocks: Sequence[Block]) -> str:
 
 
 def _frame_table(title: str, df: Any, row_roles: Sequence[str] = (), long: Sequence[str] = ("note", "source"),
-                 role: str = "") -> Table:
+                 open: bool = True, role: str = "") -> Table:
     """A DataFrame as a table block (every value shown as text); ``long`` columns wrap under their row."""
     rows = [["" if v is None else str(v) for v in row] for row in df.itertuples(index=False)]
     return Table(title, tuple(Column(str(c), long=c in long) for c in df.columns), rows, row_roles=row_roles,
-                 role=role)
+                 open=open, role=role)
 
 
 def _target_titles() -> dict[str, str]:
@@ -82,14 +83,23 @@ def _summary_text(counts: dict[str, dict[str, int]]) -> str:
                       for t, c in counts.items())
 
 
-def _summary_html(result: CompatibilityReport | Comparison) -> str:
+def _summary_html(result: CompatibilityReport | Comparison,
+                  before: dict[str, CompatibilityReport] | None = None,
+                  introduced: dict[str, frozenset] | None = None) -> str:
+    """Per target: the verdict badge, the count (``5 → 3`` when ``before`` differs) and what is new."""
     counts = _counts(result)
     cells = []
     for r in _reports(result):
         c = counts[r.target]
+        old = (before or {}).get(r.target)
+        n = c["violations"]
+        was = f"{len(old.entries)} → " if old is not None and len(old.entries) != n else ""
+        new = len((introduced or {}).get(r.target, ()))
+        tip = f"before the fixes: {old.summary_line()}" if was and old is not None else r.summary_line()
         cells.append(f'<span class="akn-count"><span class="akn-target">{escape(r.target)}</span> '
-                     f"{badge(r.ok, _plural(c['violations'], 'violation'))} "
-                     f"{c['layers_ok']} of {c['layers']} layers ok</span>")
+                     f"{badge(r.ok, was + _plural(n, 'violation'), tip)} "
+                     f"{c['layers_ok']} of {c['layers']} layers ok"
+                     + (f' <span class="akn-new">{new} new</span>' if new else "") + "</span>")
     return page(_summary_text(counts), '<div class="akn-counts">' + "".join(cells) + "</div>")
 
 
@@ -105,8 +115,32 @@ class _Dashboard:
         for control in controls:
             control.observe(self._update, names="value")
 
+    def _snapshot(self) -> list[str]:
+        """The rendered HTML widgets that make the static snapshot."""
+        raise NotImplementedError
+
+    def snapshot_html(self) -> str:
+        """What the dashboard shows now, as static HTML, under "run the cell to interact".
+
+        Notebook viewers without a kernel (nbconvert's HTML, a stored notebook opened
+        before running) show this instead of the widget's Python repr.
+
+        Examples
+        --------
+        >>> import akida_nb as ak
+        >>> html = ak.widgets.Playground().snapshot_html()
+        >>> "Run the cell to interact" in html, "<script" in html
+        (True, False)
+        """
+        hint = (f"{type(self).__name__} (static snapshot). Run the cell to interact: the controls need a "
+                "running kernel.")
+        return _page([Line(hint, "hint")]) + "".join(self._snapshot())
+
     def _repr_mimebundle_(self, **kwargs):
-        return self.ui._repr_mimebundle_(**kwargs)
+        bundle = self.ui._repr_mimebundle_(**kwargs)
+        bundle["text/html"] = self.snapshot_html()
+        bundle["text/plain"] = f"{type(self).__name__}: {getattr(self, 'summary', '')} (run the cell to interact)"
+        return bundle
 
 
 # ------------------------------------------------------------------------------ Explorer
@@ -114,11 +148,15 @@ class Explorer(_Dashboard):
     """Explore one model: pick a target (or both seed targets side by side), toggle fixes, read the report.
 
     The target picker lists every registered target and ``nsoc_v1 + nsoc_v2`` side
-    by side (its value is a tuple of target names). Below it, one checkbox per fix
-    that :func:`akida_nb.fixes.applicable_fixes` offers for the chosen target(s);
-    checking some re-runs :func:`akida_nb.fix` with them and shows the fixed model's
-    report and the changes. Side by side, each target in turn (in the picker's order)
-    gets the checked fixes offered for it, so one fixed model is shown on both.
+    by side (its value is a tuple of target names). Fixes are planned for one target,
+    ``plan_for`` (the chosen target, or side by side one of the chosen targets, the
+    first by default): one checkbox per fix that :func:`akida_nb.fixes.applicable_fixes`
+    offers for it, with its description and whether it keeps the outputs exact.
+    Checking some re-runs :func:`akida_nb.fix` on that target; side by side, the other
+    targets show how the same fixed model fares there. Each target's count reads
+    before → after, violations the fixes introduced are marked "new", Reset unticks
+    every fix, ``code`` holds the equivalent ``ak.fix(...)`` line and ``downloads``
+    links the current report as HTML and JSON.
 
     Parameters
     ----------
@@ -132,21 +170,31 @@ class Explorer(_Dashboard):
         The root container.
     target : Dropdown
         Value: a tuple of target names.
+    plan_for : ToggleButtons
+        The target the fixes are planned for (shown side by side only).
     fix_checks : dict of str to Checkbox
-        The fix checkboxes of the current target choice, by fix name. A fix keeps its
-        checkbox (and whether it is checked) when the target changes and back.
+        The fix checkboxes of the planned target, by fix name. A fix keeps its checkbox
+        (and whether it is checked) when the target changes and back.
+    reset : Button
+        Unticks every fix.
     current_model : Model
         The model after the checked fixes (the input model when none is checked).
     current_report : CompatibilityReport or Comparison
         ``current_model`` checked on the chosen target(s).
+    baseline : dict of str to CompatibilityReport
+        The input model checked on each chosen target.
+    introduced : dict of str to frozenset
+        Per target, the violations (:func:`akida_nb.report.violation_key`) the fixes introduced.
     changes : DataFrame
         The fixes' change rows with a leading ``target`` column (empty without fixes).
     counts : dict
         Per target: ``violations``, ``layers_ok``, ``layers``.
     summary : str
         The counts in one line.
-    summary_html, changes_html, report_html : HTML
-        The rendered counts, changes and report (``current_report._repr_html_()``).
+    code : Text
+        Read-only: the equivalent ``ak.fix(model, target, fixes=[...])`` line.
+    summary_html, changes_html, report_html, downloads : HTML
+        The rendered counts (before → after), changes, report and download links.
 
     Examples
     --------
@@ -156,6 +204,12 @@ class Explorer(_Dashboard):
     'nsoc_v2: 0 violations, 6 of 6 layers ok'
     >>> ex.target.value = ("nsoc_v2",)
     >>> ex.current_report.ok
+    True
+    >>> ex.target.value = ("nsoc_v1",)
+    >>> ex.fix_checks["clamp_bits"].value = True
+    >>> ex.code.value
+    'ak.fix(model, "nsoc_v1", fixes=["clamp_bits"])'
+    >>> ex.reset.click(); ex.current_model == ex.model
     True
     """
 
@@ -173,81 +227,172 @@ class Explorer(_Dashboard):
             if len(combo) > 1 and combo not in [v for _, v in options]:
                 options.append((f"{' + '.join(combo)} side by side", combo))
         self.target = w.Dropdown(options=options, value=chosen, description="Target",
-                                 layout=w.Layout(width="max-content"))
+                                 layout=w.Layout(width="max-content", max_width="100%"))
+        self.plan_for = w.ToggleButtons(options=list(chosen), value=chosen[0], description="Fixes for",
+                                        style={"button_width": "auto"},
+                                        tooltip="The target the fixes are planned for; the others show how the "
+                                                "fixed model fares there")
+        self.plan_for.layout.display = "" if len(chosen) > 1 else "none"
         self.fix_checks: dict[str, w.Checkbox] = {}
         self._boxes: dict[str, w.Checkbox] = {}
+        self._rows: dict[str, w.HBox] = {}
         self._offered: dict[str, set[str]] = {}
+        self._baseline: dict[str, CompatibilityReport] = {}
         self._fix_targets: tuple[str, ...] | None = None
-        self.fix_box = w.HBox(layout=w.Layout(flex_flow="row wrap"))
+        self._quiet = False
+        self.fix_box = w.VBox(layout=w.Layout(max_width="100%"))
         self.fix_label = w.HTML()
+        self.reset = w.Button(description="Reset", tooltip="Untick every fix", icon="undo",
+                              layout=w.Layout(width="auto"))
+        self.reset.on_click(self._reset)
+        self.code = w.Text(value="", disabled=True, description="As code",
+                           layout=w.Layout(width="100%"), tooltip="The equivalent call")
         self.summary_html = w.HTML()
+        self.downloads = w.HTML()
         self.changes_html = w.HTML()
         self.report_html = w.HTML()
         self.ui = w.VBox([w.HTML(f"<b>{escape(model.name)}</b>: {_plural(len(model.layers), 'layer')}"),
-                          self.target, self.fix_label, self.fix_box, self.summary_html, self.changes_html,
-                          self.report_html])
-        self._watch(self.target)
+                          self.target, self.plan_for, w.HBox([self.fix_label, self.reset]), self.fix_box,
+                          self.summary_html, self.code, self.downloads, self.changes_html, self.report_html],
+                          layout=w.Layout(max_width="100%"))
+        self._watch(self.target, self.plan_for)
+        self._update()
+        self._warm(options)
+
+    def _warm(self, options: Sequence[tuple[str, tuple[str, ...]]]) -> None:
+        """Check every offered target once now, so the first switch to it stays as quick as the others."""
+        from .fixes import applicable_fixes, fix
+
+        for t in dict.fromkeys(t for _, combo in options for t in combo):
+            if t not in self._baseline:
+                self._baseline[t] = check(self.model, t)
+            if t not in self._offered:
+                self._offered[t] = set(applicable_fixes(self.model, t)) | set(fix(self.model, t).changes["fix"])
+
+    def _snapshot(self) -> list[str]:
+        return [self.summary_html.value, self.changes_html.value, self.report_html.value]
+
+    def _reset(self, _button: Any = None) -> None:
+        """Untick every fix, then update once."""
+        self._quiet = True
+        try:
+            for box in self._boxes.values():
+                box.value = False
+        finally:
+            self._quiet = False
         self._update()
 
-    def _rebuild_fixes(self, chosen: tuple[str, ...]) -> None:
+    def _fix_row(self, row: Any) -> w.HBox:
+        exact = {"yes": "exact", "no": "approximate", "conditional": "exact"}.get(str(row.exact), str(row.exact))
+        when = f" {row.exact_when}" if str(row.exact) == "conditional" and row.exact_when else ""
+        box = w.Checkbox(value=False, description=row.name, indent=False,
+                         tooltip=f"{row.description} ({exact}{when})",
+                         layout=w.Layout(width="max-content", min_width="190px", margin="0 8px 0 0"))
+        self._watch(box)
+        self._boxes[row.name] = box
+        note = w.HTML(f'<span class="akn-fix-desc" style="line-height:1.3">{escape(row.description)} '
+                      f"<i>({escape(exact + when)})</i></span>", layout=w.Layout(flex="1 1 auto"))
+        return w.HBox([box, note], layout=w.Layout(align_items="flex-start", max_width="100%"))
+
+    def _rebuild_fixes(self, chosen: tuple[str, ...], plan: str) -> None:
         from .fixes import applicable_fixes, fix, list_fixes
 
         # what applies now, and what a full fix() run reaches (a fix can make another applicable)
-        self._offered = {t: set(applicable_fixes(self.model, t)) | set(fix(self.model, t).changes["fix"])
-                         for t in chosen}
-        wanted = set().union(*self._offered.values())
+        if plan not in self._offered:
+            self._offered[plan] = set(applicable_fixes(self.model, plan)) | set(fix(self.model, plan).changes["fix"])
+        wanted = self._offered[plan]
         table = list_fixes().sort_values(["order", "name"])
         self.fix_checks = {}
         for row in table.itertuples():
             if row.name not in wanted:
                 continue
             if row.name not in self._boxes:  # one checkbox per fix, kept (with its state) across switches
-                self._boxes[row.name] = w.Checkbox(
-                    value=False, description=row.name, tooltip=row.description, indent=False,
-                    layout=w.Layout(width="max-content", margin="0 12px 0 0"))
-                self._watch(self._boxes[row.name])
+                self._rows[row.name] = self._fix_row(row)
             self.fix_checks[row.name] = self._boxes[row.name]
-        self.fix_box.children = tuple(self.fix_checks.values())
-        self.fix_label.value = ("<b>Fixes</b> (check to apply):" if self.fix_checks
-                                else "<b>Fixes</b>: none applies to this model on this target.")
-        self._fix_targets = chosen
+        self.fix_box.children = tuple(self._rows[n] for n in self.fix_checks)
+        self.fix_label.value = (f"<b>Fixes</b> planned for <b>{escape(plan)}</b> (check to apply):"
+                                if self.fix_checks
+                                else f"<b>Fixes</b>: none applies to this model on {escape(plan)}.")
+        self._fix_targets = (*chosen, plan)
 
-    def _apply_fixes(self, chosen: tuple[str, ...], names: list[str]):
-        """The model after the checked fixes offered for each target in turn, the changes, the last result."""
-        import pandas as pd
-
-        from .fixes import fix
-
-        model, frames, result = self.model, [], None
-        for t in chosen:
-            wanted = [n for n in names if n in self._offered[t]]
-            if wanted:  # a fix with nothing left to do (after another target's fixes) changes nothing
-                result = fix(model, t, fixes=wanted)
-                model = result.model
-                frames.append(result.changes.assign(target=t))
-        changes = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["target"])
-        return model, changes[["target"] + [c for c in changes.columns if c != "target"]], result
-
-    def _changes_html(self) -> str:
-        if self.changes.empty:
-            return ""
-        return _page([_frame_table("Changes", self.changes, role="changes")])
+    def _choose(self) -> tuple[tuple[str, ...], str]:
+        """The chosen targets and the one fixes are planned for (the plan picker follows the choice)."""
+        chosen = tuple(self.target.value)
+        if tuple(self.plan_for.options) != chosen:
+            self._quiet = True
+            try:
+                self.plan_for.options = list(chosen)
+                self.plan_for.value = chosen[0]
+            finally:
+                self._quiet = False
+            self.plan_for.layout.display = "" if len(chosen) > 1 else "none"
+        return chosen, self.plan_for.value
 
     def _update(self, change: dict | None = None) -> None:
-        chosen = tuple(self.target.value)
-        if chosen != self._fix_targets:
-            self._rebuild_fixes(chosen)
+        if self._quiet:
+            return
+        from .fixes import fix
+
+        chosen, plan = self._choose()
+        if (*chosen, plan) != self._fix_targets:
+            self._rebuild_fixes(chosen, plan)
+        for t in chosen:
+            if t not in self._baseline:
+                self._baseline[t] = check(self.model, t)
+        self.baseline = {t: self._baseline[t] for t in chosen}
         names = [name for name, box in self.fix_checks.items() if box.value]
-        self.current_model, self.changes, result = self._apply_fixes(chosen, names)
+        result = fix(self.model, plan, fixes=names) if names else None
+        self.current_model = result.model if result is not None else self.model
+        self.changes = (result.changes.assign(target=plan) if result is not None
+                        else _empty_changes())[["target", *CHANGE_COLUMNS]]
         if len(chosen) > 1:
-            self.current_report = compare(self.current_model, chosen)
-        else:  # fix() already checked the fixed model again
-            self.current_report = result.after if result is not None else check(self.current_model, chosen[0])
+            reports = tuple(result.after if result is not None and t == plan else
+                            (self._baseline[t] if result is None else check(self.current_model, t)) for t in chosen)
+            self.current_report = Comparison(self.model.name, reports)
+        else:
+            self.current_report = result.after if result is not None else self._baseline[plan]
+        self.introduced = {r.target: frozenset(violation_key(v) for v in r.entries)
+                           - {violation_key(v) for v in self._baseline[r.target].entries}
+                           for r in _reports(self.current_report)}
         self.counts = _counts(self.current_report)
         self.summary = _summary_text(self.counts)
-        self.summary_html.value = _summary_html(self.current_report)
-        self.changes_html.value = self._changes_html()
-        self.report_html.value = self.current_report._repr_html_()
+        self.summary_html.value = _summary_html(self.current_report, self.baseline, self.introduced)
+        self.code.value = (f'ak.fix(model, "{plan}", fixes=[{", ".join(chr(34) + n + chr(34) for n in names)}])'
+                           if names else f'ak.check(model, "{plan}")' if len(chosen) == 1 else
+                           f"ak.compare(model, [{', '.join(chr(34) + t + chr(34) for t in chosen)}])")
+        self.changes_html.value = "" if self.changes.empty else _page([_frame_table(
+            "Changes", self.changes, long=("note",), open=len(self.changes) <= 8, role="changes")])
+        if any(self.introduced.values()):
+            blocks = (self.current_report.blocks(introduced=self.introduced)
+                      if isinstance(self.current_report, Comparison)
+                      else self.current_report.blocks(introduced=self.introduced[self.current_report.target]))
+            self.report_html.value = _page(blocks)
+        else:
+            self.report_html.value = self.current_report._repr_html_()
+        self.downloads.value = _downloads(self.current_report, self.report_html.value)
+
+
+def _empty_changes():
+    import pandas as pd
+
+    return pd.DataFrame(columns=["target", *CHANGE_COLUMNS])
+
+
+def _downloads(report: CompatibilityReport | Comparison, html: str) -> str:
+    """Data-URI links to the report as a standalone HTML page and as JSON (no JavaScript)."""
+    import base64
+
+    name = "".join(c if c.isalnum() or c in "-_" else "_" for c in report.model_name)[:60] or "model"
+    targets = "_".join(r.target for r in _reports(report))
+    doc = f'<!DOCTYPE html><html><head><meta charset="utf-8"><title>{escape(report.model_name)}</title></head>' \
+          f"<body>{html}</body></html>"
+    links = []
+    for kind, mime, data in (("HTML", "text/html", doc), ("JSON", "application/json", report.to_json())):
+        encoded = base64.b64encode(data.encode("utf-8", "backslashreplace")).decode("ascii")
+        links.append(f'<a download="{escape(name)}_{escape(targets)}.{kind.lower()}" '
+                     f'href="data:{mime};charset=utf-8;base64,{encoded}" title="Save the report as {kind}">'
+                     f"⤓ {kind}</a>")
+    return f'<span style="font-size:0.92em">Download the report: {" · ".join(links)}</span>'
 
 
 # ------------------------------------------------------------------------------ Playground
@@ -322,9 +467,11 @@ class Playground(_Dashboard):
             "kernel": w.IntSlider(value=3, min=1, max=9, description="kernel", **narrow),
             "stride": w.IntSlider(value=1, min=1, max=3, description="stride", **narrow),
             "padding": w.ToggleButtons(options=["same", "valid"], value="same", description="padding",
-                                       style={"description_width": "90px", "button_width": "60px"}),
+                                       style={"description_width": "90px", "button_width": "auto"},
+                                       layout=w.Layout(width="320px", display="flex", flex_flow="row nowrap")),
             "pool_type": w.ToggleButtons(options=["none", "max", "average"], value="none", description="pooling",
-                                         style={"description_width": "90px", "button_width": "60px"}),
+                                         style={"description_width": "90px", "button_width": "auto"},
+                                         layout=w.Layout(width="320px", display="flex", flex_flow="row nowrap")),
             "pool_size": w.IntSlider(value=2, min=1, max=4, description="pool size", **narrow),
             "pool_stride": w.IntSlider(value=2, min=1, max=4, description="pool stride", **narrow),
             "filters": w.BoundedIntText(value=32, min=1, max=4096, description="filters/units", **narrow),
@@ -334,11 +481,14 @@ class Playground(_Dashboard):
             "next": w.Dropdown(options=list(_NEXT_LAYERS), value="nothing (last layer)", description="followed by",
                                **narrow),
         }
-        self.verdict_html = w.HTML(layout=w.Layout(flex="1 1 auto"))
+        self.verdict_html = w.HTML(layout=w.Layout(flex="1 1 300px", min_width="0"))
         self.ui = w.HBox([w.VBox(list(self.controls.values()), layout=w.Layout(flex="0 0 auto")),
-                          self.verdict_html])
+                          self.verdict_html], layout=w.Layout(flex_flow="row wrap", max_width="100%"))
         self._watch(*self.controls.values())
         self._update()
+
+    def _snapshot(self) -> list[str]:
+        return [self.verdict_html.value]
 
     def spec(self) -> dict[str, Any]:
         """The native-format dict the controls describe.
@@ -389,10 +539,11 @@ class Playground(_Dashboard):
         shapes = " → ".join([f"input {format_shape(m.input_shape)} ({m.input_bits}-bit)"]
                             + [f"{l.name} {format_shape(l.output_shape)}" for l in m.layers])
         blocks: list[Block] = [Line(shapes, "shapes")]
-        for r in report.reports:
-            blocks.append(Line([Span(r.target, "target"), " ", Span(f"({r.target_title})", "target-title"), ": ",
-                                badge_span(r.ok, r.summary_line())]))
-            blocks += r.detail_blocks(layers=False)
+        # every target's verdict first, so none falls off screen under another's violations
+        blocks += [Line([Span(r.target, "target"), " ", Span(f"({r.target_title})", "target-title"), ": ",
+                         r.verdict_span()]) for r in report.reports]
+        blocks += [Section([Span(r.target, "target"), ": ", r.verdict_span()], r.detail_blocks(layers=False),
+                           open=True, role="target-details") for r in report.reports if not r.ok or r.notes]
         return _page(blocks)
 
 
@@ -443,6 +594,9 @@ class ConstraintBrowser(_Dashboard):
                           self.table_html])
         self._watch(self.targets, self.layer_type, self.only_differences)
         self._update()
+
+    def _snapshot(self) -> list[str]:
+        return [self.table_html.value]
 
     def _update(self, change: dict | None = None) -> None:
         chosen = tuple(self.targets.value)

@@ -169,7 +169,8 @@ def test_np_usage_bars():
     assert [b.get_height() for b in ax.patches] == [0, 3, 0, 1]
     assert [t.get_text() for t in ax.texts] == ["refused"]
     assert ax.get_title() == "NPs per layer: 4 in total of 78 available (fits)"
-    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["HRC", "CNP1", "?", "FNP3"]
+    # every NP type is in the legend; those with no visible bar say so
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["HRC (no NP)", "CNP1", "? (no NP)", "FNP3"]
     assert ax.get_xlabel() and ax.get_ylabel()
 
 
@@ -277,3 +278,86 @@ def test_bad_arguments_raise_a_plot_error_naming_them(result, call, argument):
         call(result)
     assert info.value.argument == argument
     assert "\n" not in str(info.value) and len(str(info.value)) < 400
+
+
+# ------------------------------------------------------------------------------ themes and display
+def _contrast(a, b):
+    from matplotlib.colors import to_rgb
+
+    def lum(c):
+        lin = [v / 12.92 if v <= 0.03928 else ((v + 0.055) / 1.055) ** 2.4 for v in to_rgb(c)]
+        return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
+
+    x, y = sorted([lum(a), lum(b)])
+    return (y + 0.05) / (x + 0.05)
+
+
+JUPYTERLAB_BACKGROUNDS = ("#ffffff", "#111111", "#212121")  # Light; Dark's layout-color0 and layout-color1
+
+
+@pytest.mark.slow
+def test_figures_read_on_light_and_dark_backgrounds(result):
+    from matplotlib.colors import to_rgba
+
+    figs = [ak.plot.events(result), ak.plot.activation_histograms(result), ak.plot.staircase(),
+            ak.plot.verdict_map(ak.compare(ak.example("ds_cnn_kws"))), ak.plot.feature_maps(result),
+            ak.plot.np_usage(_np_frame())]
+    for fig in figs:
+        assert to_rgba(fig.get_facecolor())[3] == 0 and all(to_rgba(ax.get_facecolor())[3] == 0 for ax in fig.axes)
+        _draw(fig)
+        colours = set()
+        for ax in fig.axes:
+            on_cells = set(ax.texts) if ax.images else set()  # a heatmap's cell texts sit on opaque cells
+            for text in ax.findobj(lambda a: hasattr(a, "get_text") and hasattr(a, "get_color")):
+                if text.get_text().strip() and text.get_visible() and text not in on_cells:
+                    colours.add(to_rgba(text.get_color()))
+            colours |= {to_rgba(p.get_facecolor()) for p in ax.patches if getattr(p, "get_height", lambda: 0)()}
+            colours |= {to_rgba(line.get_color()) for line in ax.lines}
+        for colour in colours:
+            if to_rgba(colour)[3] == 0:
+                continue
+            for bg in JUPYTERLAB_BACKGROUNDS:
+                assert _contrast(colour, bg) >= 3, (fig.axes[0].get_title(), colour, bg)
+
+
+def test_palette_reads_on_every_jupyterlab_background():
+    for colour in (ak.plot.INK, *ak.plot.PALETTE):
+        assert min(_contrast(colour, bg) for bg in JUPYTERLAB_BACKGROUNDS) >= 3, colour
+
+
+def test_verdict_map_cell_texts_read_on_their_cells():
+    cmp = ak.compare(ak.example("broken"), ["nsoc_v1", "nsoc_v2"])
+    ax = ak.plot.verdict_map(cmp).axes[0]
+    image = ax.images[0]
+    for t in ax.texts:
+        j, i = (round(v) for v in t.get_position())
+        cell = image.cmap(image.norm(image.get_array()[i, j]))
+        assert _contrast(t.get_color(), cell) >= 4.5, (t.get_text(), t.get_color(), cell)
+
+
+def test_events_axis_is_logarithmic_by_default(result):
+    assert ak.plot.events(result).axes[0].get_yscale() == "symlog"
+    assert ak.plot.events(result, log=False).axes[0].get_yscale() == "linear"
+
+
+def test_histogram_ticks_do_not_crowd(result):
+    fig = ak.plot.activation_histograms(result)
+    for ax in fig.axes:
+        assert len(ax.get_xticks()) <= 8
+
+
+def test_a_figure_shows_in_a_fresh_kernel_without_magic_or_pyplot():
+    code = (
+        "import sys, numpy as np, akida_nb as ak\n"
+        "from IPython.core.interactiveshell import InteractiveShell\n"
+        "from matplotlib.figure import Figure\n"
+        "shell = InteractiveShell.instance()\n"
+        "fig = ak.plot.verdict_map(ak.compare(ak.example('ds_cnn_kws')))\n"
+        "data, meta = shell.display_formatter.format(fig)\n"
+        "assert isinstance(fig, Figure)\n"
+        "assert 'matplotlib.pyplot' not in sys.modules, 'pyplot imported'\n"
+        "html = data['text/html']\n"
+        "assert html.startswith('<img src=\"data:image/png;base64,') and 'alt=\"Chart: Violations per layer' in html\n"
+        "assert 'max-width:100%' in html\n")
+    env = {**os.environ, "MPLBACKEND": "module://matplotlib_inline.backend_inline"}
+    subprocess.run([sys.executable, "-c", code], check=True, env=env)

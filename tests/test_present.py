@@ -153,6 +153,8 @@ def _facts(blocks):
             yield from (P.cell_text(i) for i in b.items)
         elif isinstance(b, P.Table):
             yield from (P.cell_text(c) for row in b.rows for c in row)
+        elif isinstance(b, P.Diagram):  # HTML only: the text lists the layers in its tables
+            continue
         else:
             yield P.cell_text(b.title)
             yield from _facts(b.blocks)

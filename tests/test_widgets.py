@@ -9,6 +9,7 @@ import pytest
 
 import akida_nb as ak
 from akida_nb.model import LAYER_TYPES
+from akida_nb.report import violation_key
 
 W = ak.widgets
 
@@ -129,7 +130,11 @@ def test_playground_html_is_deterministic_and_themed():
     page = a.verdict_html.value
     assert "<script" not in page
     colours = re.findall(r"(?:color|background)\s*:\s*([^;}]+)", page)
-    assert colours and all(c.strip().startswith("var(--jp-") for c in colours)
+    # every colour is a JupyterLab theme variable, directly or through the report's --akn-* names
+    names = dict(re.findall(r"(--akn-[\w-]+)\s*:\s*([^;}]+)", page))
+    assert names and all("var(--jp-" in v and "#" not in v.replace("var(--jp-", "").split(",")[0]
+                         for v in names.values())
+    assert colours and all(c.strip().startswith(("var(--jp-", "var(--akn-")) for c in colours)
 
 
 def test_playground_other_targets():
@@ -205,7 +210,8 @@ def test_explorer_default_is_side_by_side(fixes):
     assert ex.summary == (f"nsoc_v1: {n} violation{'s' if n != 1 else ''}, {ok} of 6 layers ok | "
                           "nsoc_v2: 0 violations, 6 of 6 layers ok")
     assert ex.changes.empty and ex.changes_html.value == ""
-    assert list(ex.fix_checks) == _applicable(fixes, model, ("nsoc_v1", "nsoc_v2"))
+    assert ex.plan_for.value == "nsoc_v1" and ex.plan_for.layout.display != "none"  # fixes planned for one target
+    assert list(ex.fix_checks) == _applicable(fixes, model, ("nsoc_v1",))
     assert ex._repr_mimebundle_()["application/vnd.jupyter.widget-view+json"]["model_id"] == ex.ui.model_id
 
 
@@ -217,7 +223,7 @@ def test_explorer_offers_every_registered_target(fixes):
         ex.target.value = value
         expected = ak.check(ex.model, value[0]) if len(value) == 1 else ak.compare(ex.model, value)
         assert ex.current_report == expected
-        assert list(ex.fix_checks) == _applicable(fixes, ex.model, value)
+        assert list(ex.fix_checks) == _applicable(fixes, ex.model, value[:1])
         assert set(ex.counts) == set(value)
 
 
@@ -243,7 +249,19 @@ def test_explorer_fix_toggle_reruns_fix(fixes, target):
         res = fixes.fix(model, target, fixes=checked)
         assert ex.current_model == res.model
         assert ex.current_report == ak.check(res.model, target)
-        assert ex.report_html.value == ex.current_report._repr_html_()
+        before = {violation_key(v) for v in ak.check(model, target).entries}
+        new = {violation_key(v) for v in ex.current_report.entries} - before
+        assert ex.introduced[target] == new
+        if new:  # what the fixes introduced is marked in the report
+            assert len(re.findall(r'<tr(?: id="[^"]*")? class="akn-introduced">', ex.report_html.value)) == sum(
+                violation_key(v) in new for v in ex.current_report.entries)
+        else:
+            assert ex.report_html.value == ex.current_report._repr_html_()
+        quoted = ", ".join(f'"{n}"' for n in checked)
+        assert ex.code.value == f'ak.fix(model, "{target}", fixes=[{quoted}])'
+        n_before, n_after = len(ak.check(model, target).entries), len(ex.current_report.entries)
+        if n_before != n_after:
+            assert f"{n_before} → {n_after} violation" in _text(ex.summary_html.value)
         assert ex.changes.drop(columns="target").reset_index(drop=True).equals(res.changes.reset_index(drop=True))
         assert set(ex.changes["target"]) <= {target}
         for layer in res.changes.get("layer", []):
@@ -255,18 +273,61 @@ def test_explorer_fix_toggle_reruns_fix(fixes, target):
 
 
 @pytest.mark.slow
-def test_explorer_side_by_side_applies_fixes_per_target_in_turn(fixes):
+@pytest.mark.parametrize("plan", ["nsoc_v1", "nsoc_v2"])
+def test_explorer_side_by_side_plans_fixes_for_one_target_and_shows_the_others(fixes, plan):
     model = ak.example("broken")
     ex = W.Explorer(model)
+    ex.plan_for.value = plan
+    assert list(ex.fix_checks) == _applicable(fixes, model, (plan,))
+    assert plan in _text(ex.fix_label.value)
     for box in ex.fix_checks.values():
         box.value = True
-    expected = model
-    for t in ("nsoc_v1", "nsoc_v2"):
-        wanted = [n for n in ex.fix_checks if n in _offered(fixes, model, t)]
-        if wanted:
-            expected = fixes.fix(expected, t, fixes=wanted).model
+    expected = fixes.fix(model, plan, fixes=list(ex.fix_checks)).model
     assert ex.current_model == expected
     assert ex.current_report == ak.compare(expected, ["nsoc_v1", "nsoc_v2"])
+    assert set(ex.changes["target"]) == {plan}  # the changes table names the target the fixes were planned for
+    for t in ("nsoc_v1", "nsoc_v2"):
+        before = {violation_key(v) for v in ak.check(model, t).entries}
+        assert ex.introduced[t] == {violation_key(v) for v in ex.current_report[t].entries} - before
+
+
+def test_explorer_reset_unticks_every_fix(fixes):
+    model = ak.example("broken")
+    ex = W.Explorer(model, target=("nsoc_v1",))
+    pristine = (ex.summary_html.value, ex.report_html.value)
+    for box in ex.fix_checks.values():
+        box.value = True
+    assert ex.current_model != model
+    ex.reset.click()
+    assert not any(b.value for b in ex.fix_checks.values())
+    assert ex.current_model == model and ex.changes.empty
+    assert (ex.summary_html.value, ex.report_html.value) == pristine
+    assert ex.code.value == 'ak.check(model, "nsoc_v1")'
+
+
+def test_explorer_checkboxes_carry_description_and_exactness(fixes):
+    ex = W.Explorer(ak.example("broken"), target=("nsoc_v1",))
+    table = fixes.list_fixes().set_index("name")
+    for row in ex.fix_box.children:
+        box, note = row.children
+        text = _text(note.value)
+        assert table.loc[box.description, "description"] in text
+        assert ("approximate" in text) == (table.loc[box.description, "exact"] == "no")
+        assert table.loc[box.description, "description"] in box.tooltip
+
+
+def test_explorer_download_links_are_data_uris_of_the_current_report(fixes):
+    import base64
+    import json
+
+    ex = W.Explorer(ak.example("broken"), target=("nsoc_v1",))
+    next(iter(ex.fix_checks.values())).value = True
+    links = dict(re.findall(r'download="[^"]+\.(html|json)" href="data:[^;]+;charset=utf-8;base64,([^"]+)"',
+                            ex.downloads.value))
+    assert set(links) == {"html", "json"} and "<script" not in ex.downloads.value
+    assert json.loads(base64.b64decode(links["json"])) == json.loads(ex.current_report.to_json())
+    assert ex.report_html.value in base64.b64decode(links["html"]).decode("utf-8")
+    assert ex.code.disabled  # read-only
 
 
 def test_explorer_remembers_fix_checkboxes_across_target_switch(fixes):
@@ -296,3 +357,33 @@ def test_explorer_html_is_deterministic(fixes):
 def test_explorer_needs_a_model():
     with pytest.raises(ak.SpecError, match="akida_nb.Model"):
         W.Explorer("ds_cnn_kws")
+
+
+# ------------------------------------------------------------------------------ without a kernel
+@pytest.mark.parametrize("make", [lambda: W.Explorer(ak.example("broken")), W.Playground, W.ConstraintBrowser],
+                         ids=["Explorer", "Playground", "ConstraintBrowser"])
+def test_static_fallback_is_a_readable_snapshot(make):
+    dash = make()
+    bundle = dash._repr_mimebundle_()
+    assert bundle["application/vnd.jupyter.widget-view+json"]["model_id"] == dash.ui.model_id
+    html_ = bundle["text/html"]
+    assert "Run the cell to interact" in html_ and "<script" not in html_
+    assert "VBox(" not in html_ and "HBox(" not in html_ and "VBox(" not in bundle["text/plain"]
+    assert "run the cell to interact" in bundle["text/plain"]
+    shown = {"Explorer": ("report_html", "summary_html"), "Playground": ("verdict_html",),
+             "ConstraintBrowser": ("table_html",)}[type(dash).__name__]
+    for name in shown:
+        assert getattr(dash, name).value in html_
+    assert html_ == make()._repr_mimebundle_()["text/html"]  # deterministic
+
+
+def test_playground_shows_every_verdict_before_any_details():
+    pg = W.Playground()
+    pg.controls["kernel"].value = 4
+    pg.controls["stride"].value = 3
+    page = pg.verdict_html.value
+    rich = page[page.index("akn-wrap"):]
+    first_details = rich.index("<details")
+    for r in pg.current_report.reports:
+        assert rich.index(f'<span class="akn-target">{r.target}</span>') < first_details
+    assert all(pg.controls[n].style.button_width == "auto" for n in ("padding", "pool_type"))  # "average" uncut

@@ -225,7 +225,7 @@ class FixResult(Rendered):
                             [[marks[status], Span(describe_layer(old) if old else "(none)", "layer"),
                               Span(describe_layer(new) if new and status else "", "layer")]
                              for old, new, status in diff],
-                            row_roles=["changed" if status else "" for _, _, status in diff], role="diff",
+                            row_roles=[status for _, _, status in diff], role="diff",
                             flow=True))
         blocks.append(Items("Notes on the fixed model", self.after.notes))
         return blocks
