@@ -419,7 +419,8 @@ def sweep(space: Space, targets: Iterable[Any] | str = ("nsoc_v1", "nsoc_v2"), c
         the number in the full space), one column per knob (:attr:`Space.labels`), ``target``,
         ``ok`` (boolean), ``violations`` (errors found), ``first_rule``, ``nps`` (the estimate for
         targets with a device, else NA), ``passes`` (hardware passes when the device maps the model,
-        else NA), ``macs`` and ``error`` (NA, or why the variant is invalid). The same frame whatever the engine and the chunking.
+        else NA), ``macs`` and ``error`` (NA, or why the variant is invalid). The same frame
+        whatever the engine and the chunking.
 
     Raises
     ------
