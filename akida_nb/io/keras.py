@@ -13,8 +13,15 @@ Keras layers are grouped into Akida layers the way Akida's converter does: a
 *block* starts at a processing layer (``Conv2D``, ``SeparableConv2D``,
 ``DepthwiseConv2D`` + 1×1 ``Conv2D``, ``Dense`` and their quantizeml
 ``Quantized*`` forms) and takes in the ``BatchNormalization``, at most one pooling
-layer and one ReLU that follow. Nothing from the file is ever executed: a
+layer and one ReLU that follow (a ``MaxPooling2D`` right after the ReLU joins too: quantizeml moves
+it before the ReLU, with which it commutes). Nothing from the file is ever executed: a
 ``Lambda`` layer or a serialized function is reported, not run.
+
+quantizeml's padding semantics are honoured as cnn2snn (Akida v1) converts them: a convolution
+with a ``padding_value`` pads itself (its config says ``"valid"``, its output is a ``same``
+convolution's) and becomes ``same`` with that value quantized to the input's integer units; a 1×1
+kernel is always ``same``; a float first convolution with ``same`` padding after a ``Rescaling``
+with a non-zero offset gets the padding value that quantization will give it (``-offset / scale``).
 
 Examples
 --------
@@ -201,6 +208,22 @@ def _bitwidth(layer: _KerasLayer, quantizer: str) -> int | None:
     return bits
 
 
+def _quantize_padding(v: float, bits: int) -> int:
+    """quantizeml's padding-value quantizer on an integer (8-bit) input: signed ``bits``, as an input value.
+
+    Examples
+    --------
+    >>> _quantize_padding(128.0, 8), _quantize_padding(128.0, 4), _quantize_padding(51.0, 4), _quantize_padding(0, 8)
+    (127, 112, 48, 0)
+    """
+    if v == 0:
+        return 0
+    vb = bits - 1
+    frac = min(vb - math.ceil(math.log2(abs(v))), 0)
+    q = min(max(round(v * 2.0 ** frac), -(1 << vb)), (1 << vb) - 1)  # round() is half to even, as tf.round
+    return int(q * 2 ** -frac)
+
+
 def _padding(layer: _KerasLayer) -> str:
     """The layer's ``padding`` (``'valid'`` by default); anything but 'valid' or 'same' is refused."""
     padding = layer.config.get("padding", "valid")
@@ -375,6 +398,7 @@ class _BlockReader:
         self.block: _Block | None = None
         self.depthwise: _KerasLayer | None = None
         self.seen_processing = False
+        self.rescaling: _KerasLayer | None = None
         self.unmapped: list[UnmappedLayer] = []
 
     def skip(self, layer: _KerasLayer, reason: str) -> None:
@@ -425,6 +449,9 @@ class _BlockReader:
             self.shape, self.flat = (1, 1, math.prod(self.shape)), True
         elif kind == "Reshape":
             self._reshape(layer)
+        elif kind == "Rescaling":
+            if not self.seen_processing:
+                self.rescaling = layer
         elif kind not in _ABSORBED:
             self.skip(layer, _UNSUPPORTED.get(kind, f"{kind} has no Akida v1 equivalent"))
 
@@ -497,10 +524,13 @@ class _BlockReader:
             self.shape = (1, 1, spec["units"])
         else:
             kernel, strides = _pair(layer, "kernel_size"), _pair(layer, "strides", 1)
-            padding = _padding(layer)
             filters = _positive(pointwise or layer, "filters")
+            weights_bits = self._weights_bits(layer, ltype, pointwise)
+            padding, value = self._effective_padding(layer, kernel, ltype, weights_bits)
             spec.update(kernel_size=list(kernel), filters=filters, kernel_stride=list(strides), padding=padding,
-                        weights_bits=self._weights_bits(layer, ltype, pointwise))
+                        weights_bits=weights_bits)
+            if ltype == "InputConvolutional":
+                spec["padding_value"] = value
             self.shape = (conv_output_size(self.shape[0], kernel[0], strides[0], padding),
                           conv_output_size(self.shape[1], kernel[1], strides[1], padding), filters)
         self.block = _Block(layer, spec)
@@ -508,6 +538,74 @@ class _BlockReader:
         name = _activation_name((pointwise or layer).config.get("activation", "linear"))
         if name in _RELU_NAMES:
             self._activate(self.block, None)
+
+    def _effective_padding(self, layer: _KerasLayer, kernel: tuple[int, int], ltype: str,
+                           weights_bits: int) -> tuple[str, int]:
+        """Akida's ``padding`` and ``padding_value`` for a convolution, as cnn2snn (v1) converts it.
+
+        A stored ``padding_value`` means the layer pads itself ('same' output shape, its config's
+        ``"valid"`` is an implementation detail); a 1×1 kernel is always 'same'; otherwise the
+        config's padding. The value is in the input's integer units, quantized as quantizeml does.
+        """
+        padding = _padding(layer)
+        stored = layer.config.get("padding_value")
+        if stored is not None:
+            value = self._padding_value(layer, stored, weights_bits, divide_by_scale=True)
+            if ltype != "InputConvolutional" and value != 0:
+                self.skip(layer, f"padding_value {_show(stored)} on a {ltype} layer: only an Akida "
+                          "InputConvolutional pads with a value other than 0")
+            return "same", value
+        if kernel == (1, 1):
+            return "same", 0
+        if ltype == "InputConvolutional" and padding == "same" and self.rescaling is not None:
+            offset = self.rescaling.config.get("offset", 0)
+            scale = self.rescaling.config.get("scale", 1)
+            if isinstance(offset, list) or isinstance(scale, list) or offset not in (0, 0.0):
+                return padding, self._padding_value(layer, self._neg_ratio(offset, scale), weights_bits,
+                                                    divide_by_scale=False)
+        return padding, 0
+
+    def _neg_ratio(self, offset: Any, scale: Any) -> Any:
+        """``-offset / scale`` (per channel when either is a list): the input value a Rescaling maps to 0."""
+        rescaling = self.rescaling
+        assert rescaling is not None
+        n = max(len(v) if isinstance(v, list) else 1 for v in (offset, scale))
+        offsets = offset if isinstance(offset, list) else [offset] * n
+        scales = scale if isinstance(scale, list) else [scale] * n
+        if (len(offsets) != n or len(scales) != n
+                or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in offsets + scales)
+                or any(v == 0 for v in scales)):
+            raise rescaling.fail(f"scale {_show(scale)} and offset {_show(offset)} are not numbers (non-zero "
+                                 "scales) of matching lengths")
+        return [-o / s for o, s in zip(offsets, scales)]
+
+    def _padding_value(self, layer: _KerasLayer, stored: Any, weights_bits: int, *, divide_by_scale: bool) -> int:
+        """A padding value (input units after the Rescaling) → Akida's integer ``padding_value``.
+
+        quantizeml quantizes it to ``weights_bits`` signed bits, aligned on the integer input:
+        ``f = min(vb - ceil(log2|v|), 0)`` fractional bits (``vb = weights_bits - 1``), then
+        ``clip(round_half_even(v·2^f), -2^vb, 2^vb - 1) · 2^-f``.
+        """
+        values = stored if isinstance(stored, list) else [stored]
+        if not values or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
+            raise layer.fail(f"padding_value {_show(stored)} is not a number or a list of numbers")
+        scale: Any = 1
+        if divide_by_scale and self.rescaling is not None:
+            scale = self.rescaling.config.get("scale", 1)
+        scales = scale if isinstance(scale, list) else [scale] * len(values)
+        if (len(scales) != len(values) and len(values) != 1) or not all(
+                isinstance(s, (int, float)) and not isinstance(s, bool) and s != 0 for s in scales):
+            raise layer.fail(f"padding_value {_show(stored)} does not match the Rescaling scale {_show(scale)}")
+        quantized = {_quantize_padding(v / s, weights_bits)
+                     for v, s in zip(values * len(scales) if len(values) == 1 else values, scales)}
+        if len(quantized) != 1:
+            raise layer.fail(f"padding_value {_show(stored)} differs between channels; an Akida "
+                             "InputConvolutional pads every channel with one value")
+        value = quantized.pop()
+        if not 0 <= value <= 255:
+            raise layer.fail(f"padding_value {_show(stored)} quantizes to {value}, outside the 8-bit input range "
+                             "[0, 255]")
+        return value
 
     def _weights_bits(self, layer: _KerasLayer, ltype: str, pointwise: _KerasLayer | None) -> int:
         if ltype == "InputConvolutional":
@@ -526,7 +624,7 @@ class _BlockReader:
         return max(known) if known else self.bits.weights
 
     # -- followers
-    def _open_block(self, layer: _KerasLayer, what: str) -> _Block | None:
+    def _open_block(self, layer: _KerasLayer, what: str, *, after_activation: bool = False) -> _Block | None:
         """The block a follower joins, or None (reported) when it cannot join one."""
         block = self.block
         if block is None:
@@ -534,7 +632,7 @@ class _BlockReader:
             return None
         if block.discard:
             return None
-        if block.activated:
+        if block.activated and not after_activation:
             self.skip(layer, f"{what} after the activation of {block.layer.name!r}: Akida applies it before "
                       "the activation, so it cannot join that layer")
             return None
@@ -550,7 +648,8 @@ class _BlockReader:
         block.bn = True
 
     def _pooling(self, layer: _KerasLayer) -> None:
-        block = self._open_block(layer, "a pooling layer")
+        # a max pool commutes with the (monotonic) ReLU: quantizeml moves one that follows the ReLU before it
+        block = self._open_block(layer, "a pooling layer", after_activation=layer.kind == "MaxPooling2D")
         if block is None:
             return
         if block.pooled:
