@@ -27,7 +27,7 @@ from .io.npz import load
 from .model import Layer, Model
 from .nps import estimate_nps
 from .report import Comparison, CompatibilityReport
-from .resources import example, examples
+from .resources import example, example_data, examples
 from .sim import SimulationResult, Simulator
 from .targets import (
     compare_constraints,
@@ -48,7 +48,8 @@ __all__ = [
     "ModelImportError", "PlotError", "SimulationError", "SimulationResult", "Simulator", "SpecError",
     "UnknownTargetError", "applicable_fixes", "check", "compare", "compare_constraints", "constraints",
     "default_targets",
-    "estimate_nps", "example", "examples", "fix", "from_akida", "from_keras_config", "get_target", "list_fixes",
+    "estimate_nps", "example", "example_data", "examples", "fix", "from_akida", "from_keras_config", "get_target",
+    "list_fixes",
     "load", "load_model", "register_target", "registered_target", "save", "show_versions", "style_differences",
     "targets", "to_akida", "unregister_target",
 ]
