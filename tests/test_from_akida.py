@@ -256,10 +256,16 @@ def test_real_converted_files_run_bit_exact(path: Path) -> None:
     offset = 1 if reference["layers"][0]["type"] == "InputData" else 0
     assert [l.name for l in model.layers] == [r["name"] for r in reference["layers"][offset:]]
     recorded = (path.parent / f"{path.stem}.npz") if path.stem != "digits_cnn" else None
-    if recorded is None:  # the digits model: its own test split, against akida's forward() now
-        with np.load(path.parent / "digits_test.npz") as data:
-            x = data["x"][:64]
+    if recorded is None:  # the trained digits model: its whole test split, against akida's forward() now
+        x, labels = ak.example_data("digits")
         y, layer_outputs = akm.forward(x), {}
+        accuracy = json.loads((path.parent / "accuracy.json").read_text())["accuracy"]["akida"]
+        assert float((y.reshape(len(x), -1).argmax(axis=1) == labels).mean()) == accuracy
+        packaged = ak.example("digits_cnn")  # the packaged example is this file, variables included
+        assert packaged == model and packaged.variables is not None
+        for mine, theirs in zip(packaged.variables, model.variables):
+            assert mine.keys() == theirs.keys()
+            assert all(mine[k].dtype == theirs[k].dtype and np.array_equal(mine[k], theirs[k]) for k in mine)
     else:
         with np.load(recorded) as data:
             x, y = data["x"], data["y"]

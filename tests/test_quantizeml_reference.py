@@ -106,3 +106,22 @@ def test_the_first_conv_pads_same_with_the_quantized_padding_value() -> None:
     """Issue 12's case: the quantized AkidaNet 0.25/224 first conv is 'same', 112×112×8, padding value 127."""
     first = ak.load_model(DATA / "configs" / "akidanet_25_224_quantized.json").layers[0]
     assert (first.padding, first.output_shape, first.padding_value) == ("same", (112, 112, 8), 127)
+
+
+def test_the_packaged_trained_example_is_the_converted_digits_model() -> None:
+    """ak.example("digits_cnn") (trained variables) has the structure of its quantized config and cnn2snn's layers,
+    and the simulator's argmax on the packaged test digits is right as often as akida's forward() was."""
+    import numpy as np
+
+    model = ak.example("digits_cnn")
+    keras = ak.load_model(DIGITS / "digits_cnn_quantized.json")
+    assert model.layers == keras.layers and model.input_shape == keras.input_shape
+    recorded = json.loads((DIGITS / "accuracy.json").read_text())
+    x, y = ak.example_data("digits")
+    with np.load(DIGITS / "digits_test.npz") as data:
+        assert np.array_equal(x, data["x"]) and np.array_equal(y, data["y"])
+    assert (len(x), x.dtype, y.dtype) == (recorded["n_test"], np.uint8, np.int64)
+    out = ak.Simulator(model).run(x, keep="output").output.reshape(len(x), -1)
+    assert float((out.argmax(axis=1) == y).mean()) == recorded["accuracy"]["akida"]
+    with pytest.raises(ak.SpecError, match="no example data set named 'mnist'; data sets: digits"):
+        ak.example_data("mnist")
