@@ -182,6 +182,10 @@ def test_padding_value_refusals() -> None:
               padding_value=[0.0, 1.0, 0.0], quant_config={"weight_quantizer": {"bitwidth": 8}})
     err = refused(seq(L("QuantizedRescaling", "rs", scale=1 / 128, offset=0), qconv, relu("r")))
     assert err.layer == "c0" and "differs between channels" in str(err)
+    lenient = read(seq(L("QuantizedRescaling", "rs", scale=1 / 128, offset=0), qconv, relu("r")), strict=False)
+    assert lenient.layers[0].padding_value == 127 and [u.name for u in lenient.unmapped] == ["c0"]
+    bad_scale = seq(L("Rescaling", "rs", scale=0, offset=-1), conv("c0"), relu("r"))
+    assert "scale 0 is not a finite number" in str(refused(bad_scale))
     negative = L("QuantizedConv2D", "c0", filters=8, kernel_size=[3, 3], padding="valid", padding_value=[-1.0],
                  quant_config={"weight_quantizer": {"bitwidth": 8}})
     assert "outside the 8-bit input range" in str(refused(seq(negative, relu("r"))))

@@ -224,6 +224,19 @@ def _quantize_padding(v: float, bits: int) -> int:
     return int(q * 2 ** -frac)
 
 
+def _per_channel(layer: _KerasLayer, key: str, value: Any, sign: Any) -> list[float]:
+    """A scalar or per-channel list of numbers from a config (``sign`` applied to each); refused otherwise.
+
+    Zero is refused for a ``scale``, which divides.
+    """
+    values = value if isinstance(value, list) else [value]
+    if (not values or not all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+                              for v in values) or (key == "scale" and 0 in values)):
+        raise layer.fail(f"{key} {_show(value)} is not a finite number or a list of them"
+                         + (" (non-zero)" if key == "scale" else ""))
+    return [sign(v) for v in values]
+
+
 def _padding(layer: _KerasLayer) -> str:
     """The layer's ``padding`` (``'valid'`` by default); anything but 'valid' or 'same' is refused."""
     padding = layer.config.get("padding", "valid")
@@ -549,63 +562,45 @@ class _BlockReader:
         """
         padding = _padding(layer)
         stored = layer.config.get("padding_value")
-        if stored is not None:
-            value = self._padding_value(layer, stored, weights_bits, divide_by_scale=True)
+        rescaling = self.rescaling.config if self.rescaling is not None else {}
+        if stored is not None:  # a value after the Rescaling: divided by its scale, it is in input units
+            value = self._padding_value(layer, stored, _per_channel(layer, "padding_value", stored, lambda v: v),
+                                        rescaling.get("scale", 1), weights_bits)
             if ltype != "InputConvolutional" and value != 0:
                 self.skip(layer, f"padding_value {_show(stored)} on a {ltype} layer: only an Akida "
                           "InputConvolutional pads with a value other than 0")
             return "same", value
         if kernel == (1, 1):
             return "same", 0
-        if ltype == "InputConvolutional" and padding == "same" and self.rescaling is not None:
-            offset = self.rescaling.config.get("offset", 0)
-            scale = self.rescaling.config.get("scale", 1)
-            if isinstance(offset, list) or isinstance(scale, list) or offset not in (0, 0.0):
-                return padding, self._padding_value(layer, self._neg_ratio(offset, scale), weights_bits,
-                                                    divide_by_scale=False)
+        offset, scale = rescaling.get("offset", 0), rescaling.get("scale", 1)
+        if (ltype == "InputConvolutional" and padding == "same" and self.rescaling is not None
+                and (isinstance(offset, list) or isinstance(scale, list) or offset != 0)):
+            # quantization will fold the offset into this conv and pad it with -offset (per channel / scale)
+            minus_offset = _per_channel(self.rescaling, "offset", offset, lambda v: -v)
+            return padding, self._padding_value(layer, offset, minus_offset, scale, weights_bits)
         return padding, 0
 
-    def _neg_ratio(self, offset: Any, scale: Any) -> Any:
-        """``-offset / scale`` (per channel when either is a list): the input value a Rescaling maps to 0."""
-        rescaling = self.rescaling
-        assert rescaling is not None
-        n = max(len(v) if isinstance(v, list) else 1 for v in (offset, scale))
-        offsets = offset if isinstance(offset, list) else [offset] * n
-        scales = scale if isinstance(scale, list) else [scale] * n
-        if (len(offsets) != n or len(scales) != n
-                or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in offsets + scales)
-                or any(v == 0 for v in scales)):
-            raise rescaling.fail(f"scale {_show(scale)} and offset {_show(offset)} are not numbers (non-zero "
-                                 "scales) of matching lengths")
-        return [-o / s for o, s in zip(offsets, scales)]
+    def _padding_value(self, layer: _KerasLayer, stored: Any, values: list[float], scale: Any,
+                       weights_bits: int) -> int:
+        """Padding values (after a Rescaling of ``scale``) → Akida's integer ``padding_value`` (quantizeml's rule).
 
-    def _padding_value(self, layer: _KerasLayer, stored: Any, weights_bits: int, *, divide_by_scale: bool) -> int:
-        """A padding value (input units after the Rescaling) → Akida's integer ``padding_value``.
-
-        quantizeml quantizes it to ``weights_bits`` signed bits, aligned on the integer input:
-        ``f = min(vb - ceil(log2|v|), 0)`` fractional bits (``vb = weights_bits - 1``), then
-        ``clip(round_half_even(v·2^f), -2^vb, 2^vb - 1) · 2^-f``.
+        Each ``v / scale`` (in input units) is quantized by :func:`_quantize_padding`; an Akida
+        InputConvolutional pads every channel with one value in ``[0, 255]``.
         """
-        values = stored if isinstance(stored, list) else [stored]
-        if not values or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
-            raise layer.fail(f"padding_value {_show(stored)} is not a number or a list of numbers")
-        scale: Any = 1
-        if divide_by_scale and self.rescaling is not None:
-            scale = self.rescaling.config.get("scale", 1)
-        scales = scale if isinstance(scale, list) else [scale] * len(values)
-        if (len(scales) != len(values) and len(values) != 1) or not all(
-                isinstance(s, (int, float)) and not isinstance(s, bool) and s != 0 for s in scales):
-            raise layer.fail(f"padding_value {_show(stored)} does not match the Rescaling scale {_show(scale)}")
-        quantized = {_quantize_padding(v / s, weights_bits)
-                     for v, s in zip(values * len(scales) if len(values) == 1 else values, scales)}
-        if len(quantized) != 1:
-            raise layer.fail(f"padding_value {_show(stored)} differs between channels; an Akida "
-                             "InputConvolutional pads every channel with one value")
-        value = quantized.pop()
-        if not 0 <= value <= 255:
-            raise layer.fail(f"padding_value {_show(stored)} quantizes to {value}, outside the 8-bit input range "
-                             "[0, 255]")
-        return value
+        scales = _per_channel(self.rescaling or layer, "scale", scale, lambda v: v)
+        if len(values) != len(scales) and 1 not in (len(values), len(scales)):
+            raise layer.fail(f"padding_value {_show(stored)} and the Rescaling scale {_show(scale)} have "
+                             "different channel counts")
+        n = max(len(values), len(scales))
+        found = sorted({_quantize_padding(v / s, weights_bits)
+                        for v, s in zip(values * (n // len(values)), scales * (n // len(scales)))})
+        if len(found) > 1:
+            self.skip(layer, f"padding_value {_show(stored)} differs between channels (quantized: {found}); an "
+                      f"Akida InputConvolutional pads every channel with one value (mapped with {found[-1]})")
+        if not 0 <= found[-1] <= 255:
+            self.skip(layer, f"padding_value {_show(stored)} quantizes to {found[-1]}, outside the 8-bit input "
+                      "range [0, 255]")
+        return min(max(found[-1], 0), 255)
 
     def _weights_bits(self, layer: _KerasLayer, ltype: str, pointwise: _KerasLayer | None) -> int:
         if ltype == "InputConvolutional":
