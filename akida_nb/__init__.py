@@ -28,7 +28,7 @@ from .io.npz import load
 from .model import Layer, Model
 from .nps import estimate_nps
 from .report import Comparison, CompatibilityReport
-from .resources import example, examples
+from .resources import example, example_data, examples
 from .sim import SimulationResult, Simulator
 from .sweep import Space, sweep
 from .targets import (
@@ -50,9 +50,9 @@ __all__ = [
     "ModelImportError", "PlotError", "SimulationError", "SimulationResult", "Simulator", "Space", "SpecError",
     "UnknownTargetError", "applicable_fixes", "check", "compare", "compare_constraints", "constraints",
     "default_targets",
-    "estimate_nps", "evaluate", "example", "examples", "fix", "from_akida", "from_keras_config", "get_target",
-    "list_fixes", "load", "load_model", "register_target", "registered_target", "save", "show_versions",
-    "style_differences", "sweep", "targets", "to_akida", "unregister_target",
+    "estimate_nps", "evaluate", "example", "example_data", "examples", "fix", "from_akida", "from_keras_config",
+    "get_target", "list_fixes", "load", "load_model", "register_target", "registered_target", "save",
+    "show_versions", "style_differences", "sweep", "targets", "to_akida", "unregister_target",
 ]
 
 _LAZY_SUBMODULES = ("plot", "widgets")

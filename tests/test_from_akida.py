@@ -231,3 +231,49 @@ def test_from_akida_real_model() -> None:
     assert len(m.variables) == 1  # the InputData layer has none
     with pytest.raises(ModelImportError, match="expected an akida.Model"):
         from_akida(NS(layers=[]))
+
+
+REAL_FBZ = sorted((Path(__file__).parent / "data" / "quantizeml" / "fbz").glob("*.fbz")) + [
+    Path(__file__).parent / "data" / "digits" / "digits_cnn.fbz"]
+"""Files converted once by cnn2snn: the zoo-derived ones carry **untrained weights** (random, see
+tests/data/quantizeml/README.md), ``digits_cnn`` trained ones; each ``.npz`` beside holds ``x``, akida's
+``forward(x)`` as ``y`` and every akida layer's output as ``layer_<k>``."""
+
+
+@pytest.mark.akida
+@pytest.mark.parametrize("path", REAL_FBZ, ids=[p.stem for p in REAL_FBZ])
+def test_real_converted_files_run_bit_exact(path: Path) -> None:
+    """from_akida of a cnn2snn file (zoo-derived ones: untrained weights) reproduces akida's stored outputs exactly."""
+    import numpy as np
+
+    import akida_nb as ak
+
+    akida = pytest.importorskip("akida", reason='needs BrainChip\'s akida package (pip install "akida_nb[akida]")')
+    akm = akida.Model(str(path))
+    model = ak.from_akida(akm, name=path.stem)
+    assert model.variables is not None and len(model.variables) == len(model.layers)
+    reference = json.loads((path.parent / "layers.json").read_text())[path.stem]
+    offset = 1 if reference["layers"][0]["type"] == "InputData" else 0
+    assert [l.name for l in model.layers] == [r["name"] for r in reference["layers"][offset:]]
+    recorded = (path.parent / f"{path.stem}.npz") if path.stem != "digits_cnn" else None
+    if recorded is None:  # the trained digits model: its whole test split, against akida's forward() now
+        x, labels = ak.example_data("digits")
+        y, layer_outputs = akm.forward(x), {}
+        accuracy = json.loads((path.parent / "accuracy.json").read_text())["accuracy"]["akida"]
+        assert float((y.reshape(len(x), -1).argmax(axis=1) == labels).mean()) == accuracy
+        packaged = ak.example("digits_cnn")  # the packaged example is this file, variables included
+        assert packaged == model and packaged.variables is not None
+        for mine, theirs in zip(packaged.variables, model.variables):
+            assert mine.keys() == theirs.keys()
+            assert all(mine[k].dtype == theirs[k].dtype and np.array_equal(mine[k], theirs[k]) for k in mine)
+    else:
+        with np.load(recorded) as data:
+            x, y = data["x"], data["y"]
+            layer_outputs = {int(k.split("_")[1]): data[k] for k in data.files if k.startswith("layer_")}
+    result = ak.Simulator(model).run(x)
+    assert result.output.dtype == y.dtype and np.array_equal(result.output, y)
+    assert np.array_equal(akm.forward(x), y)  # the installed akida agrees with the recorded run
+    for k, expected in layer_outputs.items():
+        got = result.layer_outputs[k - offset]
+        assert got.dtype == expected.dtype and np.array_equal(got, expected), f"{path.stem} layer {k}"
+    assert recorded is None or len(layer_outputs) == len(model.layers)

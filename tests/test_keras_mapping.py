@@ -137,6 +137,64 @@ def test_max_pool_padding_may_differ_when_sizes_agree() -> None:
     assert m.layers[0].output_shape == (8, 8, 8)
 
 
+def test_max_pool_after_the_relu_joins_the_block() -> None:
+    """quantizeml moves a max pool that follows the ReLU before it (they commute), as cnn2snn then converts it."""
+    before = read(seq(conv("c0"), L("MaxPooling2D", "p", pool_size=[2, 2]), relu("r"), conv("c1"), relu("r1")))
+    after = read(seq(conv("c0"), relu("r"), L("MaxPooling2D", "p", pool_size=[2, 2]), conv("c1"), relu("r1")))
+    assert after.layers == before.layers and not after.unmapped
+    assert (after.layers[0].pool_type, after.layers[0].output_shape) == ("max", (8, 8, 8))
+
+
+def test_one_by_one_kernel_is_always_same() -> None:
+    m = read(seq(conv("c0"), relu("r"), conv("c1", kernel=1, padding="valid", strides=[2, 2]), relu("r1")))
+    assert (m.layers[1].padding, m.layers[1].output_shape) == ("same", (8, 8, 8))
+
+
+@pytest.mark.parametrize(("rescaling", "pad", "bits", "expected"), [
+    ({"scale": 1 / 128, "offset": -1}, "same", 8, ("same", 127)),
+    ({"scale": 1 / 128, "offset": -1}, "same", 4, ("same", 112)),
+    ({"scale": 1 / 255, "offset": -0.2}, "same", 4, ("same", 48)),
+    ({"scale": 1 / 255, "offset": -0.2}, "same", 8, ("same", 51)),
+    ({"scale": 1 / 255, "offset": 0}, "same", 8, ("same", 0)),
+    ({"scale": 1 / 128, "offset": -1}, "valid", 8, ("valid", 0)),
+])
+def test_float_first_conv_after_an_offset_rescaling_gets_its_padding_value(
+        rescaling: dict[str, Any], pad: str, bits: int, expected: tuple[str, int]) -> None:
+    m = read(seq(L("Rescaling", "rs", **rescaling), conv("c0", padding=pad), relu("r")), input_weights_bits=bits)
+    assert (m.layers[0].padding, m.layers[0].padding_value) == expected
+
+
+@pytest.mark.parametrize(("pad_value", "scale", "bits", "expected"), [
+    ([1.0], 1 / 128, 8, 127), ([1.0], 1 / 127.5, 8, 127), ([0.5], 1 / 255, 8, 127), ([0.2], 1 / 255, 8, 51),
+    ([1.0], 1 / 128, 4, 112), ([1.0], 1 / 127.5, 4, 112), ([0.2], 1 / 255, 4, 48), ([0.0], 1 / 255, 8, 0),
+])
+def test_quantized_padding_value_pads_same(pad_value: list[float], scale: float, bits: int, expected: int) -> None:
+    """The cnn2snn measurements of tests/data/quantizeml/SEMANTICS.md: a stored padding_value means 'same'."""
+    qconv = L("QuantizedConv2D", "c0", filters=8, kernel_size=[3, 3], strides=[2, 2], padding="valid",
+              padding_value=pad_value, quant_config={"weight_quantizer": {"bitwidth": bits}})
+    m = read(seq(L("QuantizedRescaling", "rs", scale=scale, offset=0), qconv, relu("r"), shape=(None, 224, 224, 3)))
+    first = m.layers[0]
+    assert (first.padding, first.padding_value, first.output_shape) == ("same", expected, (112, 112, 8))
+
+
+def test_padding_value_refusals() -> None:
+    qconv = L("QuantizedConv2D", "c0", filters=8, kernel_size=[3, 3], padding="valid",
+              padding_value=[0.0, 1.0, 0.0], quant_config={"weight_quantizer": {"bitwidth": 8}})
+    err = refused(seq(L("QuantizedRescaling", "rs", scale=1 / 128, offset=0), qconv, relu("r")))
+    assert err.layer == "c0" and "differs between channels" in str(err)
+    lenient = read(seq(L("QuantizedRescaling", "rs", scale=1 / 128, offset=0), qconv, relu("r")), strict=False)
+    assert lenient.layers[0].padding_value == 127 and [u.name for u in lenient.unmapped] == ["c0"]
+    bad_scale = seq(L("Rescaling", "rs", scale=0, offset=-1), conv("c0"), relu("r"))
+    assert "scale 0 is not a finite number" in str(refused(bad_scale))
+    negative = L("QuantizedConv2D", "c0", filters=8, kernel_size=[3, 3], padding="valid", padding_value=[-1.0],
+                 quant_config={"weight_quantizer": {"bitwidth": 8}})
+    assert "outside the 8-bit input range" in str(refused(seq(negative, relu("r"))))
+    inner = L("QuantizedConv2D", "c1", filters=8, kernel_size=[3, 3], padding="valid", padding_value=[1.0],
+              quant_config={"weight_quantizer": {"bitwidth": 4}})
+    err = refused(seq(conv("c0"), relu("r"), inner, relu("r1")))
+    assert err.layer == "c1" and "only an Akida InputConvolutional" in str(err)
+
+
 # ---------------------------------------------------------------------- refusals, strict
 REFUSALS = {
     "depthwise followed by batch norm": (
@@ -164,8 +222,11 @@ REFUSALS = {
     "tanh": (seq(conv("c0", activation="tanh")), "c0", "Conv2D", "'tanh' has no Akida equivalent"),
     "softmax inside the model": (seq(conv("c0"), L("Activation", "sm", activation="softmax"), conv("c1"),
                                      relu("r")), "sm", "Activation", "after the last processing layer"),
-    "pool after activation": (seq(conv("c0"), relu("r"), L("MaxPooling2D", "p", pool_size=[2, 2])),
-                              "p", "MaxPooling2D", "after the activation of 'c0'"),
+    "average pool after activation": (seq(conv("c0"), relu("r"), L("GlobalAveragePooling2D", "p")),
+                                      "p", "GlobalAveragePooling2D", "after the activation of 'c0'"),
+    "max pool after activation and batch norm": (
+        seq(conv("c0"), relu("r"), L("BatchNormalization", "bn"), L("MaxPooling2D", "p", pool_size=[2, 2])),
+        "bn", "BatchNormalization", "after the activation of 'c0'"),
     "second pool": (seq(conv("c0"), L("MaxPooling2D", "p0", pool_size=[2, 2]),
                         L("MaxPooling2D", "p1", pool_size=[2, 2]), relu("r")), "p1", "MaxPooling2D", "second pooling"),
     "batch norm after activation": (seq(conv("c0"), relu("r"), L("BatchNormalization", "bn")),

@@ -1,4 +1,5 @@
 """The package is light to import and installs as a wheel that carries its data."""
+import json
 import os
 import subprocess
 import sys
@@ -32,6 +33,7 @@ def test_wheel_carries_data_and_css(wheel):
     names = set(zipfile.ZipFile(wheel).namelist())
     for required in ("akida_nb/data/targets/nsoc_v1.yaml", "akida_nb/data/targets/nsoc_v2.yaml",
                      "akida_nb/data/models/ds_cnn_kws.json", "akida_nb/data/models/broken.json",
+                     "akida_nb/data/models/digits_cnn.npz", "akida_nb/data/datasets/digits_test.npz",
                      "akida_nb/static/report.css", "akida_nb/tutorials/01_constraint_tables.ipynb"):
         assert required in names
     assert not any(n.startswith(("tests/", "notebooks/")) for n in names)
@@ -46,7 +48,10 @@ def test_installed_wheel_works_outside_the_repo(wheel, tmp_path):
             "assert pathlib.Path(ak.__file__).is_relative_to(pathlib.Path.cwd().parent), ak.__file__; "
             "df = ak.constraints('nsoc_v2'); print(len(df), ak.check(ak.example('ds_cnn_kws'), 'nsoc_v2').ok); "
             "from akida_nb.lab import tutorials; nbs = tutorials(); "
-            "print(len(nbs), all(p.is_relative_to(pathlib.Path(ak.__file__).parent) for p in nbs))")
+            "print(len(nbs), all(p.is_relative_to(pathlib.Path(ak.__file__).parent) for p in nbs)); "
+            "m = ak.example('digits_cnn'); x, y = ak.example_data('digits'); "
+            "out = ak.Simulator(m).run(x, keep='output').output.reshape(len(x), -1); "
+            "print(m.variables is not None, len(x), int((out.argmax(1) == y).sum()))")
     env = {**os.environ, "PYTHONPATH": str(target)}
     work = tmp_path / "elsewhere"
     work.mkdir()
@@ -54,7 +59,12 @@ def test_installed_wheel_works_outside_the_repo(wheel, tmp_path):
     assert out.returncode == 0, out.stderr
     n_rules = len(__import__("akida_nb").constraints("nsoc_v2"))
     n_notebooks = len(list((ROOT / "notebooks").glob("*.ipynb")))
-    assert out.stdout.split() == [str(n_rules), "True", str(n_notebooks), "True"]  # the tutorials ship too
+    # the tutorials ship too; the trained example and its test digits load by name from the installed package,
+    # and the simulator's argmax is right as often as akida's forward() was (tests/data/digits/accuracy.json)
+    recorded = json.loads((ROOT / "tests" / "data" / "digits" / "accuracy.json").read_text())
+    correct = round(recorded["accuracy"]["akida"] * recorded["n_test"])
+    assert out.stdout.split() == [str(n_rules), "True", str(n_notebooks), "True", "True", str(recorded["n_test"]),
+                                  str(correct)]
 
 
 def _bash_blocks(text):

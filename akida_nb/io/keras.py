@@ -13,8 +13,15 @@ Keras layers are grouped into Akida layers the way Akida's converter does: a
 *block* starts at a processing layer (``Conv2D``, ``SeparableConv2D``,
 ``DepthwiseConv2D`` + 1×1 ``Conv2D``, ``Dense`` and their quantizeml
 ``Quantized*`` forms) and takes in the ``BatchNormalization``, at most one pooling
-layer and one ReLU that follow. Nothing from the file is ever executed: a
+layer and one ReLU that follow (a ``MaxPooling2D`` right after the ReLU joins too: quantizeml moves
+it before the ReLU, with which it commutes). Nothing from the file is ever executed: a
 ``Lambda`` layer or a serialized function is reported, not run.
+
+quantizeml's padding semantics are honoured as cnn2snn (Akida v1) converts them: a convolution
+with a ``padding_value`` pads itself (its config says ``"valid"``, its output is a ``same``
+convolution's) and becomes ``same`` with that value quantized to the input's integer units; a 1×1
+kernel is always ``same``; a float first convolution with ``same`` padding after a ``Rescaling``
+with a non-zero offset gets the padding value that quantization will give it (``-offset / scale``).
 
 Examples
 --------
@@ -201,6 +208,35 @@ def _bitwidth(layer: _KerasLayer, quantizer: str) -> int | None:
     return bits
 
 
+def _quantize_padding(v: float, bits: int) -> int:
+    """quantizeml's padding-value quantizer on an integer (8-bit) input: signed ``bits``, as an input value.
+
+    Examples
+    --------
+    >>> _quantize_padding(128.0, 8), _quantize_padding(128.0, 4), _quantize_padding(51.0, 4), _quantize_padding(0, 8)
+    (127, 112, 48, 0)
+    """
+    if v == 0:
+        return 0
+    vb = bits - 1
+    frac = min(vb - math.ceil(math.log2(abs(v))), 0)
+    q = min(max(round(v * 2.0 ** frac), -(1 << vb)), (1 << vb) - 1)  # round() is half to even, as tf.round
+    return int(q * 2 ** -frac)
+
+
+def _per_channel(layer: _KerasLayer, key: str, value: Any, sign: Any) -> list[float]:
+    """A scalar or per-channel list of numbers from a config (``sign`` applied to each); refused otherwise.
+
+    Zero is refused for a ``scale``, which divides.
+    """
+    values = value if isinstance(value, list) else [value]
+    if (not values or not all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+                              for v in values) or (key == "scale" and 0 in values)):
+        raise layer.fail(f"{key} {_show(value)} is not a finite number or a list of them"
+                         + (" (non-zero)" if key == "scale" else ""))
+    return [sign(v) for v in values]
+
+
 def _padding(layer: _KerasLayer) -> str:
     """The layer's ``padding`` (``'valid'`` by default); anything but 'valid' or 'same' is refused."""
     padding = layer.config.get("padding", "valid")
@@ -375,6 +411,7 @@ class _BlockReader:
         self.block: _Block | None = None
         self.depthwise: _KerasLayer | None = None
         self.seen_processing = False
+        self.rescaling: _KerasLayer | None = None
         self.unmapped: list[UnmappedLayer] = []
 
     def skip(self, layer: _KerasLayer, reason: str) -> None:
@@ -425,6 +462,9 @@ class _BlockReader:
             self.shape, self.flat = (1, 1, math.prod(self.shape)), True
         elif kind == "Reshape":
             self._reshape(layer)
+        elif kind == "Rescaling":
+            if not self.seen_processing:
+                self.rescaling = layer
         elif kind not in _ABSORBED:
             self.skip(layer, _UNSUPPORTED.get(kind, f"{kind} has no Akida v1 equivalent"))
 
@@ -497,10 +537,13 @@ class _BlockReader:
             self.shape = (1, 1, spec["units"])
         else:
             kernel, strides = _pair(layer, "kernel_size"), _pair(layer, "strides", 1)
-            padding = _padding(layer)
             filters = _positive(pointwise or layer, "filters")
+            weights_bits = self._weights_bits(layer, ltype, pointwise)
+            padding, value = self._effective_padding(layer, kernel, ltype, weights_bits)
             spec.update(kernel_size=list(kernel), filters=filters, kernel_stride=list(strides), padding=padding,
-                        weights_bits=self._weights_bits(layer, ltype, pointwise))
+                        weights_bits=weights_bits)
+            if ltype == "InputConvolutional":
+                spec["padding_value"] = value
             self.shape = (conv_output_size(self.shape[0], kernel[0], strides[0], padding),
                           conv_output_size(self.shape[1], kernel[1], strides[1], padding), filters)
         self.block = _Block(layer, spec)
@@ -508,6 +551,56 @@ class _BlockReader:
         name = _activation_name((pointwise or layer).config.get("activation", "linear"))
         if name in _RELU_NAMES:
             self._activate(self.block, None)
+
+    def _effective_padding(self, layer: _KerasLayer, kernel: tuple[int, int], ltype: str,
+                           weights_bits: int) -> tuple[str, int]:
+        """Akida's ``padding`` and ``padding_value`` for a convolution, as cnn2snn (v1) converts it.
+
+        A stored ``padding_value`` means the layer pads itself ('same' output shape, its config's
+        ``"valid"`` is an implementation detail); a 1×1 kernel is always 'same'; otherwise the
+        config's padding. The value is in the input's integer units, quantized as quantizeml does.
+        """
+        padding = _padding(layer)
+        stored = layer.config.get("padding_value")
+        rescaling = self.rescaling.config if self.rescaling is not None else {}
+        if stored is not None:  # a value after the Rescaling: divided by its scale, it is in input units
+            value = self._padding_value(layer, stored, _per_channel(layer, "padding_value", stored, lambda v: v),
+                                        rescaling.get("scale", 1), weights_bits)
+            if ltype != "InputConvolutional" and value != 0:
+                self.skip(layer, f"padding_value {_show(stored)} on a {ltype} layer: only an Akida "
+                          "InputConvolutional pads with a value other than 0")
+            return "same", value
+        if kernel == (1, 1):
+            return "same", 0
+        offset, scale = rescaling.get("offset", 0), rescaling.get("scale", 1)
+        if (ltype == "InputConvolutional" and padding == "same" and self.rescaling is not None
+                and (isinstance(offset, list) or isinstance(scale, list) or offset != 0)):
+            # quantization will fold the offset into this conv and pad it with -offset (per channel / scale)
+            minus_offset = _per_channel(self.rescaling, "offset", offset, lambda v: -v)
+            return padding, self._padding_value(layer, offset, minus_offset, scale, weights_bits)
+        return padding, 0
+
+    def _padding_value(self, layer: _KerasLayer, stored: Any, values: list[float], scale: Any,
+                       weights_bits: int) -> int:
+        """Padding values (after a Rescaling of ``scale``) → Akida's integer ``padding_value`` (quantizeml's rule).
+
+        Each ``v / scale`` (in input units) is quantized by :func:`_quantize_padding`; an Akida
+        InputConvolutional pads every channel with one value in ``[0, 255]``.
+        """
+        scales = _per_channel(self.rescaling or layer, "scale", scale, lambda v: v)
+        if len(values) != len(scales) and 1 not in (len(values), len(scales)):
+            raise layer.fail(f"padding_value {_show(stored)} and the Rescaling scale {_show(scale)} have "
+                             "different channel counts")
+        n = max(len(values), len(scales))
+        found = sorted({_quantize_padding(v / s, weights_bits)
+                        for v, s in zip(values * (n // len(values)), scales * (n // len(scales)))})
+        if len(found) > 1:
+            self.skip(layer, f"padding_value {_show(stored)} differs between channels (quantized: {found}); an "
+                      f"Akida InputConvolutional pads every channel with one value (mapped with {found[-1]})")
+        if not 0 <= found[-1] <= 255:
+            self.skip(layer, f"padding_value {_show(stored)} quantizes to {found[-1]}, outside the 8-bit input "
+                      "range [0, 255]")
+        return min(max(found[-1], 0), 255)
 
     def _weights_bits(self, layer: _KerasLayer, ltype: str, pointwise: _KerasLayer | None) -> int:
         if ltype == "InputConvolutional":
@@ -526,7 +619,7 @@ class _BlockReader:
         return max(known) if known else self.bits.weights
 
     # -- followers
-    def _open_block(self, layer: _KerasLayer, what: str) -> _Block | None:
+    def _open_block(self, layer: _KerasLayer, what: str, *, after_activation: bool = False) -> _Block | None:
         """The block a follower joins, or None (reported) when it cannot join one."""
         block = self.block
         if block is None:
@@ -534,7 +627,7 @@ class _BlockReader:
             return None
         if block.discard:
             return None
-        if block.activated:
+        if block.activated and not after_activation:
             self.skip(layer, f"{what} after the activation of {block.layer.name!r}: Akida applies it before "
                       "the activation, so it cannot join that layer")
             return None
@@ -550,7 +643,8 @@ class _BlockReader:
         block.bn = True
 
     def _pooling(self, layer: _KerasLayer) -> None:
-        block = self._open_block(layer, "a pooling layer")
+        # a max pool commutes with the (monotonic) ReLU: quantizeml moves one that follows the ReLU before it
+        block = self._open_block(layer, "a pooling layer", after_activation=layer.kind == "MaxPooling2D")
         if block is None:
             return
         if block.pooled:
