@@ -113,6 +113,11 @@ class ThemedFigure(_Figure):
                 f'style="max-width:100%;height:auto">')
 
 
+# matplotlib generates a ``set`` method for every Artist subclass, with a docstring in its own
+# Sphinx roles; ours says what it is in plain words (the docs site builds with warnings as errors).
+ThemedFigure.set.__doc__ = "Set several properties of the figure at once (matplotlib's ``Artist.set``)."
+
+
 def _text_on(rgba: Sequence[float]) -> str:
     """Near-black or white, whichever reads better on an opaque cell colour."""
     lin = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in rgba[:3]]
