@@ -27,6 +27,7 @@ wrote 2 rows (2 variants × 1 target, 2 ok) to ...out.csv
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -48,7 +49,8 @@ def add_parser(subparsers: Any) -> None:
                    help="a target name (repeat for several; default: the file's targets, else nsoc_v1 and nsoc_v2)")
     where = s.add_mutually_exclusive_group()
     where.add_argument("--workers", "-w", type=int, default=0,
-                       help="start a local Dask cluster of this many worker processes (needs the dask extra)")
+                       help="start a local Dask cluster of this many worker processes, at most 4 per core "
+                            "(needs the dask extra)")
     where.add_argument("--scheduler", help="address of a running Dask scheduler, e.g. tcp://10.0.0.5:8786")
     s.add_argument("--output", "-o", default="sweep.csv", help="result file, .csv (default sweep.csv) or .parquet")
     s.add_argument("--chunk-size", type=int, default=None, help="variants per task")
@@ -89,6 +91,21 @@ def write_table(df: Any, path: str | Path) -> None:
         df.to_csv(path, index=False)
 
 
+WORKERS_PER_CORE = 4
+"""``--workers`` starts at most this many local worker processes per core (more only add overhead)."""
+
+
+def max_workers() -> int:
+    """The most local worker processes ``--workers`` starts: :data:`WORKERS_PER_CORE` per core.
+
+    Examples
+    --------
+    >>> max_workers() >= WORKERS_PER_CORE
+    True
+    """
+    return WORKERS_PER_CORE * (os.cpu_count() or 1)
+
+
 def _client(args: argparse.Namespace):
     """A (client, cluster) pair for --workers/--scheduler, or (None, None) in-process."""
     if not args.workers and not args.scheduler:
@@ -104,8 +121,9 @@ def _client(args: argparse.Namespace):
             return Client(args.scheduler, timeout="5s"), None
         except (OSError, TimeoutError, ValueError) as e:
             raise SpecError("--scheduler", f"cannot reach {brief(args.scheduler)}: {one_line(str(e), 120)}") from None
-    if args.workers < 0:
-        raise SpecError("--workers", f"expected a number of workers ≥ 1, got {args.workers}")
+    if not 0 < args.workers <= max_workers():
+        raise SpecError("--workers", f"expected a number of worker processes in [1, {max_workers()}] "
+                                     f"({WORKERS_PER_CORE} per core of this machine), got {args.workers}")
     cluster = LocalCluster(n_workers=args.workers, threads_per_worker=1, processes=True, host="127.0.0.1",
                            dashboard_address="127.0.0.1:0")
     return Client(cluster), cluster

@@ -71,7 +71,7 @@ from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING, Any
 
 from .errors import SpecError, UnknownTargetError, brief, one_line
-from .model import Layer, Model, fmt_pair
+from .model import Layer, Model, ensure_model, fmt_pair
 from .targets import Target, get_target, targets
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -785,6 +785,7 @@ akd1000, akd1500
     """
     import pandas as pd
 
+    ensure_model(model)
     dev = get_device(target)
     estimates = [estimate_layer_nps(layer, dev) for layer in model.layers]
     placed = place_layers(model.layers, estimates, dev)

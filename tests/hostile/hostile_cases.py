@@ -546,7 +546,7 @@ if importlib.util.find_spec("dask") is not None:  # the dask extra
     def _(d):
         import dask.array as da
 
-        _evaluate(da.from_array(_mnist_batch()[0], chunks=(14, 28, 1)))
+        _evaluate(da.from_array(_mnist_batch()[0], chunks=(28, 28, 1)))
 
 
     @api_case("evaluate.dask_unknown_chunks", must_raise=True)
