@@ -571,6 +571,37 @@ def _(d):
         raise WrongAnswer("a 10^9×10^9 input maps on the AKD1500")
 
 
+def _device_target(edit):
+    """A setup writing ``t.yaml``: a target based on akd1500 whose ``device:`` block is akd1500's after ``edit``."""
+    def setup(d: Path) -> None:
+        import yaml
+
+        device = yaml.safe_load((REPO / "data" / "targets" / "akd1500.yaml").read_text())["device"]
+        edit(device)
+        (d / "t.yaml").write_text(yaml.safe_dump({"name": "h20_device", "title": "T", "base": "akd1500",
+                                                  "rules": [], "device": device}))
+    return setup
+
+
+def _use_device_target(d):
+    ak = _ak()
+    target = ak.register_target("t.yaml", replace=True)
+    try:
+        ak.estimate_nps(_kws(), target.name)
+    finally:
+        ak.unregister_target(target.name)
+
+
+api_case("nps.akd1500_device_unknown_np_type", must_raise=True,
+         setup=_device_target(lambda dev: dev["mesh"][0].update(types=["ZZZ"])))(_use_device_target)
+api_case("nps.akd1500_device_takes_nothing", must_raise=True,
+         setup=_device_target(lambda dev: dev.update(takes={})))(_use_device_target)
+api_case("nps.akd1500_device_takes_unknown_layer", must_raise=True,
+         setup=_device_target(lambda dev: dev["takes"].update(CNP1=["Foo"])))(_use_device_target)
+api_case("nps.akd1500_device_fallback_unknown", must_raise=True,
+         setup=_device_target(lambda dev: dev.update(fallback={"FNP3": "ZZZ"})))(_use_device_target)
+
+
 cli_case("sweep.workers_beyond_machine", ["sweep", "s.yaml", "--workers", "99999999999", "--no-progress"],
          setup=lambda d: (d / "s.yaml").write_text("model: gxnor_mnist\nknobs: {act_bits: [1, 2]}\n"),
          must_raise=True)
