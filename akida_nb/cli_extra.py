@@ -35,7 +35,7 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from .errors import AkidaNbError, brief
+from .errors import AkidaNbError, SpecError, brief
 
 __all__ = ["add_parsers", "app_notebook", "main", "run_app", "run_lab"]
 
@@ -152,6 +152,8 @@ def _model_source(spec: str) -> str:
     from .io import load_model
     from .resources import example, examples
 
+    if not isinstance(spec, (str, os.PathLike)):
+        raise SpecError("model", f"expected a model file or an example name, got {brief(spec)}")
     path = Path(spec)
     if not path.exists() and spec in examples():
         example(spec)
@@ -160,7 +162,7 @@ def _model_source(spec: str) -> str:
     return f"ak.load_model({str(path.resolve())!r})"
 
 
-def app_notebook(model: str, targets: Sequence[str] | None = None) -> dict:
+def app_notebook(model: str, targets: str | Sequence[str] | None = None) -> dict:
     """The notebook (nbformat 4, as a dict) that Voilà serves: the Explorer for ``model``.
 
     Raises
@@ -181,6 +183,8 @@ def app_notebook(model: str, targets: Sequence[str] | None = None) -> dict:
     from .targets import get_target
 
     load = _model_source(model)
+    if isinstance(targets, str):
+        targets = [targets]
     chosen = tuple(get_target(t).name for t in targets) if targets else None
     code = ("import akida_nb as ak\n"
             f"model = {load}\n"
