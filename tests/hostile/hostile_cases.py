@@ -3,7 +3,8 @@
 Every case has an id ``AREA.name``; the area says which part of akida_nb must answer it:
 ``load`` (native/YAML/Keras loaders), ``keras``, ``variables``, ``nps`` (NP estimate),
 ``targets``, ``report`` (text/HTML output), ``widgets``, ``plot``, ``sim`` (Simulator),
-``api`` (the smaller API holes) and ``cli.AREA`` for the cases run through the command line.
+``api`` (the smaller API holes), ``npz`` (``ak.save``/``ak.load``), ``space`` and ``sweep`` (design
+spaces), ``evaluate`` (data sets) and ``cli.AREA`` for the cases run through the command line.
 
 A case passes when it returns normally or raises an akida_nb error of one bounded line
 — except a ``must_raise`` case (a silent wrong answer when it returns), and a case that
@@ -14,8 +15,8 @@ directory. Later issues add their cases here (``@api_case`` / ``cli_case``).
 
 Examples
 --------
->>> sorted({c.id.split(".")[0] for c in CASES.values()})[:3]
-['api', 'cli', 'keras']
+>>> sorted({c.id.split(".")[0] for c in CASES.values()})[:4]
+['api', 'cli', 'evaluate', 'keras']
 >>> all(c.kind == "cli" for c in CASES.values() if c.id.startswith("cli."))
 True
 """
