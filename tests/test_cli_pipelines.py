@@ -349,3 +349,14 @@ def test_app_notebook_takes_one_target_name():
     from akida_nb.cli_extra import app_notebook
 
     assert app_notebook("ds_cnn_kws", "akd1500")["cells"][0]["source"].endswith("target=('akd1500',))")
+
+
+@pytest.mark.parametrize("argv", [["check", "ds_cnn_kws", "-o", "out"], ["check", "ds_cnn_kws", "--junit", "out"],
+                                  ["sweep", "s.yaml", "--no-progress", "-o", "out.csv"]])
+def test_an_output_that_is_a_fifo_is_bad_input_not_a_hang(tmp_path, argv):
+    (tmp_path / "s.yaml").write_text("model: gxnor_mnist\nknobs: {act_bits: [1, 2]}\n")
+    os.mkfifo(tmp_path / argv[-1])
+    proc = subprocess.run([sys.executable, "-m", "akida_nb.cli", *argv], cwd=tmp_path, capture_output=True,
+                          text=True, timeout=60, env={**os.environ, "PYTHONPATH": str(Path(ak.__file__).parents[1])})
+    assert proc.returncode == 2, proc.stderr
+    assert "not a regular file (a FIFO)" in proc.stderr and len(proc.stderr.splitlines()) == 1

@@ -606,6 +606,9 @@ api_case("nps.akd1500_device_fallback_unknown", must_raise=True,
 cli_case("sweep.workers_beyond_machine", ["sweep", "s.yaml", "--workers", "99999999999", "--no-progress"],
          setup=lambda d: (d / "s.yaml").write_text("model: gxnor_mnist\nknobs: {act_bits: [1, 2]}\n"),
          must_raise=True)
+cli_case("sweep.output_is_a_fifo", ["sweep", "s.yaml", "-o", "out.csv", "--no-progress"],
+         setup=lambda d: ((d / "s.yaml").write_text("model: gxnor_mnist\nknobs: {act_bits: [1, 2]}\n"),
+                          os.mkfifo(d / "out.csv")), must_raise=True)
 cli_case("sweep.knob_beyond_int64", ["sweep", "s.yaml", "--no-progress"],
          setup=lambda d: (d / "s.yaml").write_text("model: gxnor_mnist\nknobs: {filters: [" + "9" * 40 + "]}\n"),
          must_raise=True)
