@@ -58,6 +58,33 @@ def add_parser(subparsers: Any) -> None:
     s.set_defaults(func=run)
 
 
+def regular_output(path: str | Path, where: str) -> None:
+    """Refuse an output path that exists and is not a regular file (a FIFO or a device would block or vanish).
+
+    Raises
+    ------
+    SpecError
+        ``where``: the path is a directory, a FIFO, a device or a socket.
+
+    Examples
+    --------
+    >>> regular_output("/dev/null", "--output")
+    Traceback (most recent call last):
+    ...
+    akida_nb.errors.SpecError: --output: '/dev/null' is not a regular file (a device)
+    """
+    import stat
+
+    try:
+        mode = os.stat(path).st_mode
+    except (OSError, ValueError):
+        return  # missing (written fresh) or unreachable (the write says why)
+    if not stat.S_ISREG(mode):
+        kind = ("a directory" if stat.S_ISDIR(mode) else "a FIFO" if stat.S_ISFIFO(mode)
+                else "a socket" if stat.S_ISSOCK(mode) else "a device")
+        raise SpecError(where, f"{brief(str(path))} is not a regular file ({kind})")
+
+
 def _suffix(path: str | Path) -> str:
     suffix = Path(path).suffix.lower()
     if suffix not in FORMATS:
@@ -136,6 +163,7 @@ def run(args: argparse.Namespace) -> int:
     client = cluster = None
     try:
         _suffix(args.output)  # before the work, not after
+        regular_output(args.output, "--output")
         space = load_space(args.space)
         targets = args.targets or list(space.targets) or ["nsoc_v1", "nsoc_v2"]
         client, cluster = _client(args)
