@@ -64,25 +64,19 @@ def regular_output(path: str | Path, where: str) -> None:
     Raises
     ------
     SpecError
-        ``where``: the path is a directory, a FIFO, a device or a socket.
+        ``where`` and the path: a directory, a FIFO, a device or another special file.
 
     Examples
     --------
     >>> regular_output("/dev/null", "--output")
     Traceback (most recent call last):
     ...
-    akida_nb.errors.SpecError: --output: '/dev/null' is not a regular file (a device)
+    akida_nb.errors.SpecError: --output /dev/null: not a regular file (a device)
     """
-    import stat
+    from ._safeload import regular_file
 
-    try:
-        mode = os.stat(path).st_mode
-    except (OSError, ValueError):
-        return  # missing (written fresh) or unreachable (the write says why)
-    if not stat.S_ISREG(mode):
-        kind = ("a directory" if stat.S_ISDIR(mode) else "a FIFO" if stat.S_ISFIFO(mode)
-                else "a socket" if stat.S_ISSOCK(mode) else "a device")
-        raise SpecError(where, f"{brief(str(path))} is not a regular file ({kind})")
+    if os.path.exists(path):  # a missing file is written fresh
+        regular_file(path, limit=sys.maxsize, where=f"{where} {one_line(str(path), 120)}")
 
 
 def _suffix(path: str | Path) -> str:
