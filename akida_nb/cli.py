@@ -56,7 +56,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 from ._versions import package_version
 from .cli_extra import add_parsers as add_lab_and_app
-from .cli_sweep import add_parser as add_sweep
+from .cli_sweep import add_parser as add_sweep, regular_output
 from .errors import AkidaNbError, SpecError, brief, one_line
 
 if TYPE_CHECKING:
@@ -553,6 +553,9 @@ def _check(args: argparse.Namespace) -> int:
     targets = list(args.targets or default_targets())
     for t in targets:
         get_target(t)  # an unknown target is bad input before any model is read
+    for option, path in (("--output", args.output), ("--junit", args.junit)):
+        if path:
+            regular_output(path, option)  # before the work: a FIFO would block the write forever
     baseline = load_baseline(args.baseline) if args.baseline is not None else None
     entries = _expand(args.model)
     results = [_check_one(name, targets) if not error else

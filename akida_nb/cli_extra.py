@@ -35,7 +35,7 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from .errors import AkidaNbError, brief
+from .errors import AkidaNbError, SpecError, brief
 
 __all__ = ["add_parsers", "app_notebook", "main", "run_app", "run_lab"]
 
@@ -124,8 +124,8 @@ def run_lab(args: argparse.Namespace) -> int:
     >>> from akida_nb.lab import tutorials
     >>> with tempfile.TemporaryDirectory() as d, contextlib.redirect_stdout(io.StringIO()) as out:
     ...     status = run_lab(argparse.Namespace(dir=d, no_start=True))
-    >>> status, f"copied {len(tutorials())}" in out.getvalue()
-    (0, True)
+    >>> status, f"copied {len(tutorials())}" in out.getvalue(), len(tutorials()) >= 6
+    (0, True, True)
     """
     from .lab import sync_tutorials
 
@@ -153,6 +153,8 @@ def _model_source(spec: str) -> str:
     from .io import load_model
     from .resources import example, examples
 
+    if not isinstance(spec, (str, os.PathLike)):
+        raise SpecError("model", f"expected a model file or an example name, got {brief(spec)}")
     path = Path(spec)
     if not path.exists() and spec in examples():
         example(spec)
@@ -161,7 +163,7 @@ def _model_source(spec: str) -> str:
     return f"ak.load_model({str(path.resolve())!r})"
 
 
-def app_notebook(model: str, targets: Sequence[str] | None = None) -> dict:
+def app_notebook(model: str, targets: str | Sequence[str] | None = None) -> dict:
     """The notebook (nbformat 4, as a dict) that Voilà serves: the Explorer for ``model``.
 
     Raises
@@ -182,6 +184,8 @@ def app_notebook(model: str, targets: Sequence[str] | None = None) -> dict:
     from .targets import get_target
 
     load = _model_source(model)
+    if isinstance(targets, str):
+        targets = [targets]
     chosen = tuple(get_target(t).name for t in targets) if targets else None
     code = ("import akida_nb as ak\n"
             f"model = {load}\n"

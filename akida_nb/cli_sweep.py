@@ -27,6 +27,7 @@ wrote 2 rows (2 variants × 1 target, 2 ok) to ...out.csv
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -48,12 +49,34 @@ def add_parser(subparsers: Any) -> None:
                    help="a target name (repeat for several; default: the file's targets, else nsoc_v1 and nsoc_v2)")
     where = s.add_mutually_exclusive_group()
     where.add_argument("--workers", "-w", type=int, default=0,
-                       help="start a local Dask cluster of this many worker processes (needs the dask extra)")
+                       help="start a local Dask cluster of this many worker processes, at most 4 per core "
+                            "(needs the dask extra)")
     where.add_argument("--scheduler", help="address of a running Dask scheduler, e.g. tcp://10.0.0.5:8786")
     s.add_argument("--output", "-o", default="sweep.csv", help="result file, .csv (default sweep.csv) or .parquet")
     s.add_argument("--chunk-size", type=int, default=None, help="variants per task")
     s.add_argument("--no-progress", action="store_true", help="no progress bar")
     s.set_defaults(func=run)
+
+
+def regular_output(path: str | Path, where: str) -> None:
+    """Refuse an output path that exists and is not a regular file (a FIFO or a device would block or vanish).
+
+    Raises
+    ------
+    SpecError
+        ``where`` and the path: a directory, a FIFO, a device or another special file.
+
+    Examples
+    --------
+    >>> regular_output("/dev/null", "--output")
+    Traceback (most recent call last):
+    ...
+    akida_nb.errors.SpecError: --output /dev/null: not a regular file (a device)
+    """
+    from ._safeload import regular_file
+
+    if os.path.exists(path):  # a missing file is written fresh
+        regular_file(path, limit=sys.maxsize, where=f"{where} {one_line(str(path), 120)}")
 
 
 def _suffix(path: str | Path) -> str:
@@ -89,6 +112,21 @@ def write_table(df: Any, path: str | Path) -> None:
         df.to_csv(path, index=False)
 
 
+WORKERS_PER_CORE = 4
+"""``--workers`` starts at most this many local worker processes per core (more only add overhead)."""
+
+
+def max_workers() -> int:
+    """The most local worker processes ``--workers`` starts: :data:`WORKERS_PER_CORE` per core.
+
+    Examples
+    --------
+    >>> max_workers() >= WORKERS_PER_CORE
+    True
+    """
+    return WORKERS_PER_CORE * (os.cpu_count() or 1)
+
+
 def _client(args: argparse.Namespace):
     """A (client, cluster) pair for --workers/--scheduler, or (None, None) in-process."""
     if not args.workers and not args.scheduler:
@@ -104,8 +142,9 @@ def _client(args: argparse.Namespace):
             return Client(args.scheduler, timeout="5s"), None
         except (OSError, TimeoutError, ValueError) as e:
             raise SpecError("--scheduler", f"cannot reach {brief(args.scheduler)}: {one_line(str(e), 120)}") from None
-    if args.workers < 0:
-        raise SpecError("--workers", f"expected a number of workers ≥ 1, got {args.workers}")
+    if not 0 < args.workers <= max_workers():
+        raise SpecError("--workers", f"expected a number of worker processes in [1, {max_workers()}] "
+                                     f"({WORKERS_PER_CORE} per core of this machine), got {args.workers}")
     cluster = LocalCluster(n_workers=args.workers, threads_per_worker=1, processes=True, host="127.0.0.1",
                            dashboard_address="127.0.0.1:0")
     return Client(cluster), cluster
@@ -118,6 +157,7 @@ def run(args: argparse.Namespace) -> int:
     client = cluster = None
     try:
         _suffix(args.output)  # before the work, not after
+        regular_output(args.output, "--output")
         space = load_space(args.space)
         targets = args.targets or list(space.targets) or ["nsoc_v1", "nsoc_v2"]
         client, cluster = _client(args)

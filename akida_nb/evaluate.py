@@ -22,6 +22,7 @@ True
 """
 from __future__ import annotations
 
+import math
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -138,6 +139,11 @@ def _partial(shared: tuple[Mapping[str, Any], Sequence[Mapping[str, np.ndarray]]
         labels = np.asarray(y)
         if labels.shape != (n,):
             raise SpecError("labels", f"expected {n} labels for a batch of {n} samples, got shape {labels.shape}")
+        if labels.dtype.kind not in "iu":
+            raise SpecError("labels", f"expected integer class labels, got dtype {labels.dtype}")
+        if n and not 0 <= int(labels.min()) <= int(labels.max()) < flat.shape[1]:
+            raise SpecError("labels", f"a class label must be in [0, {flat.shape[1] - 1}] (the model's outputs), "
+                                      f"got [{int(labels.min())}, {int(labels.max())}]")
         correct = int(np.count_nonzero(predicted == labels))
     return {"n": n, "events": res.events_per_sample.sum(axis=0).astype(np.int64),
             "classes": np.bincount(predicted, minlength=flat.shape[1]).astype(np.int64),
@@ -179,7 +185,12 @@ def _is_dask_array(obj: Any) -> bool:
 
 
 def _labels_array(labels: Any, n: int | None) -> Any:
-    if labels is None or _is_dask_array(labels):
+    if labels is None:
+        return labels
+    if _is_dask_array(labels):
+        if labels.ndim != 1 or labels.dtype.kind not in "iu" or (n is not None and labels.shape[0] != n):
+            raise SpecError("labels", f"expected {n if n is not None else 'one'} integer class labels "
+                                      f"(a 1-D array), got a {labels.dtype} dask array of shape {labels.shape}")
         return labels
     arr = np.asarray(labels)
     if arr.ndim != 1 or arr.dtype.kind not in "iu" or (n is not None and len(arr) != n):
@@ -197,9 +208,9 @@ def _batches(dataset: Any, labels: Any, batch_size: int) -> Iterator[tuple[Any, 
         return
     if _is_dask_array(dataset):
         data = dataset.rechunk({i: -1 for i in range(1, dataset.ndim)})
-        y = _labels_array(labels, None)
-        if y is not None:
-            y = y.rechunk((data.chunks[0],)) if _is_dask_array(y) else _labels_array(y, data.shape[0])
+        y = _labels_array(labels, data.shape[0])
+        if y is not None and _is_dask_array(y):
+            y = y.rechunk((data.chunks[0],))
         offset = 0
         for i, size in enumerate(data.chunks[0]):
             block = data.blocks[i]
@@ -218,9 +229,21 @@ def _batches(dataset: Any, labels: Any, batch_size: int) -> Iterator[tuple[Any, 
                 raise SpecError("dataset", "a batch is an array or an (x, labels) pair (then no labels= argument)")
             yield item
             continue
-        size = len(item)
+        if _is_dask_array(item):
+            size = item.shape[0] if item.ndim else None
+        else:
+            item = np.asarray(item) if not isinstance(item, np.ndarray) and _is_sequence(item) else item
+            size = len(item) if isinstance(item, np.ndarray) and item.ndim else None
+        if size is None or (isinstance(size, float) and math.isnan(size)):
+            raise SpecError("dataset", f"a batch must be an array of samples (N, d0, d1, C), got {brief(item)}")
         yield item, None if y is None else y[offset:offset + size]
         offset += size
+    if y is not None and offset != len(y):
+        raise SpecError("labels", f"{len(y)} labels for {offset} samples")
+
+
+def _is_sequence(item: Any) -> bool:
+    return isinstance(item, Sequence) and not isinstance(item, (str, bytes))
 
 
 def _shared(model: Model, variables: Any, seed: int):
@@ -278,7 +301,10 @@ def evaluate(model: Model, dataset: Any, labels: Any = None, variables: Any = No
     ensure_model(model)
     if batch_size is not None and (isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1):
         raise SpecError("batch_size", f"expected a positive int, got {brief(batch_size)}")
-    if isinstance(dataset, np.ndarray) and dataset.ndim != 4:
+    if _is_dask_array(dataset) and any(math.isnan(size) for size in dataset.chunks[0]):
+        raise SpecError("dataset", "a dask array of unknown chunk sizes along samples; call "
+                                   "compute_chunk_sizes() on it first")
+    if (isinstance(dataset, np.ndarray) or _is_dask_array(dataset)) and dataset.ndim != 4:
         raise SimulationError(None, "input", f"expected a batch of shape (N, d0, d1, C), got shape {dataset.shape}")
     shared = _shared(model, variables, seed)
     distributed = None

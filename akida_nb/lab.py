@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
 from importlib import resources
 from pathlib import Path
@@ -66,7 +67,7 @@ def _read_manifest(path: Path) -> dict[str, str]:
         return {}
     try:
         files = json.loads(path.read_text(encoding="utf-8")).get("files", {})
-    except (ValueError, AttributeError, UnicodeDecodeError):
+    except (ValueError, AttributeError, UnicodeDecodeError, RecursionError, OSError):
         raise SpecError(MANIFEST, f"unreadable manifest {brief(str(path))}: delete it to start afresh") from None
     if not isinstance(files, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in files.items()):
         raise SpecError(MANIFEST, f"malformed manifest {brief(str(path))}: delete it to start afresh")
@@ -93,7 +94,7 @@ def sync_tutorials(dest: str | Path, source: str | Path | None = None) -> dict[s
     Raises
     ------
     SpecError
-        When ``dest`` is not a folder, or its manifest is unreadable.
+        When ``dest`` or ``source`` is not a folder, or the manifest is unreadable.
 
     Examples
     --------
@@ -107,8 +108,13 @@ def sync_tutorials(dest: str | Path, source: str | Path | None = None) -> dict[s
     >>> result["kept"], kept
     (['01_constraint_tables.ipynb'], '{}')
     """
+    for name, value in (("dir", dest), ("source", source)):
+        if not isinstance(value, (str, os.PathLike)) and not (name == "source" and value is None):
+            raise SpecError(name, f"expected a folder path, got {brief(value)}")
     dest = Path(dest)
     src_dir = Path(source) if source is not None else tutorials_dir()
+    if not src_dir.is_dir():
+        raise SpecError("source", f"{brief(str(src_dir))} is not a folder")
     if dest.exists() and not dest.is_dir():
         raise SpecError("dir", f"{brief(str(dest))} exists and is not a folder")
     dest.mkdir(parents=True, exist_ok=True)

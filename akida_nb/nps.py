@@ -71,7 +71,7 @@ from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING, Any
 
 from .errors import SpecError, UnknownTargetError, brief, one_line
-from .model import Layer, Model, fmt_pair
+from .model import LAYER_TYPES, Layer, Model, ensure_model, fmt_pair
 from .targets import Target, get_target, targets
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -206,6 +206,7 @@ class Device:
         takes = {str(k): _names(v, f"{where}.takes.{k}") for k, v in _mapping(raw["takes"], f"{where}.takes").items()}
         fallback = {str(k): _name(v, f"{where}.fallback.{k}")
                     for k, v in _mapping(raw.get("fallback", {}), f"{where}.fallback").items()}
+        _known_names(where, mesh, takes, fallback)
         once = _names(raw["once_per_model"], f"{where}.once_per_model") if raw.get("once_per_model") else ()
         values: dict[str, Any] = {}
         for key in consts:
@@ -221,6 +222,29 @@ class Device:
         return cls(name=raw["name"], mesh=tuple(mesh), takes=takes,
                    multipass=_flag(raw["multipass"], f"{where}.multipass"), once_per_model=once,
                    fallback=fallback, **values)
+
+
+NP_TYPES = ("CNP1", "CNP2", "FNP2", "FNP3", "HRC")
+"""The NP types of the Akida 1.0 mesh the NP model knows (the HRC input unit included)."""
+
+
+def _known_names(where: str, mesh: Sequence[tuple[tuple[str, ...], int]], takes: Mapping[str, tuple[str, ...]],
+                 fallback: Mapping[str, str]) -> None:
+    """Refuse NP types and layer types the NP model does not know, and a layer type no NP type takes."""
+    named = [(f"{where}.mesh[{i}].types", t) for i, (types, _) in enumerate(mesh) for t in types]
+    named += [(f"{where}.takes", t) for t in takes]
+    named += [(f"{where}.fallback.{k}", t) for k, v in fallback.items() for t in (k, v)]
+    for at, name in named:
+        if name not in NP_TYPES:
+            raise SpecError(at, f"unknown NP type {brief(name)} (NP types: {', '.join(NP_TYPES)})")
+    for np_type, layer_types in takes.items():
+        for layer_type in layer_types:
+            if layer_type not in LAYER_TYPES:
+                raise SpecError(f"{where}.takes.{np_type}",
+                                f"unknown layer type {brief(layer_type)} (layer types: {', '.join(LAYER_TYPES)})")
+    untaken = [t for t in LAYER_TYPES if not any(t in v for v in takes.values())]
+    if untaken:
+        raise SpecError(f"{where}.takes", f"no NP type takes {', '.join(untaken)}")
 
 
 def _keys(raw: Any, where: str, expected: set[str], optional: frozenset[str] | set[str] = frozenset()) -> None:
@@ -785,6 +809,7 @@ akd1000, akd1500
     """
     import pandas as pd
 
+    ensure_model(model)
     dev = get_device(target)
     estimates = [estimate_layer_nps(layer, dev) for layer in model.layers]
     placed = place_layers(model.layers, estimates, dev)

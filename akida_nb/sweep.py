@@ -57,6 +57,9 @@ class _Knob:
         return self.field if self.kind == "all" else f"{self.scope}.{self.field}"
 
 
+_INT64 = 2 ** 63
+
+
 def _values(raw: Any, where: str) -> tuple[Any, ...]:
     if isinstance(raw, (str, bytes, Mapping)) or not isinstance(raw, Iterable):
         raise SpecError(where, f"expected a non-empty list of values, got {brief(raw)}")
@@ -67,6 +70,8 @@ def _values(raw: Any, where: str) -> tuple[Any, ...]:
         if not isinstance(v, (int, str, tuple)) or (isinstance(v, tuple) and not all(
                 isinstance(x, int) and not isinstance(x, bool) for x in v)):
             raise SpecError(where, f"a value must be an int, a string, a bool or a pair of ints, got {brief(v)}")
+        if any(isinstance(x, int) and not -_INT64 <= x < _INT64 for x in (v if isinstance(v, tuple) else (v,))):
+            raise SpecError(where, f"an integer value must fit in 64 bits, got {brief(v)}")
     return values
 
 
@@ -79,6 +84,14 @@ def _field(name: Any, where: str) -> str:
 def _knob_table(raw: Any, where: str) -> Mapping[str, Any]:
     if not isinstance(raw, Mapping) or not raw:
         raise SpecError(where, f"expected a mapping of field: [values], got {brief(raw)}")
+    return raw
+
+
+def _scoped(raw: Any, where: str) -> Mapping[Any, Any]:
+    if raw is None:
+        return {}
+    if not isinstance(raw, Mapping):
+        raise SpecError(where, f"expected a mapping of {where[:-1]} name: {{field: [values]}}, got {brief(raw)}")
     return raw
 
 
@@ -162,14 +175,14 @@ class Space:
         self.build = build
         self._base_dict = model.to_dict()
         found: list[_Knob] = [_Knob("all", "", _field(f, f), _values(v, f)) for f, v in knobs.items()]
-        for t, table in (types or {}).items():
+        for t, table in _scoped(types, "types").items():
             if t not in LAYER_TYPES:
                 raise SpecError(f"types.{one_line(str(t), 40)}",
                                 f"unknown layer type (types: {', '.join(LAYER_TYPES)})")
             for f, v in _knob_table(table, f"types.{t}").items():
                 found.append(_Knob("type", t, _field(f, f"types.{t}.{f}"), _values(v, f"types.{t}.{f}")))
         names = [l.name for l in model.layers]
-        for name, table in (layers or {}).items():
+        for name, table in _scoped(layers, "layers").items():
             if name not in names:
                 raise SpecError(f"layers.{one_line(str(name), 40)}",
                                 f"no such layer in {brief(model.name)} (layers: {', '.join(names[:8])})")

@@ -313,3 +313,50 @@ def test_end_to_end_ci_run(models, tmp_path):
     assert (root.get("failures"), root.get("errors")) == ("1", "1")
     assert "fc.weights_bits" in cases[("models/ds_cnn_kws.json", "nsoc_v2")].find("failure").get("message")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["akida-report.xml", "baseline.json", "models"]
+
+
+# ---------------------------------------------------------------------------- lab and app arguments (h20)
+@pytest.mark.parametrize("call, field", [
+    (lambda tmp: __import__("akida_nb.lab").lab.sync_tutorials(None), "dir"),
+    (lambda tmp: __import__("akida_nb.lab").lab.sync_tutorials(5), "dir"),
+    (lambda tmp: __import__("akida_nb.lab").lab.sync_tutorials(tmp / "t", source=tmp / "missing"), "source"),
+    (lambda tmp: __import__("akida_nb.lab").lab.sync_tutorials(tmp / "t", source=5), "source"),
+])
+def test_sync_tutorials_refuses_bad_folders(tmp_path, call, field):
+    with pytest.raises(ak.errors.SpecError) as e:
+        call(tmp_path)
+    assert e.value.path == field and "\n" not in str(e.value)
+
+
+def test_sync_tutorials_refuses_a_deeply_nested_manifest(tmp_path):
+    from akida_nb.lab import MANIFEST, sync_tutorials
+
+    (tmp_path / "t").mkdir()
+    (tmp_path / "t" / MANIFEST).write_text("[" * 100_000)
+    with pytest.raises(ak.errors.SpecError, match="unreadable manifest"):
+        sync_tutorials(tmp_path / "t")
+
+
+@pytest.mark.parametrize("model", [None, 5, ["ds_cnn_kws"]])
+def test_app_notebook_refuses_a_model_that_is_not_a_name(model):
+    from akida_nb.cli_extra import app_notebook
+
+    with pytest.raises(ak.errors.SpecError, match="model: expected a model file or an example name"):
+        app_notebook(model)
+
+
+def test_app_notebook_takes_one_target_name():
+    from akida_nb.cli_extra import app_notebook
+
+    assert app_notebook("ds_cnn_kws", "akd1500")["cells"][0]["source"].endswith("target=('akd1500',))")
+
+
+@pytest.mark.parametrize("argv", [["check", "ds_cnn_kws", "-o", "out"], ["check", "ds_cnn_kws", "--junit", "out"],
+                                  ["sweep", "s.yaml", "--no-progress", "-o", "out.csv"]])
+def test_an_output_that_is_a_fifo_is_bad_input_not_a_hang(tmp_path, argv):
+    (tmp_path / "s.yaml").write_text("model: gxnor_mnist\nknobs: {act_bits: [1, 2]}\n")
+    os.mkfifo(tmp_path / argv[-1])
+    proc = subprocess.run([sys.executable, "-m", "akida_nb.cli", *argv], cwd=tmp_path, capture_output=True,
+                          text=True, timeout=60, env={**os.environ, "PYTHONPATH": str(Path(ak.__file__).parents[1])})
+    assert proc.returncode == 2, proc.stderr
+    assert "not a regular file (a FIFO)" in proc.stderr and len(proc.stderr.splitlines()) == 1

@@ -30,6 +30,7 @@ Examples
 from __future__ import annotations
 
 import os
+import re
 from os import PathLike
 from typing import Any
 
@@ -41,6 +42,8 @@ from ..sim.simulator import SCHEMA_VERSION, read_model_npz
 from ..sim.variables import attach_variables, normalize_variables
 
 __all__ = ["SCHEMA_VERSION", "load", "save"]
+
+_VARIABLE = re.compile(r"L\d+_(weights|weights_pw|threshold|act_step)")
 
 
 def save(model: Model, path: str | PathLike, variables: Any = None) -> None:
@@ -120,5 +123,10 @@ def load(path: str | PathLike) -> Model:
     ...
     akida_nb.errors.SimulationError: path: cannot read '...missing.npz': No such file or directory
     """
-    model, variables, _ = read_model_npz(path)
+    model, variables, rest = read_model_npz(path)
+    stray = sorted(k for k in rest if _VARIABLE.fullmatch(k))
+    if stray:
+        raise SimulationError(None, stray[0], f"{brief(os.fspath(path))} holds variables of no layer of "
+                                              f"{brief(model.name)} ({len(model.layers)} layers): "
+                                              f"{one_line(', '.join(stray), 120)}")
     return attach_variables(model, variables)

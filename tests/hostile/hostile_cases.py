@@ -3,7 +3,8 @@
 Every case has an id ``AREA.name``; the area says which part of akida_nb must answer it:
 ``load`` (native/YAML/Keras loaders), ``keras``, ``variables``, ``nps`` (NP estimate),
 ``targets``, ``report`` (text/HTML output), ``widgets``, ``plot``, ``sim`` (Simulator),
-``api`` (the smaller API holes) and ``cli.AREA`` for the cases run through the command line.
+``api`` (the smaller API holes), ``npz`` (``ak.save``/``ak.load``), ``space`` and ``sweep`` (design
+spaces), ``evaluate`` (data sets) and ``cli.AREA`` for the cases run through the command line.
 
 A case passes when it returns normally or raises an akida_nb error of one bounded line
 — except a ``must_raise`` case (a silent wrong answer when it returns), and a case that
@@ -14,13 +15,14 @@ directory. Later issues add their cases here (``@api_case`` / ``cli_case``).
 
 Examples
 --------
->>> sorted({c.id.split(".")[0] for c in CASES.values()})[:3]
-['api', 'cli', 'keras']
+>>> sorted({c.id.split(".")[0] for c in CASES.values()})[:4]
+['api', 'cli', 'evaluate', 'keras']
 >>> all(c.kind == "cli" for c in CASES.values() if c.id.startswith("cli."))
 True
 """
 from __future__ import annotations
 
+import importlib.util
 import io
 import json
 import math
@@ -437,6 +439,179 @@ cli_case("sweep.missing_space", ["sweep", "nope.yaml", "--no-progress"], must_ra
 cli_case("sweep.output_is_a_directory", ["sweep", "s.yaml", "-o", "out.csv", "--no-progress"],
          setup=lambda d: ((d / "s.yaml").write_text("model: gxnor_mnist\nknobs: {act_bits: [1, 2]}\n"),
                           (d / "out.csv").mkdir()), must_raise=True)
+
+
+# ------------------------------------------------------- save/load, spaces, sweeps, evaluate, akd1500 (h20)
+def _kws():
+    return _ak().example("ds_cnn_kws")
+
+
+def _mnist_batch(n=4):
+    import numpy as np
+
+    return np.random.default_rng(0).integers(0, 2, (n, 28, 28, 1), dtype=np.uint8)
+
+
+def _evaluate(dataset, **kw):
+    ak = _ak()
+    return ak.evaluate(ak.example("gxnor_mnist"), dataset, progress=False, **kw)
+
+
+def _stray_variable_npz(d: Path) -> None:
+    import numpy as np
+
+    _saved_model(d)
+    with np.load(d / "m.npz", allow_pickle=False) as z:
+        arrays = {k: z[k] for k in z.files}
+    np.savez(d / "m.npz", L99_weights=np.zeros(3, np.int8), **arrays)
+
+
+@api_case("npz.variable_of_no_layer", setup=_stray_variable_npz, must_raise=True)
+def _(d):
+    _ak().load("m.npz")
+
+
+@api_case("space.knob_beyond_int64", must_raise=True)
+def _(d):
+    _ak().Space(_kws(), filters=[10 ** 30])
+
+
+@api_case("space.layers_not_a_mapping", must_raise=True)
+def _(d):
+    _ak().Space(_kws(), layers=["separable_2"])
+
+
+@api_case("space.types_not_a_mapping", must_raise=True)
+def _(d):
+    _ak().Space(_kws(), types="SeparableConvolutional")
+
+
+@api_case("space.huge_sampled")
+def _(d):
+    ak = _ak()
+    space = ak.Space(_kws(), **{f: list(range(1, 1001)) for f in ("filters", "weights_bits", "act_bits",
+                                                                     "kernel_size")}).sample(3, seed=1)
+    if len(space) != 3 or space.size != 10 ** 12:
+        raise WrongAnswer(f"sampled {len(space)} of {space.size}")
+    ak.sweep(space, "nsoc_v2", progress=False)
+
+
+@api_case("sweep.zero_targets", must_raise=True)
+def _(d):
+    ak = _ak()
+    ak.sweep(ak.Space(_kws(), filters=[32]), [], progress=False)
+
+
+@api_case("evaluate.batch_of_ints", must_raise=True)
+def _(d):
+    _evaluate([1, 2, 3])
+
+
+@api_case("evaluate.batch_of_none", must_raise=True)
+def _(d):
+    _evaluate([None])
+
+
+@api_case("evaluate.labels_longer_than_batches", must_raise=True)
+def _(d):
+    x = _mnist_batch()
+    _evaluate([x[:2], x[2:]], labels=[0] * 10)
+
+
+@api_case("evaluate.labels_out_of_range", must_raise=True)
+def _(d):
+    _evaluate(_mnist_batch(), labels=[-1] * 4)
+
+
+@api_case("evaluate.labels_beyond_classes", must_raise=True)
+def _(d):
+    _evaluate(_mnist_batch(), labels=[10] * 4)
+
+
+if importlib.util.find_spec("dask") is not None:  # the dask extra
+    @api_case("evaluate.dask_labels_short", must_raise=True)
+    def _(d):
+        import dask.array as da
+
+        _evaluate(da.from_array(_mnist_batch(), chunks=(2, 28, 28, 1)), labels=da.zeros(3, dtype=int, chunks=3))
+
+
+    @api_case("evaluate.dask_float_labels", must_raise=True)
+    def _(d):
+        import dask.array as da
+
+        _evaluate(da.from_array(_mnist_batch(), chunks=(2, 28, 28, 1)), labels=da.zeros(4, chunks=2))
+
+
+    @api_case("evaluate.dask_one_sample_3d", must_raise=True)
+    def _(d):
+        import dask.array as da
+
+        _evaluate(da.from_array(_mnist_batch()[0], chunks=(28, 28, 1)))
+
+
+    @api_case("evaluate.dask_unknown_chunks", must_raise=True)
+    def _(d):
+        import dask.array as da
+
+        x = da.from_array(_mnist_batch(), chunks=(2, 28, 28, 1))
+        _evaluate(x[x[:, 0, 0, 0] > 5])
+
+
+@api_case("nps.akd1500_model_none", must_raise=True)
+def _(d):
+    _ak().estimate_nps(None, "akd1500")
+
+
+@api_case("nps.akd1500_huge_input")
+def _(d):
+    ak = _ak()
+    m = ak.Model.from_dict({"input": {"shape": [10 ** 9, 10 ** 9, 1]},
+                            "layers": [{"type": "Convolutional", "filters": 8, "kernel_size": 3}]})
+    if ak.estimate_nps(m, "akd1500").attrs["maps"] or ak.check(m, "akd1500").ok:
+        raise WrongAnswer("a 10^9×10^9 input maps on the AKD1500")
+
+
+def _device_target(edit):
+    """A setup writing ``t.yaml``: a target based on akd1500 whose ``device:`` block is akd1500's after ``edit``."""
+    def setup(d: Path) -> None:
+        import yaml
+
+        device = yaml.safe_load((REPO / "data" / "targets" / "akd1500.yaml").read_text())["device"]
+        edit(device)
+        (d / "t.yaml").write_text(yaml.safe_dump({"name": "h20_device", "title": "T", "base": "akd1500",
+                                                  "rules": [], "device": device}))
+    return setup
+
+
+def _use_device_target(d):
+    ak = _ak()
+    target = ak.register_target("t.yaml", replace=True)
+    try:
+        ak.estimate_nps(_kws(), target.name)
+    finally:
+        ak.unregister_target(target.name)
+
+
+api_case("nps.akd1500_device_unknown_np_type", must_raise=True,
+         setup=_device_target(lambda dev: dev["mesh"][0].update(types=["ZZZ"])))(_use_device_target)
+api_case("nps.akd1500_device_takes_nothing", must_raise=True,
+         setup=_device_target(lambda dev: dev.update(takes={})))(_use_device_target)
+api_case("nps.akd1500_device_takes_unknown_layer", must_raise=True,
+         setup=_device_target(lambda dev: dev["takes"].update(CNP1=["Foo"])))(_use_device_target)
+api_case("nps.akd1500_device_fallback_unknown", must_raise=True,
+         setup=_device_target(lambda dev: dev.update(fallback={"FNP3": "ZZZ"})))(_use_device_target)
+
+
+cli_case("sweep.workers_beyond_machine", ["sweep", "s.yaml", "--workers", "99999999999", "--no-progress"],
+         setup=lambda d: (d / "s.yaml").write_text("model: gxnor_mnist\nknobs: {act_bits: [1, 2]}\n"),
+         must_raise=True)
+cli_case("sweep.output_is_a_fifo", ["sweep", "s.yaml", "-o", "out.csv", "--no-progress"],
+         setup=lambda d: ((d / "s.yaml").write_text("model: gxnor_mnist\nknobs: {act_bits: [1, 2]}\n"),
+                          os.mkfifo(d / "out.csv")), must_raise=True)
+cli_case("sweep.knob_beyond_int64", ["sweep", "s.yaml", "--no-progress"],
+         setup=lambda d: (d / "s.yaml").write_text("model: gxnor_mnist\nknobs: {filters: [" + "9" * 40 + "]}\n"),
+         must_raise=True)
 
 
 # ---------------------------------------------------------------------------------------------- report (h5)
