@@ -25,7 +25,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, TypeGuard
 
 from ._safeload import parse_json, parse_yaml
-from .errors import SpecError, brief, one_line
+from .errors import SpecError, brief, did_you_mean, one_line
 from .present import describe_layer, format_shape, safe_text
 
 __all__ = [
@@ -562,7 +562,8 @@ class Model:
             if layer.name == key:
                 return layer
         names = one_line(", ".join(l.name for l in self.layers), 200)
-        raise SpecError("layers", f"no layer named {brief(key)} (layers: {names})")
+        raise SpecError("layers", f"no layer named {brief(key)} ({did_you_mean(key, (l.name for l in self.layers))}"
+                        f"layers: {names})")
 
     def summary(self):
         """Per-layer DataFrame: index, name, type, shapes, bits, kernel/stride/padding/pool.
