@@ -24,6 +24,7 @@ __all__ = [
     "SpecError",
     "UnknownTargetError",
     "brief",
+    "did_you_mean",
     "one_line",
 ]
 
@@ -74,6 +75,29 @@ def one_line(text: str, limit: int = MESSAGE_LIMIT) -> str:
         text = "".join(ch if ch.isprintable() else ch.encode("unicode_escape", "backslashreplace").decode("ascii")
                        for ch in text)
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def did_you_mean(name, known) -> str:
+    """``"did you mean 'x'? "`` naming the closest of ``known`` to ``name``, or ``""`` when none is close.
+
+    The one place every "unknown name" message (targets, fixes, examples, layers, layer types)
+    gets its suggestion from: :func:`difflib.get_close_matches`, bounded (a non-string or a
+    name longer than 200 characters gets no suggestion, the suggestion itself goes through
+    :func:`brief`).
+
+    Examples
+    --------
+    >>> did_you_mean("nsoc_v3", ["nsoc_v1", "nsoc_v2", "akd1500"])
+    "did you mean 'nsoc_v2'? "
+    >>> did_you_mean("xyz", ["nsoc_v1"]), did_you_mean(3, ["nsoc_v1"])
+    ('', '')
+    """
+    import difflib
+
+    if not isinstance(name, str) or len(name) > 200:
+        return ""
+    close = difflib.get_close_matches(name, [str(k) for k in known], n=1)
+    return f"did you mean {brief(close[0])}? " if close else ""
 
 
 class AkidaNbError(Exception):
@@ -155,12 +179,9 @@ class UnknownTargetError(AkidaNbError, LookupError):
     """
 
     def __init__(self, name: str, known):
-        import difflib
-
         self.name = name
         self.known = tuple(str(k) for k in known)
-        close = difflib.get_close_matches(name, self.known, n=1) if isinstance(name, str) and len(name) < 200 else []
-        hint = f"did you mean {close[0]!r}? " if close else ""
+        hint = did_you_mean(name, self.known)
         super().__init__(f"unknown target {brief(name)}; {hint}known targets: {', '.join(self.known)}")
 
 

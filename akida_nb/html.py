@@ -184,6 +184,8 @@ def cell_html(cell: Cell) -> str:
     >>> from akida_nb.present import Span
     >>> cell_html(["k = ", Span("3×3", "value"), " ", Span("ok", "badge-ok")])
     'k = <span class="akn-value">3×3</span> <span class="akn-badge akn-ok">✓ ok</span>'
+    >>> cell_html(Span("fc.units", "rule", "the rule", "akn-r-1"))
+    '<a class="akn-rule" href="#akn-r-1" title="the rule">fc.units</a>'
     """
     out = []
     for p in cell_parts(cell):
@@ -195,6 +197,9 @@ def cell_html(cell: Cell) -> str:
             out.append(badge(p.role != "badge-bad", text, p.title, p.link, p.role == "badge-caveat"))
             continue
         tip = f' title="{escape(p.title)}"' if p.title else ""
+        if p.link:  # an in-page link to an element id of the same output (a rule's row)
+            out.append(f'<a class="akn-{escape(p.role)}" href="#{escape(p.link)}"{tip}>{escape(text)}</a>')
+            continue
         start, end = _TAGS.get(p.role, (f'<span class="akn-{escape(p.role)}"{tip}>', "</span>"))
         out.append(f"{start}{escape(text)}{end}")
     return "".join(out)

@@ -25,12 +25,13 @@ from dataclasses import dataclass, field, replace
 from typing import Any, TypeGuard
 
 from ._safeload import parse_json, parse_yaml
-from .errors import SpecError, brief, one_line
+from .errors import SpecError, brief, did_you_mean, one_line
 from .present import describe_layer, format_shape, safe_text
 
 __all__ = [
     "LAYER_TYPES",
     "MAX_SIZE",
+    "NOT_APPLICABLE",
     "UNRESOLVED_SHAPE",
     "Layer",
     "Model",
@@ -562,16 +563,27 @@ class Model:
             if layer.name == key:
                 return layer
         names = one_line(", ".join(l.name for l in self.layers), 200)
-        raise SpecError("layers", f"no layer named {brief(key)} (layers: {names})")
+        raise SpecError("layers", f"no layer named {brief(key)} ({did_you_mean(key, (l.name for l in self.layers))}"
+                        f"layers: {names})")
 
     def summary(self):
-        """Per-layer DataFrame: index, name, type, shapes, bits, kernel/stride/padding/pool.
+        """Per-layer DataFrame: name, type, shapes, bits, then outputs, kernel/stride/padding/pool, activation.
+
+        The bit columns come right after the shapes, so a narrow output shows them without
+        scrolling sideways. ``input_bits`` and ``weights_bits`` are integers; ``act_bits`` is
+        the activation's bits, or :data:`NOT_APPLICABLE` (``"—"``) for a layer without
+        activation (its output is its potentials). The convolution fields a layer does not
+        have (a FullyConnected's kernel, stride and padding; no pooling) are ``"—"`` too,
+        so no raw ``<NA>`` or blank cell is shown. A plain pandas DataFrame.
 
         Examples
         --------
         >>> import akida_nb as ak
-        >>> ak.example("ds_cnn_kws").summary().loc[0, "output_shape"]
-        '25×5×64'
+        >>> df = ak.example("ds_cnn_kws").summary()
+        >>> df.loc[0, "output_shape"], list(df.columns[:7])
+        ('25×5×64', ['name', 'type', 'input_shape', 'output_shape', 'input_bits', 'weights_bits', 'act_bits'])
+        >>> df.loc[5, ["type", "kernel", "act_bits"]].tolist()
+        ['FullyConnected', '—', '—']
         """
         import pandas as pd
 
@@ -580,14 +592,15 @@ class Model:
             rows.append({
                 "name": l.name, "type": l.type,
                 "input_shape": fmt_shape(l.input_shape), "output_shape": fmt_shape(l.output_shape),
-                "kernel": fmt_pair(l.kernel_size), "stride": fmt_pair(l.kernel_stride),
-                "padding": l.padding or "", "pool": _fmt_pool(l),
-                "outputs": l.outputs, "input_bits": l.input_bits, "weights_bits": l.weights_bits,
-                "act_bits": l.act_bits if l.activation else None, "activation": l.activation,
+                "input_bits": l.input_bits, "weights_bits": l.weights_bits,
+                "act_bits": l.act_bits if l.activation else NOT_APPLICABLE, "outputs": l.outputs,
+                "kernel": fmt_pair(l.kernel_size) or NOT_APPLICABLE,
+                "stride": fmt_pair(l.kernel_stride) or NOT_APPLICABLE,
+                "padding": l.padding or NOT_APPLICABLE, "pool": _fmt_pool(l) or NOT_APPLICABLE,
+                "activation": l.activation,
             })
         df = pd.DataFrame(rows)
         df.index.name = "layer"
-        df["act_bits"] = df["act_bits"].astype("Int64")
         return df
 
     def _repr_html_(self) -> str:
@@ -604,6 +617,10 @@ class Model:
         if self.unmapped:
             lines.append(f"  unmapped: {safe_text(', '.join(str(u) for u in self.unmapped))}")
         return "\n".join(lines)
+
+
+NOT_APPLICABLE = "—"
+"""What :meth:`Model.summary` shows in a field a layer does not have (a FullyConnected's kernel)."""
 
 
 def fmt_shape(shape) -> str:

@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any, cast
 import numpy as np
 from matplotlib.figure import Figure as _Figure
 
-from .errors import PlotError, brief
+from .errors import PlotError, brief, did_you_mean
 from .html import escape
 from .present import layer_label, safe_text
 
@@ -191,11 +191,8 @@ def _layer_index(result: Any, layer: int | str) -> int:
     names = [l.name for l in result.model.layers]
     if isinstance(layer, str):
         if layer not in names:
-            import difflib
-
-            close = difflib.get_close_matches(layer, names, n=1)
-            hint = f"did you mean {brief(close[0])}? " if close else ""
-            raise PlotError("layer", f"no layer named {brief(layer)} ({hint}layers: {brief(names, 200)})")
+            raise PlotError("layer", f"no layer named {brief(layer)} ({did_you_mean(layer, names)}"
+                                     f"layers: {brief(names, 200)})")
         return names.index(layer)
     if isinstance(layer, bool) or not isinstance(layer, (int, np.integer)):
         raise PlotError("layer", f"a layer index or name expected, got {brief(layer)}")

@@ -45,7 +45,7 @@ html_page = page
 """The page wrapper of :mod:`akida_nb.html` under its former name."""
 
 __all__ = ["RULE_ON_LAYER_COLUMNS", "Comparison", "CompatibilityReport", "LayerVerdict", "RuleOnLayer", "Violation",
-           "badge", "html_page", "violation_key"]
+           "badge", "html_page", "rule_anchor", "violation_key"]
 
 VIOLATION_COLUMNS = ["layer_index", "layer", "layer_type", "rule", "parameter", "value", "allowed", "message",
                      "fix", "note", "source", "severity"]
@@ -172,16 +172,60 @@ def anchor(model_name: str, target: str, layer_index: int) -> str:
     >>> anchor("net", "nsoc_v1", 3)
     'akn-v-nsoc_v1-3-391b6629'
     """
+    return f"akn-v-{_id_part(target, 200)}-{layer_index}-{_digest(model_name)}"
+
+
+def _id_part(text: str, limit: int = 40) -> str:
+    return "".join(c if c.isalnum() or c in "-_" else "_" for c in text)[:limit]
+
+
+def _digest(text: str) -> str:
     import hashlib
 
-    safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in target)
-    return f"akn-v-{safe}-{layer_index}-{hashlib.sha1(model_name.encode('utf-8', 'backslashreplace')).hexdigest()[:8]}"
+    return hashlib.sha1(text.encode("utf-8", "backslashreplace")).hexdigest()[:8]
+
+
+def rule_anchor(model_name: str, target: str, rule: str) -> str:
+    """The element id of a rule's row in the Rules table of a report's HTML (deterministic).
+
+    The violations' rule ids link to it, as a layer's badges link to its :func:`anchor`.
+
+    Examples
+    --------
+    >>> rule_anchor("net", "nsoc_v1", "fc.units")
+    'akn-r-nsoc_v1-fc_units-e7ab1c87'
+    """
+    return f"akn-r-{_id_part(target)}-{_id_part(rule)}-{_digest(chr(0).join((model_name, target, rule)))}"
+
+
+_RULE_COLUMNS = (Column("rule", flow="{}: "), Column("layer type", flow="{} "), Column("severity", flow="({})"),
+                 Column("allowed", long=True), Column("note", long=True), Column("source", long=True))
+
+
+def _rules_table(entries: Sequence[Violation], model_name: str = "", target: str = "") -> Table:
+    """One row per broken rule (in the order first broken): id, layer types, severity, allowed, note, source."""
+    first: dict[str, Violation] = {}
+    types: dict[str, list[str]] = {}
+    for v in entries:
+        first.setdefault(v.rule, v)
+        if v.layer_type not in types.setdefault(v.rule, []):
+            types[v.rule].append(v.layer_type)
+    rows: list[list[Cell]] = [[Span(r, "code"), ", ".join(types[r]), v.severity, v.allowed, v.note, v.source]
+                              for r, v in first.items()]
+    ids = [rule_anchor(model_name, target, r) for r in first] if target else ()
+    return Table("Rules", _RULE_COLUMNS, rows, role="rules", flow=True, row_ids=ids)
 
 
 def _violations_table(entries: Sequence[Violation], title: str = "Violations",
                       introduced: frozenset = frozenset(), model_name: str = "", target: str = "") -> Table:
+    def cells(v: Violation) -> list[Cell]:
+        out = v.cells()
+        if target:  # the rule id links to its row of the Rules table
+            out[3] = Span(v.rule, "rule", "go to this rule in the Rules table", rule_anchor(model_name, target, v.rule))
+        return out
+
     rows: list[list[Cell]] = [
-        [*v.cells(), [Span("new", "new", "introduced by the fixes: the model before them did not break this"),
+        [*cells(v), [Span("new", "new", "introduced by the fixes: the model before them did not break this"),
                       " ", v.message] if violation_key(v) in introduced else v.message,
          v.fix, [v.note, " ", Span(f"[{v.rule} · {v.source}]" if v.source else f"[{v.rule}]", "source")]]
         for v in entries]
@@ -378,7 +422,7 @@ class CompatibilityReport(Rendered):
         --------
         >>> import akida_nb as ak
         >>> [b.title for b in ak.check(ak.example("broken"), "nsoc_v1").detail_blocks(layers=False)]
-        ['Unmapped layers (not checked)', 'Notes', 'Violations']
+        ['Unmapped layers (not checked)', 'Notes', 'Violations', 'Rules']
         """
         blocks: list[Block] = [Items("Unmapped layers (not checked)", self.unmapped, "unmapped"),
                                Items("Notes", self.notes, "notes")]
@@ -391,6 +435,7 @@ class CompatibilityReport(Rendered):
                                 open=len(rows) <= 20, role="layers"))
         blocks.append(_violations_table(self.entries, introduced=introduced, model_name=self.model_name,
                                         target=self.target))
+        blocks.append(_rules_table(self.entries, self.model_name, self.target))
         return blocks
 
     def blocks(self, introduced: frozenset = frozenset()) -> list[Block]:

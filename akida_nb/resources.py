@@ -17,7 +17,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from .errors import SpecError, brief
+from .errors import SpecError, brief, did_you_mean
 
 __all__ = ["data_dir", "example", "example_data", "example_datasets", "examples", "model_path", "static_text"]
 
@@ -73,7 +73,8 @@ def model_path(name: str) -> Path:
     """
     known = examples()
     if not isinstance(name, str) or name not in known:
-        raise SpecError("name", f"no example model named {brief(name)}; examples: {', '.join(known)}")
+        raise SpecError("name", f"no example model named {brief(name)}; {did_you_mean(name, known)}"
+                        f"examples: {', '.join(known)}")
     folder = data_dir() / "models"
     return next(folder / f"{name}{suffix}" for suffix in _MODEL_SUFFIXES if (folder / f"{name}{suffix}").is_file())
 
@@ -152,6 +153,7 @@ def example_data(name: str) -> tuple[Any, Any]:
 
     known = example_datasets()
     if not isinstance(name, str) or name not in known:
-        raise SpecError("name", f"no example data set named {brief(name)}; data sets: {', '.join(known)}")
+        raise SpecError("name", f"no example data set named {brief(name)}; {did_you_mean(name, known)}"
+                          f"data sets: {', '.join(known)}")
     with np.load(data_dir() / "datasets" / f"{name}_test.npz", allow_pickle=False) as data:
         return data["x"], data["y"]

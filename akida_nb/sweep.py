@@ -28,7 +28,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from .errors import AkidaNbError, SpecError, brief, one_line
+from .errors import AkidaNbError, SpecError, brief, did_you_mean, one_line
 from .model import KEYS_BY_TYPE, LAYER_TYPES, Model, ensure_model
 from .present import format_value
 
@@ -178,7 +178,7 @@ class Space:
         for t, table in _scoped(types, "types").items():
             if t not in LAYER_TYPES:
                 raise SpecError(f"types.{one_line(str(t), 40)}",
-                                f"unknown layer type (types: {', '.join(LAYER_TYPES)})")
+                                f"unknown layer type ({did_you_mean(t, LAYER_TYPES)}types: {', '.join(LAYER_TYPES)})")
             for f, v in _knob_table(table, f"types.{t}").items():
                 found.append(_Knob("type", t, _field(f, f"types.{t}.{f}"), _values(v, f"types.{t}.{f}")))
         names = [l.name for l in model.layers]

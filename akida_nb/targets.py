@@ -40,7 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from ._safeload import parse_yaml, read_text
-from .errors import SpecError, UnknownTargetError, brief, one_line
+from .errors import SpecError, UnknownTargetError, brief, did_you_mean, one_line
 from .model import LAYER_TYPES
 from .resources import data_dir
 from .rules import FIELDS, RULE_KINDS, Rule
@@ -514,7 +514,8 @@ def default_targets() -> tuple[str, ...]:
 
 def _check_layer_type(layer_type: Any) -> None:
     if layer_type is not None and (not isinstance(layer_type, str) or layer_type not in LAYER_TYPES):
-        raise SpecError("layer_type", f"unknown layer type {brief(layer_type)} (types: {', '.join(LAYER_TYPES)})")
+        raise SpecError("layer_type", f"unknown layer type {brief(layer_type)} "
+                                        f"({did_you_mean(layer_type, LAYER_TYPES)}types: {', '.join(LAYER_TYPES)})")
 
 
 def constraints(target="nsoc_v2", layer_type: str | None = None):

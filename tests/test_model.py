@@ -2,6 +2,7 @@
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from hypothesis import given, settings, strategies as st
 
@@ -138,7 +139,22 @@ def test_summary_has_shapes_and_bits():
     df = ak.example("ds_cnn_kws").summary()
     assert list(df["output_shape"])[-2:] == ["1×1×64", "1×1×33"]
     assert list(df["input_bits"]) == [8, 4, 4, 4, 4, 4]
-    assert df["act_bits"].isna().tolist() == [False] * 5 + [True]
+    assert df["act_bits"].isna().tolist() == [False] * 6  # no raw <NA>: the layer without activation shows "—"
+    assert df["act_bits"].tolist() == [4, 4, 4, 4, 4, "—"] and df["activation"].tolist() == [True] * 5 + [False]
+
+
+def test_summary_shows_bits_first_and_no_raw_na():
+    df = ak.example("ds_cnn_kws").summary()
+    assert type(df) is pd.DataFrame
+    assert list(df.columns[:7]) == ["name", "type", "input_shape", "output_shape",
+                                    "input_bits", "weights_bits", "act_bits"]
+    assert df["input_bits"].dtype == "int64" and df["weights_bits"].dtype == "int64"
+    assert df["outputs"].dtype == "int64" and df["activation"].dtype == bool
+    fc = df[df["type"] == "FullyConnected"].iloc[0]
+    assert fc[["kernel", "stride", "padding", "pool"]].tolist() == ["—"] * 4
+    assert df.loc[0, "kernel"] != "—" and df.loc[4, "pool"] == "global average"
+    html, text = df.to_html(), df.to_string()
+    assert "NA" not in html and "NaN" not in html and "None" not in html and "NA" not in text
 
 
 # ---------------------------------------------------------------------------- shape inference vs brute force

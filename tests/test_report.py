@@ -390,3 +390,43 @@ def test_one_layer_reads_in_the_singular():
     m = ak.Model.from_dict({"input": {"shape": [1, 1, 8], "bits": 1},
                             "layers": [{"type": "FullyConnected", "units": 4, "weights_bits": 2}]})
     assert "1 layer checked" in ak.check(m, "nsoc_v2").summary_line()
+
+
+def test_rule_ids_link_to_their_row_of_the_rules_table():
+    for rendered, reports in ((rep := ak.check(ak.example("broken"), "nsoc_v1"), [rep]),
+                              (cmp := ak.compare(ak.example("broken")), cmp.reports)):
+        html = rendered._repr_html_()
+        assert html == rendered._repr_html_()  # deterministic ids
+        ids = re.findall(r'<tr id="([^"]+)"', html)
+        assert len(ids) == len(set(ids))
+        links = re.findall(r'<a class="akn-rule" href="#([^"]+)"[^>]*>([^<]*)</a>', html)
+        assert len(links) == sum(len(r.entries) for r in reports)  # every violation's rule id is a link
+        rows = dict(re.findall(r'<tr id="(akn-r-[^"]+)"><td><code>([^<]*)</code>', html))
+        assert {href for href, _ in links} == set(rows) and all(rows[href] == rule for href, rule in links)
+        for r in reports:  # one row per violated rule, per target
+            own = [rule for rid, rule in rows.items() if rid.startswith(f"akn-r-{r.target}-")]
+            assert sorted(own) == sorted({v.rule for v in r.entries})
+        assert len(rows) == sum(len({v.rule for v in r.entries}) for r in reports)
+        # the text view lists the same rules, in the same order, as "rule: type (severity)" lines
+        text = repr(rendered)
+        assert "Rules:" in text
+        for r in reports:
+            first = list(dict.fromkeys(v.rule for v in r.entries))
+            listed = [line.split(":")[0].strip() for line in text.splitlines()
+                      if re.match(r"  \S+: \w+(, \w+)* \((error|warning|note)\)$", line)]
+            assert all(rule in listed for rule in first)
+
+
+def test_a_compatible_report_has_no_rules_table():
+    rep = ak.check(ak.example("ds_cnn_kws"), "nsoc_v2")
+    assert "Rules" not in repr(rep) and "akn-rules" not in rep._repr_html_().split("</style>")[1]
+
+
+def test_rules_table_escapes_what_a_report_says():
+    rep = ak.check(ak.example("broken"), "nsoc_v1")
+    hostile = replace(rep, entries=tuple(replace(v, rule="fc.<b>x", note="<img src=x>", source="<script>")
+                                         for v in rep.entries[:2]))  # as a hand-made JSON report may hold
+    html = hostile._repr_html_()
+    assert "<img src=x>" not in html and "<script>" not in html and "<b>x" not in html
+    assert "&lt;img src=x&gt;" in html and len(re.findall(r'href="#akn-r-nsoc_v1-fc__b_x-', html)) == 2
+    assert len(re.findall(r'<tr id="akn-r-nsoc_v1-fc__b_x-', html)) == 1

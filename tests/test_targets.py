@@ -291,3 +291,27 @@ def test_style_differences_escapes_text_from_target_files(tmp_path):
     with ak.registered_target(path):
         html = ak.style_differences(ak.compare_constraints("nsoc_v1", "html")).to_html()
     assert "<img src=x>" not in html and "&lt;img src=x&gt;" in html and "<b>s</b>" not in html
+
+
+def _example_layer(name):
+    return ak.example("ds_cnn_kws").layer(name)
+
+
+@pytest.mark.parametrize("call, typo, meant", [
+    (ak.get_target, "nsoc_v3", "nsoc_v2"),
+    (ak.example, "ds_cnn_kw", "ds_cnn_kws"),
+    (ak.example_data, "digit", "digits"),
+    (_example_layer, "dense5", "dense_5"),
+    (lambda name: ak.constraints("nsoc_v2", layer_type=name), "FullyConected", "FullyConnected"),
+    (lambda name: ak.compare_constraints("nsoc_v1", "nsoc_v2", layer_type=name), "Convolution", "Convolutional"),
+    (lambda name: ak.fix(ak.example("ds_cnn_kws"), "nsoc_v2", fixes=[name]), "clamp_bit", "clamp_bits"),
+])
+def test_every_unknown_name_suggests_the_close_match(call, typo, meant):
+    with pytest.raises(ak.AkidaNbError) as info:
+        call(typo)
+    message = str(info.value)
+    assert f"did you mean {meant!r}?" in message and "\n" not in message and len(message) <= 300
+    # a name close to nothing gets no suggestion but still the list
+    with pytest.raises(ak.AkidaNbError) as info:
+        call("qqqqqqqqqqqq")
+    assert "did you mean" not in str(info.value) and meant in str(info.value)

@@ -40,7 +40,7 @@ from graphlib import CycleError, TopologicalSorter
 from typing import Any, Generic, NamedTuple, TypeVar
 
 from ..check import check
-from ..errors import FixError
+from ..errors import FixError, did_you_mean
 from ..model import Model, ensure_model
 from ..rules import Rule
 from ..targets import Target, _registry as _targets, get_target
@@ -330,7 +330,7 @@ def get_fix(name: str) -> Fix[Any]:
     """
     known = {f.name: f for f in registry()}
     if not isinstance(name, str) or name not in known:
-        raise FixError(str(name), "unknown fix; known fixes: " + ", ".join(known))
+        raise FixError(str(name), f"unknown fix; {did_you_mean(name, known)}known fixes: " + ", ".join(known))
     return known[name]
 
 
