@@ -608,7 +608,15 @@ def style_differences(df):
     """
     if not hasattr(df, "style") or "differs" not in getattr(df, "columns", ()):
         raise SpecError("df", f"expected a compare_constraints() DataFrame, got {type(df).__name__}")
-    styler = df.style.set_uuid("akn-constraints").format(escape="html").format_index(escape="html", axis=0)
+    from pandas.io.formats.style import Styler
+
+    class _DifferencesStyler(Styler):
+        def __repr__(self) -> str:  # deterministic text (the default names an address): stored notebooks stay stable
+            rows = int(self.data["differs"].sum())
+            return f"<Styler: {len(self.data)} rules, {rows} differ>"
+
+    styler = _DifferencesStyler(df).set_uuid("akn-constraints").format(escape="html").format_index(escape="html",
+                                                                                                    axis=0)
     # a tint of the theme's accent mixed into the theme's background, with the theme's text colour:
     # at least 4.5:1 in JupyterLab Light and Dark (--jp-warn-color3 stays light in Dark while text turns white)
     highlight = ("background-color: color-mix(in srgb, var(--jp-warn-color2, #ffb74d) 25%, "
