@@ -121,6 +121,17 @@ class Evaluation:
 
 
 # ---------------------------------------------------------------------------- one batch
+def _worker_partial(shared: tuple[Mapping[str, Any], Sequence[Mapping[str, np.ndarray]]], x: Any,
+                    y: Any = None) -> dict[str, Any]:
+    """:func:`_partial` on a Dask worker: the simulator uses the worker's threads, not every core of the host."""
+    from distributed import get_worker
+
+    from .sim import kernels
+
+    kernels.DEFAULT_WORKERS = get_worker().state.nthreads
+    return _partial(shared, x, y)
+
+
 def _partial(shared: tuple[Mapping[str, Any], Sequence[Mapping[str, np.ndarray]]], x: Any,
              y: Any = None) -> dict[str, Any]:
     """The sums of one batch (runs anywhere: the model arrives as a native dict)."""
@@ -354,7 +365,7 @@ def _run_on(client: Any, distributed: Any, shared: Any, batches: Iterator[tuple[
                 [y] = client.compute([y])
         else:
             x = client.scatter(np.asarray(x), hash=False)
-        pending.add(client.submit(_partial, remote, x, y, pure=False))
+        pending.add(client.submit(_worker_partial, remote, x, y, pure=False))
         in_flight += 1
         while in_flight >= window:
             take()

@@ -100,7 +100,15 @@ if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_after_fork)
 
 
+DEFAULT_WORKERS: int | None = None
+"""Threads :func:`compute_threads` uses when none is asked for; ``None``: the usable cores. A Dask worker sets
+it to its own thread count (:func:`akida_nb.evaluate.evaluate`), so that N single-threaded workers on N
+cores do not each start a thread per core."""
+
+
 def _cpus() -> int:
+    if DEFAULT_WORKERS is not None:
+        return max(1, int(DEFAULT_WORKERS))
     try:
         return len(os.sched_getaffinity(0))
     except (AttributeError, OSError):
