@@ -23,7 +23,7 @@ from typing import Any
 
 from .errors import SpecError, brief
 from .model import Model, ensure_model
-from .nps import estimate_nps, layer_np_contexts
+from .nps import np_contexts_and_estimate
 from .report import Comparison, CompatibilityReport, LayerVerdict, Violation
 from .rules import NP_FIELDS, VARIABLE_FIELDS, Rule, layer_context
 from .sim.variables import variable_ranges
@@ -57,7 +57,7 @@ def needs_nps(target: Target) -> bool:
     return target.device is not None or _reads(target, NP_FIELDS)
 
 
-def _np_note(model: Model, target: Target) -> str:
+def _np_note(df: Any, target: Target) -> str:
     """The device total in one line: NPs, passes and the mapper's verdict on them.
 
     ``Needs 22 of 78 NPs (fits: one pass on the AKD1000)``, ``Needs 38 NPs: maps in 2 passes
@@ -68,10 +68,10 @@ def _np_note(model: Model, target: Target) -> str:
     Examples
     --------
     >>> import akida_nb as ak
-    >>> _np_note(ak.example("akidanet_edge_imagenet_a05_160"), ak.get_target("akd1500"))[:60]
+    >>> m, t = ak.example("akidanet_edge_imagenet_a05_160"), ak.get_target("akd1500")
+    >>> _np_note(ak.estimate_nps(m, t), t)[:60]
     'Needs 38 NPs: maps in 2 passes on the AKD1500 (32 NPs); each'
     """
-    df = estimate_nps(model, target)
     a = df.attrs
     total, available, device = a["total"], a["available"], a["device"]
     refused = df[df["refused"] != ""]
@@ -106,7 +106,8 @@ def _np_provider(model: Model, target: Target, variables) -> Provided:
     """``nps``, ``np_refused``, ``cumulative_nps`` and the device total, for targets with a device model."""
     if not needs_nps(target):
         return None, []
-    return layer_np_contexts(model, target), [_np_note(model, target)]
+    contexts, estimate = np_contexts_and_estimate(model, target)  # one estimate serves the rules and the note
+    return contexts, [_np_note(estimate, target)]
 
 
 PROVIDERS: tuple[Callable[[Model, Target, Any], Provided], ...] = (_variables_provider, _np_provider)

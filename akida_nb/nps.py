@@ -86,6 +86,7 @@ __all__ = [
     "estimate_nps",
     "get_device",
     "layer_np_contexts",
+    "np_contexts_and_estimate",
     "place_layers",
     "Placement",
     "refusal_kind",
@@ -807,12 +808,16 @@ def estimate_nps(model: Model, target: str | Target = "akd1000") -> pd.DataFrame
     akida_nb.errors.UnknownTargetError: target 'nsoc_v2' has no device (no NP model); targets with a device: \
 akd1000, akd1500
     """
-    import pandas as pd
-
     ensure_model(model)
     dev = get_device(target)
     estimates = [estimate_layer_nps(layer, dev) for layer in model.layers]
-    placed = place_layers(model.layers, estimates, dev)
+    return _frame(model, dev, estimates, place_layers(model.layers, estimates, dev))
+
+
+def _frame(model: Model, dev: Device, estimates: list[NpEstimate], placed: list[Placement]) -> pd.DataFrame:
+    """The :func:`estimate_nps` frame from the per-layer estimates and their placement."""
+    import pandas as pd
+
     counts = [e.nps if e.nps is None or e.nps <= _INT64_MAX else None for e in estimates]
     df = pd.DataFrame({
         "layer": [layer.name for layer in model.layers],
@@ -846,9 +851,26 @@ def layer_np_contexts(model: Model, target: str | Target = "akd1000") -> list[di
     >>> ctx[0], ctx[-1]
     ({'nps': 0, 'np_refused': '', 'cumulative_nps': 0}, {'nps': 1, 'np_refused': '', 'cumulative_nps': 5})
     """
+    return np_contexts_and_estimate(model, target)[0]
+
+
+def np_contexts_and_estimate(model: Model, target: str | Target = "akd1000") -> tuple[list[dict], pd.DataFrame]:
+    """:func:`layer_np_contexts` and :func:`estimate_nps` from one estimate (what a check on a device needs).
+
+    Examples
+    --------
+    >>> import akida_nb as ak
+    >>> ctx, est = np_contexts_and_estimate(ak.example("ds_cnn_kws"), "akd1000")
+    >>> ctx[-1]["cumulative_nps"] == est.attrs["total"]
+    True
+    """
     dev = get_device(target)
     estimates = [estimate_layer_nps(layer, dev) for layer in model.layers]
     placed = place_layers(model.layers, estimates, dev)
+    return _contexts(model, estimates, placed), _frame(model, dev, estimates, placed)
+
+
+def _contexts(model: Model, estimates: list[NpEstimate], placed: list[Placement]) -> list[dict]:
     out, running = [], 0
     for layer, est, place in zip(model.layers, estimates, placed):
         prefix = _PREFIX.format(name=layer.name)
