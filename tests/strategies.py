@@ -229,5 +229,12 @@ class Reach:
     def fraction(self) -> float:
         return self.hits / self.examples if self.examples else 0.0
 
+    def assert_reached(self, prop, floor: float = 0.8) -> None:
+        """Assert that at least ``floor`` of ``prop``'s examples reached its assertion, running ``prop`` first
+        when it did not run in this session (selected alone with ``-k``, or on another worker)."""
+        if not self.examples:
+            prop()
+        assert self.fraction() >= floor, self
+
     def __repr__(self) -> str:
         return f"reached {self.hits} of {self.examples} examples"

@@ -668,9 +668,7 @@ def test_property_variables_carry_over(m, target, seed):
 
 @pytest.mark.slow  # it runs the property test above when that did not run here
 def test_property_variables_carry_over_reaches_its_comparison():
-    if not CARRY_REACH.examples:                       # run alone (-k) or on another xdist worker
-        test_property_variables_carry_over()
-    assert CARRY_REACH.fraction() >= 0.8, CARRY_REACH
+    CARRY_REACH.assert_reached(test_property_variables_carry_over)
 
 
 @st.composite
@@ -703,6 +701,4 @@ def test_property_a_fix_marked_exact_is_bit_exact(case, target, seed):
 
 @pytest.mark.slow  # it runs the property test above when that did not run here
 def test_property_a_fix_marked_exact_reaches_its_comparison():
-    if not EXACT_REACH.examples:
-        test_property_a_fix_marked_exact_is_bit_exact()
-    assert EXACT_REACH.fraction() >= 0.8, EXACT_REACH
+    EXACT_REACH.assert_reached(test_property_a_fix_marked_exact_is_bit_exact)

@@ -284,12 +284,8 @@ def test_filter_groups_times_input_pieces(p):
 
 def test_np_properties_reach_their_assertions():
     """At least 80 % of the examples above compared two NP counts (not a refusal)."""
-    if not MONOTONE_REACH.examples:            # run alone (-k)
-        test_nps_at_least_one_and_monotone()
-    if not FACTOR_REACH.examples:
-        test_filter_groups_times_input_pieces()
-    assert MONOTONE_REACH.fraction() >= 0.8, MONOTONE_REACH
-    assert FACTOR_REACH.fraction() >= 0.8, FACTOR_REACH
+    MONOTONE_REACH.assert_reached(test_nps_at_least_one_and_monotone)
+    FACTOR_REACH.assert_reached(test_filter_groups_times_input_pieces)
 
 
 # ------------------------------------------------------------------ the device is data (issue 10)
