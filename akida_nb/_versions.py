@@ -11,7 +11,7 @@ from importlib import metadata
 
 __all__ = ["package_version", "show_versions", "versions"]
 
-DEPENDENCIES = ("numpy", "pandas", "pyyaml", "matplotlib", "ipywidgets", "jsonschema")
+DEPENDENCIES = ("numpy", "pandas", "pyyaml", "matplotlib", "ipywidgets", "jsonschema", "numba")
 """Packages akida_nb uses, reported by :func:`show_versions`."""
 
 OPTIONAL = ("akida", "dask")

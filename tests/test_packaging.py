@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parent.parent
 def test_import_is_light():
     code = ("import sys, akida_nb as ak; ak.check(ak.example('ds_cnn_kws'), 'nsoc_v1'); "
             "heavy = [m for m in ('matplotlib', 'ipywidgets', 'akida', 'tensorflow', 'keras', 'dask', "
-            "'pandas.io.formats.style') if m in sys.modules]; print(heavy)")
+            "'numba', 'pandas.io.formats.style') if m in sys.modules]; print(heavy)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
 

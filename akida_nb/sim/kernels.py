@@ -24,7 +24,6 @@ array([[4., 5., 0.],
 """
 from __future__ import annotations
 
-import math
 import os
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -387,79 +386,21 @@ def depthwise_conv2d(x: np.ndarray, weights: np.ndarray, stride: Pair, padding: 
     (s0, s1), ((b0, _), (b1, _)) = stride, _pads(x.shape, (k0, k1), stride, padding)
     o0 = conv_output_size(x.shape[1], k0, s0, padding)
     o1 = conv_output_size(x.shape[2], k1, s1, padding)
-    weights = weights[::-1, ::-1].astype(dtype, copy=False)
+    weights = np.ascontiguousarray(weights[::-1, ::-1], dtype=dtype)
     n = x.shape[0]
-    # Per-tap accumulation on flat grids, no im2col. The padded image is split by stride phase:
-    # phase (p, q) holds padded cells (s0·i + p, s1·j + q), so tap (a, b) of output (i, j) is cell
-    # (i + a // s0, j + b // s1) of phase (a % s0, b % s1). Flattening a phase's (N, hq, wq) cells
-    # makes every tap one contiguous row range shifted by (a // s0)·wq + b // s1: the output is
-    # computed on the whole (N, hq, wq) grid (the cells past o0, o1 are dropped) with k0·k1
-    # multiply-adds over contiguous arrays, in rows of r cells (r·C values) so that the per-channel
-    # weights broadcast over long inner loops. Whole numbers, exact in the dtype as in conv2d.
-    hq, wq = o0 + (k0 - 1) // s0, o1 + (k1 - 1) // s1
-    if hq * wq * 4 > o0 * o1 * 5:  # small images: the grid's dropped cells would cost more than it saves
-        return _depthwise_views(pad_spatial(x, _pads(x.shape, (k0, k1), stride, padding), 0, dtype), weights,
-                                stride, (o0, o1))
-    cells = n * hq * wq
-    r = -(-512 // c)
-    tail = ((k0 - 1) // s0) * wq + (k1 - 1) // s1
-    rows = -(-cells // r) * r
-    phases = np.zeros((s0, s1, rows + tail + r, c), dtype)  # a zero tail that the last taps read
-    for p in range(s0):
-        i0, r0 = _phase_start(p, s0, b0)
-        for q in range(s1):
-            j0, c0 = _phase_start(q, s1, b1)
-            grid = phases[p, q, :cells].reshape(n, hq, wq, c)
-            src = x[:, r0::s0, c0::s1][:, :hq - i0, :wq - j0]
-            grid[:, i0:i0 + src.shape[1], j0:j0 + src.shape[2]] = src
-    wide = np.tile(weights, (1, 1, r))
-    acc = np.empty((rows // r, r * c), dtype)
-    flat = phases.reshape(s0, s1, -1)
+    # One compiled pass (akida_nb.sim._jit.depthwise_rows): per output cell, the k0·k1 taps are
+    # multiplied and summed into C accumulators of the weights' dtype, padding cells skipped (they
+    # are zeros). Whole numbers below the exactness bound, so the sums are exact in any order.
+    from . import _jit
+
+    out = np.empty((n, o0, o1, c), dtype)
+    rows = n * o0
 
     def tile(part: slice) -> None:
-        out = acc[part]
-        term = np.empty_like(out)
-        lo, hi = part.start * r * c, part.stop * r * c
-        for a in range(k0):
-            for b in range(k1):
-                shift = ((a // s0) * wq + b // s1) * c
-                view = flat[a % s0, b % s1, lo + shift:hi + shift].reshape(out.shape)
-                if a == b == 0:
-                    np.multiply(view, wide[a, b], out=out)
-                else:
-                    np.multiply(view, wide[a, b], out=term)
-                    out += term
+        _jit.depthwise_rows(x, weights, s0, s1, b0, b1, out, part.start, part.stop)
 
-    _for_each(tile, _row_tiles(len(acc), r * c * 8 * x.itemsize), n * o0 * o1 * c * k0 * k1 * 2)
-    return np.ascontiguousarray(acc.reshape(-1, c)[:cells].reshape(n, hq, wq, c)[:, :o0, :o1])
-
-
-def _depthwise_views(x: np.ndarray, weights: np.ndarray, stride: Pair, out: Pair) -> np.ndarray:
-    """Depthwise sums of a padded ``x`` as k0·k1 multiply-adds over strided views (flipped ``weights``)."""
-    k0, k1 = weights.shape[:2]
-    n, c = x.shape[0], x.shape[3]
-    acc = np.empty((n, *out, c), x.dtype)
-
-    def tile(images: slice) -> None:  # a few images at a time, so that the sums stay in cache
-        xs, sums = x[images], acc[images]
-        term = np.empty_like(sums)
-        for a in range(k0):
-            for b in range(k1):
-                view = _windows(xs, (a, b), stride, out)
-                if a == b == 0:
-                    np.multiply(view, weights[a, b], out=sums)
-                else:
-                    np.multiply(view, weights[a, b], out=term)
-                    sums += term
-
-    _for_each(tile, _row_tiles(n, out[0] * out[1] * c * 8 * x.itemsize), n * out[0] * out[1] * c * k0 * k1 * 2)
-    return acc
-
-
-def _phase_start(p: int, s: int, before: int) -> tuple[int, int]:
-    """First phase cell ``i`` (padded index ``s·i + p``) that holds an input cell, and that cell's index."""
-    i = max(0, -(-(before - p) // s))
-    return i, s * i + p - before
+    _for_each(tile, _row_tiles(rows, o1 * c * k0 * k1 * out.itemsize), rows * o1 * c * k0 * k1 * 4)
+    return out
 
 
 def pointwise_conv2d(x: np.ndarray, weights: np.ndarray) -> np.ndarray:
@@ -681,14 +622,10 @@ def activation(p: np.ndarray, threshold: np.ndarray, act_step: np.ndarray, bits:
     # exact (a power-of-two scaling of an integer below 2**24 or 2**53).
     small = max(abs(p_min), abs(p_max), abs(d_min), abs(d_max), int(np.abs(threshold).max())) < 1 << 24
     dtype = np.float32 if p.dtype == np.float32 and small and int(step.max()) < 1 << 16 else np.float64
-    # Rows widened to r·F values (r | rows) so that the per-channel operands broadcast over long
-    # inner loops, and processed a tile at a time so that the five passes stay in cache.
     f = p.shape[-1]
-    rows = p.size // f
-    r = math.gcd(rows, 64)
-    flat = np.ascontiguousarray(p).reshape(rows // r, r * f)
-    shift = np.tile(threshold.astype(dtype), r)
-    scale = np.tile((step / (1 << bits)).astype(dtype), r)
+    flat = np.ascontiguousarray(p).reshape(-1, f)
+    shift = threshold.astype(dtype)
+    scale = (step / (1 << bits)).astype(dtype)
     out = np.empty(flat.shape, np.uint8)
     # For 1- and 2-bit activations, comparisons instead of a division: the level is at least k + 1
     # exactly when d·2**b / S > k, i.e. p > t + k·S/2**b, and for a whole p that is p > U_k with
@@ -698,23 +635,17 @@ def activation(p: np.ndarray, threshold: np.ndarray, act_step: np.ndarray, bits:
     if top <= 3:
         u = ((threshold[None, :] << bits) + np.arange(top)[:, None] * step[None, :]) >> bits
         exact = p.dtype == np.float64 or (p.dtype == np.float32 and int(np.abs(u).max()) < 1 << 24)
-        cuts = np.tile(u.astype(p.dtype) if exact else u.astype(np.float64 if p.dtype.kind == "f" else np.int64),
-                       (1, r))
+        cuts = u.astype(p.dtype) if exact else u.astype(np.float64 if p.dtype.kind == "f" else np.int64)
+
+    from . import _jit  # one compiled pass per row tile (akida_nb.sim._jit): the arithmetic described above
 
     def tile(part: slice) -> None:
         if cuts is not None:
-            level = out[part]
-            np.greater(flat[part], cuts[0], out=level.view(np.bool_))
-            for cut in cuts[1:]:
-                level += flat[part] > cut
-            return
-        q = np.subtract(flat[part], shift, dtype=dtype)
-        q /= scale
-        np.ceil(q, out=q)
-        np.clip(q, 0, top, out=q)
-        out[part] = q
+            _jit.levels_rows(flat, cuts, out, part.start, part.stop)
+        else:
+            _jit.activate_rows(flat, shift, scale, top, out, part.start, part.stop)
 
-    _for_each(tile, _row_tiles(len(flat), r * f * 8), p.size * 16)
+    _for_each(tile, _row_tiles(len(flat), f * 8), p.size * 16)
     return out.reshape(p.shape)
 
 

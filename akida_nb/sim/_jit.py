@@ -1,0 +1,71 @@
+"""Compiled loops (numba, imported on first use) for the passes that numpy would split into many.
+
+Each function works on a range of rows ``[lo, hi)`` of its output, releases the GIL (``nogil``) and
+writes only those rows, so that :func:`akida_nb.sim.kernels._for_each` can share the rows among
+threads with the same result. None uses ``fastmath``: every operation is IEEE arithmetic in the
+dtype of its operands, and the exactness arguments of :mod:`akida_nb.sim.kernels` hold unchanged
+(whole numbers below 2**24 in float32, below 2**53 in float64, so every sum is exact in any order).
+
+Compiled code is cached on disk (numba's ``cache=True``) so that a new process compiles nothing
+that an earlier one compiled.
+"""
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+_jit = numba.njit(nogil=True, cache=True, boundscheck=False)
+
+
+@_jit
+def depthwise_rows(x, w, s0, s1, b0, b1, out, lo, hi):  # pragma: no cover - compiled
+    """``out[n, i, j, c] = Σ_ab x[n, s0·i + a - b0, s1·j + b - b1, c] · w[a, b, c]`` for flat rows n·o0 + i in [lo, hi).
+
+    Cells outside ``x`` (the padding) count as zero. ``w`` is already flipped.
+    """
+    n_, h, wd, c = x.shape
+    k0, k1 = w.shape[0], w.shape[1]
+    o0, o1 = out.shape[1], out.shape[2]
+    acc = np.empty(c, out.dtype)
+    for row in range(lo, hi):
+        n = row // o0
+        i = row - n * o0
+        for j in range(o1):
+            acc[:] = 0
+            for a in range(k0):
+                r = s0 * i + a - b0
+                if r < 0 or r >= h:
+                    continue
+                for b in range(k1):
+                    q = s1 * j + b - b1
+                    if q < 0 or q >= wd:
+                        continue
+                    for k in range(c):
+                        acc[k] += x[n, r, q, k] * w[a, b, k]
+            for k in range(c):
+                out[n, i, j, k] = acc[k]
+
+
+@_jit
+def activate_rows(p, shift, scale, top, out, lo, hi):  # pragma: no cover - compiled
+    """``out[m, f] = clip(ceil((p[m, f] - shift[f]) / scale[f]), 0, top)`` for rows m in [lo, hi), in shift's dtype."""
+    f = p.shape[1]
+    zero, high = shift.dtype.type(0), shift.dtype.type(top)
+    for m in range(lo, hi):
+        for k in range(f):
+            q = np.ceil((p[m, k] - shift[k]) / scale[k])
+            out[m, k] = np.uint8(min(max(q, zero), high))
+
+
+
+
+@_jit
+def levels_rows(p, cuts, out, lo, hi):  # pragma: no cover - compiled
+    """``out[m, f] = #{k : p[m, f] > cuts[k, f]}`` for rows m in [lo, hi) (cuts ascending along k)."""
+    f = p.shape[1]
+    for m in range(lo, hi):
+        for k in range(f):
+            level = 0
+            for cut in range(cuts.shape[0]):
+                level += p[m, k] > cuts[cut, k]
+            out[m, k] = level
