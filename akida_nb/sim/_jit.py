@@ -14,7 +14,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-_jit = numba.njit(nogil=True, cache=True, boundscheck=False)
+_jit = numba.njit(nogil=True, cache=True, boundscheck=False, error_model="numpy")
 
 
 @_jit
@@ -65,7 +65,31 @@ def levels_rows(p, cuts, out, lo, hi):  # pragma: no cover - compiled
     f = p.shape[1]
     for m in range(lo, hi):
         for k in range(f):
-            level = 0
-            for cut in range(cuts.shape[0]):
-                level += p[m, k] > cuts[cut, k]
-            out[m, k] = level
+            out[m, k] = 0
+        for cut in range(cuts.shape[0]):  # cut-major, so that the inner loop runs along f
+            for k in range(f):
+                out[m, k] += np.uint8(p[m, k] > cuts[cut, k])
+
+@_jit
+def max_pool_rows(p, k0, k1, s0, s1, b0, b1, lo_clip, hi_clip, out, lo, hi):  # pragma: no cover - compiled
+    """``out[n, i, j, c]`` = max of ``p`` over the window at ``(s0·i - b0, s1·j - b1)`` (cells inside ``p``
+    only), clipped to ``[lo_clip, hi_clip]``, for flat rows n·o0 + i in [lo, hi)."""
+    h, wd, c = p.shape[1], p.shape[2], p.shape[3]
+    o0, o1 = out.shape[1], out.shape[2]
+    acc = np.empty(c, p.dtype)
+    for row in range(lo, hi):
+        n = row // o0
+        i = row - n * o0
+        r0, r1 = max(s0 * i - b0, 0), min(s0 * i - b0 + k0, h)
+        for j in range(o1):
+            q0, q1 = max(s1 * j - b1, 0), min(s1 * j - b1 + k1, wd)
+            for k in range(c):
+                acc[k] = p[n, r0, q0, k]
+            for r in range(r0, r1):
+                for q in range(q0, q1):
+                    for k in range(c):
+                        v = p[n, r, q, k]
+                        acc[k] = v if v > acc[k] else acc[k]
+            for k in range(c):
+                v = acc[k]
+                out[n, i, j, k] = lo_clip if v < lo_clip else (hi_clip if v > hi_clip else v)

@@ -46,6 +46,7 @@ __all__ = [
     "PARALLEL_MACS",
     "TILE_BYTES",
     "activation",
+    "activation_plan",
     "compute_threads",
     "conv2d",
     "depthwise_conv2d",
@@ -465,17 +466,25 @@ def max_pool(p: np.ndarray, size: Pair, stride: Pair, padding: str) -> np.ndarra
            [524287., 524287.]], dtype=float32)
     """
     if padding == "same":
-        fill = -np.inf if np.issubdtype(p.dtype, np.floating) else np.iinfo(p.dtype).min
         o0, o1 = -(-p.shape[1] // stride[0]), -(-p.shape[2] // stride[1])
-        p = pad_spatial(p, _pads(p.shape, size, stride, padding), fill, p.dtype)
+        (b0, _), (b1, _) = _pads(p.shape, size, stride, padding)
     else:
         o0 = (p.shape[1] - size[0]) // stride[0] + 1
         o1 = (p.shape[2] - size[1]) // stride[1] + 1
-    out = _windows(p, (0, 0), stride, (o0, o1)).copy()
-    for a in range(size[0]):
-        for b in range(size[1]):
-            np.maximum(out, _windows(p, (a, b), stride, (o0, o1)), out=out)
-    return out if size == (1, 1) else saturate20(out)
+        b0 = b1 = 0
+    # One compiled pass (akida_nb.sim._jit.max_pool_rows): the maximum over the window's cells that
+    # lie inside p (padding never wins), then the 20-bit clip; both exact in any dtype.
+    from . import _jit
+
+    lo, hi = (INT20_MIN, INT20_MAX) if size != (1, 1) else (-_IDENTITY_BOUND, _IDENTITY_BOUND)
+    out = np.empty((p.shape[0], o0, o1, p.shape[3]), p.dtype)
+    rows = p.shape[0] * o0
+
+    def tile(part: slice) -> None:
+        _jit.max_pool_rows(p, size[0], size[1], stride[0], stride[1], b0, b1, lo, hi, out, part.start, part.stop)
+
+    _for_each(tile, _row_tiles(rows, o1 * p.shape[3] * size[0] * size[1] * p.itemsize), out.size * size[0] * size[1])
+    return out
 
 
 def global_sum_pool(p: np.ndarray) -> np.ndarray:
@@ -581,7 +590,7 @@ def activation(p: np.ndarray, threshold: np.ndarray, act_step: np.ndarray, bits:
     With ``d = p - threshold`` wrapped to int32 and ``S`` from :func:`step_register`, the engine
     computes 0 for ``d <= 0`` and ``((d·2**b - 1) mod 2**28) // S + 1`` else, clipped. When the
     data keep ``d·2**b <= 2**28`` without int32 wrap-around, the modulus is inert and this runs
-    as one floating division (exact: see the notes in the source); else in int64.
+    as one floating division (exact: see :func:`activation_plan`); else in int64.
 
     Parameters
     ----------
@@ -601,19 +610,47 @@ def activation(p: np.ndarray, threshold: np.ndarray, act_step: np.ndarray, bits:
     >>> activation(np.array([[-5, 1, 8, 9, 100]]).T, np.array([0]), np.array([1.0], np.float32), 4, bound=100).ravel()
     array([ 0,  1,  8,  9, 15], dtype=uint8)
     """
+    plan = None if bound is None else activation_plan(threshold, act_step, bits, p.dtype, -int(bound), int(bound))
+    if plan is None:  # no bound, or the bound does not prove the floating path: the data may
+        plan = activation_plan(threshold, act_step, bits, p.dtype, int(p.min(initial=0)), int(p.max(initial=0)))
+    if plan is not None:
+        return plan(p)
+    step = step_register(act_step)
+    threshold = np.asarray(threshold, dtype=np.int64)
+    d = _wrap32(p.astype(np.int64) - threshold)
+    level = ((d << bits) - 1) % STEP_MODULUS // step + 1
+    return np.where(d > 0, np.minimum(level, (1 << bits) - 1), 0).astype(np.uint8)
+
+
+def activation_plan(threshold: np.ndarray, act_step: np.ndarray, bits: int, dtype: Any, p_min: int,
+                    p_max: int) -> Callable[[np.ndarray], np.ndarray] | None:
+    """The activation of potentials of ``dtype`` within ``[p_min, p_max]`` as one compiled pass, or None.
+
+    None when such potentials may wrap around int32 or reach the 2**28 modulus (:func:`activation`
+    then computes in int64). Everything that depends on the layer only (the step register, the
+    operands' dtype, the cut points) is computed here once, so that a layer applies its plan to
+    each batch without recomputing it.
+
+    Raises
+    ------
+    SimulationError
+        A step register of 0 (``act_step·16`` a multiple of 2**28).
+
+    Examples
+    --------
+    >>> plan = activation_plan(np.array([0]), np.array([1.0], np.float32), 4, np.float32, -100, 100)
+    >>> plan(np.array([[-5, 1, 8, 9, 100]], np.float32).T).ravel()
+    array([ 0,  1,  8,  9, 15], dtype=uint8)
+    """
     step = step_register(act_step)
     if not step.all():
         raise SimulationError(None, "act_step", "act_step·16 is a multiple of 2**28: the engine's step would be 0")
     threshold = np.asarray(threshold, dtype=np.int64)
+    dtype = np.dtype(dtype)
     top = (1 << bits) - 1
-    p_min, p_max = (-int(bound), int(bound)) if bound is not None else (int(p.min()), int(p.max()))
     d_min, d_max = p_min - int(threshold.max()), p_max - int(threshold.min())
     if d_min < -(1 << 31) or d_max >= 1 << 31 or d_max << bits > STEP_MODULUS:
-        if bound is not None:  # the bound does not prove it: the data may
-            return activation(p, threshold, act_step, bits)
-        d = _wrap32(p.astype(np.int64) - threshold)
-        level = ((d << bits) - 1) % STEP_MODULUS // step + 1
-        return np.where(d > 0, np.minimum(level, top), 0).astype(np.uint8)
+        return None
     # For m = d·2**b, the quotient m/S is either a whole number (exactly representable, so the
     # correctly rounded division returns it) or at least 1/S away from one. Only quotients up to
     # 2**b <= 256 matter (larger ones clip), where float32 rounds by less than 2**-16 and float64
@@ -621,12 +658,9 @@ def activation(p: np.ndarray, threshold: np.ndarray, act_step: np.ndarray, bits:
     # threshold and d also below 2**24 there) and always for float64 (S < 2**28). S / 2**b is
     # exact (a power-of-two scaling of an integer below 2**24 or 2**53).
     small = max(abs(p_min), abs(p_max), abs(d_min), abs(d_max), int(np.abs(threshold).max())) < 1 << 24
-    dtype = np.float32 if p.dtype == np.float32 and small and int(step.max()) < 1 << 16 else np.float64
-    f = p.shape[-1]
-    flat = np.ascontiguousarray(p).reshape(-1, f)
-    shift = threshold.astype(dtype)
-    scale = (step / (1 << bits)).astype(dtype)
-    out = np.empty(flat.shape, np.uint8)
+    work = np.float32 if dtype == np.float32 and small and int(step.max()) < 1 << 16 else np.float64
+    shift = threshold.astype(work)
+    scale = (step / (1 << bits)).astype(work)
     # For 1- and 2-bit activations, comparisons instead of a division: the level is at least k + 1
     # exactly when d·2**b / S > k, i.e. p > t + k·S/2**b, and for a whole p that is p > U_k with
     # U_k = floor(t + k·S/2**b) = (t·2**b + k·S) >> b, computed in integers. The U_k are compared in
@@ -634,19 +668,26 @@ def activation(p: np.ndarray, threshold: np.ndarray, act_step: np.ndarray, bits:
     cuts = None
     if top <= 3:
         u = ((threshold[None, :] << bits) + np.arange(top)[:, None] * step[None, :]) >> bits
-        exact = p.dtype == np.float64 or (p.dtype == np.float32 and int(np.abs(u).max()) < 1 << 24)
-        cuts = u.astype(p.dtype) if exact else u.astype(np.float64 if p.dtype.kind == "f" else np.int64)
+        exact = dtype == np.float64 or (dtype == np.float32 and int(np.abs(u).max()) < 1 << 24)
+        cuts = u.astype(dtype) if exact else u.astype(np.float64 if dtype.kind == "f" else np.int64)
+    f = len(shift)
 
-    from . import _jit  # one compiled pass per row tile (akida_nb.sim._jit): the arithmetic described above
+    def apply(p: np.ndarray) -> np.ndarray:
+        from . import _jit  # one compiled pass per row tile (akida_nb.sim._jit): the arithmetic described above
 
-    def tile(part: slice) -> None:
-        if cuts is not None:
-            _jit.levels_rows(flat, cuts, out, part.start, part.stop)
-        else:
-            _jit.activate_rows(flat, shift, scale, top, out, part.start, part.stop)
+        flat = np.ascontiguousarray(p).reshape(-1, f)
+        out = np.empty(flat.shape, np.uint8)
 
-    _for_each(tile, _row_tiles(len(flat), f * 8), p.size * 16)
-    return out.reshape(p.shape)
+        def tile(part: slice) -> None:
+            if cuts is not None:
+                _jit.levels_rows(flat, cuts, out, part.start, part.stop)
+            else:
+                _jit.activate_rows(flat, shift, scale, top, out, part.start, part.stop)
+
+        _for_each(tile, _row_tiles(len(flat), f * 8), p.size * 16)
+        return out.reshape(p.shape)
+
+    return apply
 
 
 def predict(p: np.ndarray, threshold: np.ndarray, act_step: np.ndarray) -> np.ndarray:

@@ -28,7 +28,7 @@ import os
 import stat
 import zipfile
 import zlib
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from os import PathLike
 from types import MappingProxyType
@@ -80,6 +80,9 @@ class _Prepared:
     weights_pw: np.ndarray | None
     bound: int
     """A bound on ``|potential|`` after pooling (the sum bound, 20-bit where the layer saturates)."""
+    levels: Callable[[np.ndarray], np.ndarray] | None = None
+    """The activation planned once for potentials within ``±bound`` (None: no activation, or a bound
+    that does not prove the floating path, so that each batch's range decides)."""
 
     def potential(self, x: np.ndarray) -> np.ndarray:
         """The layer's potentials (after pooling) for inputs ``x``, exact in a floating array."""
@@ -102,6 +105,8 @@ class _Prepared:
         """The layer's outputs for potentials ``p``: uint8 levels, or int32 potentials without activation."""
         if not self.layer.activation:
             return p.astype(np.int32)
+        if self.levels is not None:
+            return self.levels(p)
         return K.activation(p, self.variables["threshold"], self.variables["act_step"], self.layer.act_bits,
                             bound=self.bound)
 
@@ -117,9 +122,12 @@ def _prepare(layer: Layer, raw: Mapping[str, Any]) -> _Prepared:
     pw = v.get("weights_pw")
     saturates = layer.type == "FullyConnected" or layer.pool_type == "average" or (
         layer.pool_type == "max" and tuple(_built(layer.pool_size)) != (1, 1))
+    bound = min(bound, 1 << 19) if saturates else bound
+    levels = None
+    if layer.activation:
+        levels = K.activation_plan(v["threshold"], v["act_step"], _built(layer.act_bits), dtype, -bound, bound)
     return _Prepared(layer=layer, variables=MappingProxyType(v), weights=v["weights"].astype(dtype),
-                     weights_pw=None if pw is None else pw.astype(dtype),
-                     bound=min(bound, 1 << 19) if saturates else bound)
+                     weights_pw=None if pw is None else pw.astype(dtype), bound=bound, levels=levels)
 
 
 def _calibrate(p: np.ndarray, bits: int) -> tuple[np.ndarray, np.ndarray]:
