@@ -20,6 +20,7 @@ Examples
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, TypeGuard
@@ -37,6 +38,8 @@ __all__ = [
     "Model",
     "conv_output_size",
     "ensure_model",
+    "layer_macs",
+    "model_macs",
     "pool_output_size",
 ]
 
@@ -651,3 +654,43 @@ def _fmt_pool(l: Layer) -> str:
     if l.pool_type == "average":
         return "global average"
     return ""
+
+
+def model_macs(model: Model) -> int:
+    """Multiply-accumulates of one inference: the sum of :func:`layer_macs` over the layers.
+
+    Examples
+    --------
+    >>> import akida_nb as ak
+    >>> from akida_nb.model import model_macs
+    >>> model_macs(ak.example("gxnor_mnist")) > 0
+    True
+    >>> m = ak.Model.from_dict({"input": {"shape": [4, 4, 2]}, "layers": [{"type": "FullyConnected", "units": 3}]})
+    >>> model_macs(m)
+    96
+    """
+    return sum(layer_macs(layer) for layer in ensure_model(model).layers)
+
+
+def layer_macs(layer: Layer) -> int:
+    """Multiply-accumulates of one sample through a layer of a built model, at its convolution output.
+
+    A convolution costs ``d0·d1·k0·k1·C_in·F`` (before pooling), a separable one
+    ``d0·d1·C_in·(k0·k1 + F)`` (depthwise then pointwise), a FullyConnected ``inputs·units``.
+    Pooling and activations are not counted.
+
+    Examples
+    --------
+    >>> import akida_nb as ak
+    >>> from akida_nb.model import layer_macs
+    >>> layer_macs(ak.example("gxnor_mnist").layers[0])   # 28×28 outputs before pooling, 5×5 kernel, 1 channel, 32 filters
+    627200
+    """
+    c_in = layer.input_shape[2]
+    if layer.type == "FullyConnected":
+        return math.prod(layer.input_shape) * layer.outputs
+    (k0, k1), _, _ = layer.geometry()
+    positions = layer.conv_shape[0] * layer.conv_shape[1]
+    if layer.type == "SeparableConvolutional":
+        return positions * c_in * (k0 * k1 + layer.outputs)
+    return positions * k0 * k1 * c_in * layer.outputs

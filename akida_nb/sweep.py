@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import AkidaNbError, SpecError, brief, did_you_mean, one_line
-from .model import KEYS_BY_TYPE, LAYER_TYPES, Model, ensure_model
+from .model import KEYS_BY_TYPE, LAYER_TYPES, Model, ensure_model, model_macs
 from .present import format_value
 
 __all__ = ["RESULT_COLUMNS", "Space", "load_space", "model_macs", "space_schema", "sweep"]
@@ -269,38 +269,6 @@ def _variant_spec(payload: Mapping[str, Any], variant: int, values: Mapping[str,
     if not isinstance(built, Mapping):
         raise SpecError("build", f"the callback returned {brief(built)}, not a dict or a Model")
     return dict(built)
-
-
-# ---------------------------------------------------------------------------- MACs
-def model_macs(model: Model) -> int:
-    """Multiply-accumulates of one inference: every layer's kernel work at its convolution output.
-
-    A convolution costs ``d0·d1·k0·k1·C_in·F`` (before pooling), a separable one
-    ``d0·d1·C_in·(k0·k1 + F)`` (depthwise then pointwise), a FullyConnected ``inputs·units``.
-
-    Examples
-    --------
-    >>> import akida_nb as ak
-    >>> model_macs(ak.example("gxnor_mnist")) > 0
-    True
-    >>> m = ak.Model.from_dict({"input": {"shape": [4, 4, 2]}, "layers": [{"type": "FullyConnected", "units": 3}]})
-    >>> model_macs(m)
-    96
-    """
-    ensure_model(model)
-    total = 0
-    for layer in model.layers:
-        c_in = layer.input_shape[2]
-        if layer.type == "FullyConnected":
-            total += math.prod(layer.input_shape) * layer.outputs
-            continue
-        (k0, k1), _, _ = layer.geometry()
-        positions = layer.conv_shape[0] * layer.conv_shape[1]
-        if layer.type == "SeparableConvolutional":
-            total += positions * c_in * (k0 * k1 + layer.outputs)
-        else:
-            total += positions * k0 * k1 * c_in * layer.outputs
-    return total
 
 
 # ---------------------------------------------------------------------------- the work of one chunk

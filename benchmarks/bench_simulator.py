@@ -8,8 +8,8 @@ Usage::
 Prints first the machine's float32 GEMM rate (a 2048×2048 product with numpy's default threads,
 best of 5, FLOP = 2 × MAC). Then, for each model: seeded random variables
 (``Simulator(model, seed=0)``), a batch of dense random inputs and a sparse one (``--sparsity``
-of the pixels zero, as event data are), one warm-up run, then the median of ``--repeats`` timed
-runs: samples/s and the effective GMAC/s (multiply-accumulates of the convolutions and dense
+of the pixels zero, as event data are), then ``--repeats`` rounds in which the engines take turns,
+each a pause, an untimed call and 3 timed calls back to back (:func:`paired_seconds`); the median: samples/s and the effective GMAC/s (multiply-accumulates of the convolutions and dense
 layers per second, also as a fraction of the GEMM rate). When BrainChip's ``akida`` package is
 importable, the same model, variables and inputs run on its software engine too: its samples/s,
 the ratio, and whether both outputs are equal.
@@ -38,31 +38,30 @@ from typing import Callable, Sequence
 import numpy as np
 
 import akida_nb as ak
+from akida_nb.model import layer_macs, model_macs
 from akida_nb.sim import Simulator
 
 PAUSE = 0.2
-"""Seconds of rest before each timed call (see :func:`paired_seconds`)."""
+"""Seconds of rest before each engine's burst of calls (see :func:`paired_seconds`)."""
 MODELS = ("ds_cnn_kws", "vgg_utk_face", "gxnor_mnist", "akidanet_imagenet_a025_224")
-
-
-def macs_per_sample(model: ak.Model) -> int:
-    """Multiply-accumulates of one sample through every layer (pooling and activations not counted)."""
-    return sum(layer_macs(layer) for layer in model.layers)
 
 
 def median_seconds(run: Callable[[], object], repeats: int) -> float:
     return paired_seconds([run], repeats)[0][0]
 
 
-def paired_seconds(runs: Sequence[Callable[[], object]], repeats: int) -> list[tuple[float, float]]:
-    """Per run: median wall and CPU seconds (this process, all threads), the runs timed in turn.
+def paired_seconds(runs: Sequence[Callable[[], object]], repeats: int, burst: int = 3) -> list[tuple[float, float]]:
+    """Per run: median wall and CPU seconds (this process, all threads) of its timed calls.
 
-    Alternating the engines repeat by repeat gives both the same share of a machine whose load
-    changes from second to second. One warm-up call each first. Before each timed call the
-    process pauses for :data:`PAUSE` seconds: the akida engine's OpenMP threads spin for a while
-    after each call (libgomp's default wait policy), and without the pause the run that follows
-    would share the cores with them (measured: GX-NOR's CPU time 5.2 ms alone, 9.2 ms
-    right after an engine call, 4.8 ms 0.3 s after one).
+    The runs take turns, ``repeats`` rounds of a burst each, so that all of them get the same share
+    of a machine whose load changes from second to second. A burst is: a pause of :data:`PAUSE`
+    seconds, one untimed call, then ``burst`` timed calls back to back. The pause lets the other
+    engine settle: the akida engine's OpenMP threads spin for a while after each call (libgomp's
+    default wait policy; measured: GX-NOR's CPU time 5.2 ms alone, 9.2 ms right after an engine
+    call). The untimed call then wakes this engine's caches and cores, and the timed calls measure
+    it in its steady state, as a run over a data set sees it (measured: a single call right after
+    the pause costs akida_nb 1.5–1.7× its steady time on VGG and AkidaNet, and the akida engine
+    1.0–1.25×).
     """
     for run in runs:
         run()
@@ -70,9 +69,11 @@ def paired_seconds(runs: Sequence[Callable[[], object]], repeats: int) -> list[t
     for _ in range(repeats):
         for run, spent in zip(runs, times):
             time.sleep(PAUSE)
-            cpu, start = time.process_time(), time.perf_counter()
             run()
-            spent.append((time.perf_counter() - start, time.process_time() - cpu))
+            for _ in range(burst):
+                cpu, start = time.process_time(), time.perf_counter()
+                run()
+                spent.append((time.perf_counter() - start, time.process_time() - cpu))
     return [(statistics.median(w for w, _ in spent), statistics.median(c for _, c in spent)) for spent in times]
 
 
@@ -95,15 +96,6 @@ def _seconds(run: Callable[[], object], clock: Callable[[], float] = time.perf_c
     start = clock()
     run()
     return clock() - start
-
-
-def layer_macs(layer) -> int:
-    d0, d1, c = layer.input_shape
-    if layer.type == "FullyConnected":
-        return d0 * d1 * c * layer.units
-    o0, o1, f = layer.conv_shape
-    k = layer.kernel_size[0] * layer.kernel_size[1]
-    return o0 * o1 * (k * c + c * f if layer.type == "SeparableConvolutional" else k * c * f)
 
 
 def inputs(model: ak.Model, batch: int, sparsity: float) -> np.ndarray:
@@ -208,8 +200,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--batch", type=int, default=8)
     parser.add_argument("--repeats", type=int, default=7)
-    parser.add_argument("--keep", default="all", type=keep_arg,
-                        help="what each run keeps: all, output, or comma-separated layer indices")
+    parser.add_argument("--keep", default="output", type=keep_arg,
+                        help="what each run keeps: output (the default: what the engine's forward returns), all, "
+                             "or comma-separated layer indices")
     parser.add_argument("--models", nargs="+", default=list(MODELS), choices=ak.examples())
     parser.add_argument("--sparsity", type=float, default=0.9, help="share of zero pixels in the sparse input set")
     parser.add_argument("--load", action="store_true", help="keep one core busy with a spinner process")
@@ -238,7 +231,7 @@ def main() -> None:
 
 def run(args: argparse.Namespace, akida) -> None:
     flops = gemm_flops()
-    print(f"batch {args.batch}, keep {args.keep}, median of {args.repeats} runs; "
+    print(f"batch {args.batch}, keep {args.keep}, median of {args.repeats} rounds × 3 calls; "
           f"{'LOAD: a spinner keeps one core busy; ' if args.load else ''}{os.cpu_count()} CPUs; "
           f"akida engine: {akida.__version__ if akida else 'not installed'}")
     print(f"float32 GEMM 2048×2048 (numpy's default threads, best of 5): {flops / 1e9:.1f} GFLOP/s")
@@ -261,19 +254,28 @@ def run(args: argparse.Namespace, akida) -> None:
                     runs.append(partial(engine.forward, x))
                 except Exception as e:  # the engine refuses some models or variables: say so, keep timing ours
                     note = f" | akida: {type(e).__name__}: {e}"
+            if args.keep != "all" and not sparsity:  # what keeping every layer's results costs, timed alongside
+                runs.append(partial(sim.run, x, keep="all"))
             timed = paired_seconds(runs, args.repeats)
             seconds, cpu = timed[0]
             rate = args.batch / seconds
             if name == "ds_cnn_kws" and not sparsity:
                 batch_rate = rate
-            gmacs = macs_per_sample(model) * rate / 1e9
+            gmacs = model_macs(model) * rate / 1e9
             line = (f"{name:28s} {label:9s}: {rate:7.0f} samples/s {seconds * 1e3:7.1f} ms/batch "
                     f"{gmacs:6.2f} GMAC/s ({2 * gmacs * 1e9 / flops:4.0%} of GEMM)")
-            if len(timed) > 1:
+            engine_seconds = None
+            if len(runs) > 1 and not note and akida is not None:
                 engine_seconds, engine_cpu = timed[1]
                 line += (f" | akida {args.batch / engine_seconds:6.0f} samples/s; ours/akida "
                          f"{engine_seconds / seconds:5.2f}× (CPU time {engine_cpu / cpu:5.2f}×); outputs equal: {same}")
             print(line + note, flush=True)
+            if args.keep != "all" and not sparsity:
+                all_seconds = timed[-1][0]
+                versus = f"; ours/akida {engine_seconds / all_seconds:5.2f}×" if engine_seconds else ""
+                print(f"{'':28s} {'keep=all':9s}: {args.batch / all_seconds:7.0f} samples/s "
+                      f"{all_seconds * 1e3:7.1f} ms/batch (every layer's potentials and outputs kept){versus}",
+                      flush=True)
         if args.profile:
             profile(model, sim, inputs(model, args.batch, 0.0), flops1, args.repeats)
     if args.stream:

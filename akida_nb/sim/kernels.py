@@ -48,9 +48,11 @@ __all__ = [
     "activation",
     "activation_plan",
     "compute_threads",
+    "default_workers",
     "conv2d",
     "depthwise_conv2d",
     "flatten_fortran",
+    "in_parts",
     "fully_connected",
     "global_sum_pool",
     "max_pool",
@@ -62,7 +64,9 @@ __all__ = [
     "separable_conv2d",
     "step_register",
     "sum_bound",
+    "summed_conv2d",
     "weight_range",
+    "window_sums",
 ]
 
 INT20_MIN = -(1 << 19)
@@ -106,7 +110,14 @@ it to its own thread count (:func:`akida_nb.evaluate.evaluate`), so that N singl
 cores do not each start a thread per core."""
 
 
-def _cpus() -> int:
+def default_workers() -> int:
+    """Threads :func:`compute_threads` uses when none is asked for: :data:`DEFAULT_WORKERS`, else the usable cores.
+
+    Examples
+    --------
+    >>> default_workers() >= 1
+    True
+    """
     if DEFAULT_WORKERS is not None:
         return max(1, int(DEFAULT_WORKERS))
     try:
@@ -134,7 +145,7 @@ def compute_threads(workers: int | None = None) -> Iterator[int]:
     >>> n, p.shape, float(p[0, 2, 2, 0])
     (2, (2, 5, 5, 4), 27.0)
     """
-    n = max(1, int(workers) if workers is not None else _cpus())
+    n = max(1, int(workers) if workers is not None else default_workers())
     with _pool_lock:
         if not _blas:  # the BLAS libraries loaded in this process, found once (a scan of shared objects)
             from threadpoolctl import ThreadpoolController
@@ -169,6 +180,10 @@ def _for_each(task: Callable[[Any], None], items: Sequence[Any], macs: int) -> N
         for item in items:
             task(item)
         return
+    _for_each_on(pool, task, items)
+
+
+def _for_each_on(pool: tuple[ThreadPoolExecutor, int], task: Callable[[Any], None], items: Sequence[Any]) -> None:
     queue = iter(items)
     lock = threading.Lock()
     failed: list[BaseException] = []
@@ -194,6 +209,33 @@ def _for_each(task: Callable[[Any], None], items: Sequence[Any], macs: int) -> N
 
 
 _DONE = object()
+
+
+def in_parts(task: Callable[[Any], None], items: Sequence[Any]) -> None:
+    """``task(item)`` for every item, one item per worker of :func:`compute_threads`, kernels inside serial.
+
+    For work that splits into a few large independent parts (the samples of a batch): each worker
+    runs a whole part, its products on its own thread, so that the workers meet once per part
+    instead of once per product. Outside :func:`compute_threads`, the items run in turn.
+
+    Examples
+    --------
+    >>> done = []
+    >>> with compute_threads(2):
+    ...     in_parts(done.append, [1, 2])
+    >>> sorted(done)
+    [1, 2]
+    """
+    pool = getattr(_state, "pool", None)
+    _state.pool = None  # the caller's share runs its kernels serially, as the helper threads do
+    try:
+        if pool is None or len(items) < 2:
+            for item in items:
+                task(item)
+            return
+        _for_each_on(pool, task, items)
+    finally:
+        _state.pool = pool
 
 
 def _row_tiles(rows: int, row_bytes: int) -> list[slice]:
@@ -363,6 +405,63 @@ def conv2d(x: np.ndarray, weights: np.ndarray, stride: Pair, padding: str, *, fl
 
     _for_each(tile, tiles, n * o0 * o1 * kk * f)
     return out
+
+
+def window_sums(x: np.ndarray, kernel: Pair, stride: Pair, padding: str, dtype: Any, pad_value: int = 0) -> np.ndarray:
+    """For every kernel tap, the sum of the inputs it meets over all output cells: ``(N, k0, k1, C)``.
+
+    ``Σ_ij conv(x)[i, j, f] = Σ_abc w[a, b, c, f] · S[a, b, c]`` with ``S`` these sums: a convolution
+    followed by a sum over its output cells (global average pooling, when it cannot saturate) is
+    one small product with ``S``. Cells of the padding hold ``pad_value``. Whole numbers, exact
+    in ``dtype`` while ``o0·o1·max(x)`` stays below its bound.
+
+    Examples
+    --------
+    >>> x = np.arange(9, dtype=np.uint8).reshape(1, 3, 3, 1)
+    >>> window_sums(x, (2, 2), (1, 1), "valid", np.float32)[0, :, :, 0]   # taps (0,0) meet 0,1,3,4 ...
+    array([[ 8., 12.],
+           [20., 24.]], dtype=float32)
+    """
+    k0, k1 = kernel
+    o0 = conv_output_size(x.shape[1], k0, stride[0], padding)
+    o1 = conv_output_size(x.shape[2], k1, stride[1], padding)
+    xp = pad_spatial(x, _pads(x.shape, kernel, stride, padding), pad_value, dtype)
+    sums = np.empty((x.shape[0], k0, k1, x.shape[3]), dtype)
+    for a in range(k0):
+        for b in range(k1):
+            _windows(xp, (a, b), stride, (o0, o1)).sum(axis=(1, 2), out=sums[:, a, b])
+    return sums
+
+
+def summed_conv2d(x: np.ndarray, weights: np.ndarray, stride: Pair, padding: str, *, flip: bool = True,
+                  pad_value: int = 0, pointwise: np.ndarray | None = None) -> np.ndarray:
+    """``Σ_ij`` of the convolution's potentials, ``(N, 1, 1, F)``, through :func:`window_sums`, without the convolution.
+
+    With ``pointwise`` ``(C, F)``, ``weights`` ``(k0, k1, C)`` is a depthwise kernel and the result is
+    that of :func:`separable_conv2d` summed (the pointwise product is linear, so it applies once to
+    the summed depthwise outputs). Equal to :func:`global_sum_pool` of the potentials when that sum
+    cannot saturate, that is when ``o0·o1·`` :func:`sum_bound` ``<=`` :data:`INT20_MAX` (the caller
+    checks): every partial sum is then a whole number within that bound, exact in float32.
+
+    Examples
+    --------
+    >>> x = np.random.default_rng(0).integers(0, 4, (2, 5, 5, 3)).astype(np.uint8)
+    >>> w = np.random.default_rng(1).integers(-3, 4, (3, 3, 3, 4)).astype(np.float32)
+    >>> direct = global_sum_pool(conv2d(x, w, (1, 1), "same"))
+    >>> np.array_equal(summed_conv2d(x, w, (1, 1), "same"), direct)
+    True
+    """
+    dtype = _floating(weights if pointwise is None else pointwise)
+    k0, k1 = weights.shape[:2]
+    sums = window_sums(x, (k0, k1), stride, padding, dtype, pad_value)
+    if flip:
+        weights = weights[::-1, ::-1]
+    n = x.shape[0]
+    if pointwise is None:
+        out = sums.reshape(n, -1) @ weights.reshape(-1, weights.shape[-1]).astype(dtype, copy=False)
+    else:
+        out = (sums * weights.astype(dtype, copy=False)).sum(axis=(1, 2)) @ pointwise.astype(dtype, copy=False)
+    return out.reshape(n, 1, 1, -1)
 
 
 def depthwise_conv2d(x: np.ndarray, weights: np.ndarray, stride: Pair, padding: str) -> np.ndarray:
