@@ -683,7 +683,7 @@ def layer_macs(layer: Layer) -> int:
     --------
     >>> import akida_nb as ak
     >>> from akida_nb.model import layer_macs
-    >>> layer_macs(ak.example("gxnor_mnist").layers[0])   # 28×28 outputs before pooling, 5×5 kernel, 1 channel, 32 filters
+    >>> layer_macs(ak.example("gxnor_mnist").layers[0])   # 28×28 outputs (before pooling) × 5×5 × 1 × 32
     627200
     """
     c_in = layer.input_shape[2]

@@ -9,8 +9,9 @@ Prints first the machine's float32 GEMM rate (a 2048×2048 product with numpy's 
 best of 5, FLOP = 2 × MAC). Then, for each model: seeded random variables
 (``Simulator(model, seed=0)``), a batch of dense random inputs and a sparse one (``--sparsity``
 of the pixels zero, as event data are), then ``--repeats`` rounds in which the engines take turns,
-each a pause, an untimed call and 3 timed calls back to back (:func:`paired_seconds`); the median: samples/s and the effective GMAC/s (multiply-accumulates of the convolutions and dense
-layers per second, also as a fraction of the GEMM rate). When BrainChip's ``akida`` package is
+each a pause, an untimed call and 3 timed calls back to back (:func:`paired_seconds`); the median:
+samples/s and the effective GMAC/s (multiply-accumulates of the convolutions and dense layers per
+second, also as a fraction of the GEMM rate). When BrainChip's ``akida`` package is
 importable, the same model, variables and inputs run on its software engine too: its samples/s,
 the ratio, and whether both outputs are equal.
 
