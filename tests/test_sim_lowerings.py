@@ -9,13 +9,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
+from test_sim_properties import assert_matches_reference, extreme_variables, inputs, specs
 
 import akida_nb as ak
 from akida_nb.sim import Simulator, kernels, simulator as sim_module
 
 import sim_reference as ref
 from strategies import Reach
-from test_sim_properties import assert_matches_reference, extreme_variables, inputs, specs
 
 SETTINGS = settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -165,7 +165,8 @@ def test_planned_activation_equals_the_data_driven_one(bits):
     step = (rng.integers(1, 4000, 7) / 16).astype(np.float32)
     plan = kernels.activation_plan(threshold, step, bits, np.float32, -5000, 5000)
     assert plan is not None
-    expected = np.array(ref.activate(p.astype(np.int64).reshape(50, 1, 7).tolist(), threshold, step, bits)).reshape(50, 7)
+    nested = p.astype(np.int64).reshape(50, 1, 7).tolist()
+    expected = np.array(ref.activate(nested, threshold, step, bits)).reshape(50, 7)
     assert np.array_equal(plan(p), expected)
     assert np.array_equal(kernels.activation(p, threshold, step, bits), expected)
 
