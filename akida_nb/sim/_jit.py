@@ -93,3 +93,37 @@ def max_pool_rows(p, k0, k1, s0, s1, b0, b1, lo_clip, hi_clip, out, lo, hi):  # 
             for k in range(c):
                 v = acc[k]
                 out[n, i, j, k] = lo_clip if v < lo_clip else (hi_clip if v > hi_clip else v)
+
+
+@_jit
+def window_sums(x, k0, k1, s0, s1, b0, b1, o0, o1, pad, out):  # pragma: no cover - compiled
+    """``out[n, a, b, c] = Σ_ij x[n, s0·i + a - b0, s1·j + b - b1, c]`` over the o0·o1 output cells.
+
+    Cells outside ``x`` count as ``pad``."""
+    h, wd, c = x.shape[1], x.shape[2], x.shape[3]
+    fill = out.dtype.type(pad)
+    for n in range(x.shape[0]):
+        for a in range(k0):
+            for b in range(k1):
+                acc = out[n, a, b]
+                acc[:] = 0
+                for i in range(o0):
+                    r = s0 * i + a - b0
+                    for j in range(o1):
+                        q = s1 * j + b - b1
+                        if 0 <= r < h and 0 <= q < wd:
+                            for k in range(c):
+                                acc[k] += x[n, r, q, k]
+                        else:
+                            for k in range(c):
+                                acc[k] += fill
+
+
+@_jit
+def count_nonzero_rows(h, out):  # pragma: no cover - compiled
+    """``out[n] = #{nonzero h[n, :]}`` for a 2-D ``h``."""
+    for n in range(h.shape[0]):
+        total = 0
+        for k in range(h.shape[1]):
+            total += h[n, k] != 0
+        out[n] = total

@@ -50,6 +50,7 @@ __all__ = [
     "compute_threads",
     "default_workers",
     "conv2d",
+    "count_nonzero",
     "depthwise_conv2d",
     "flatten_fortran",
     "in_parts",
@@ -259,7 +260,7 @@ def _product(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def _floating(w: np.ndarray) -> np.dtype:
-    return w.dtype if np.issubdtype(w.dtype, np.floating) else np.dtype(np.float64)
+    return w.dtype if w.dtype.kind == "f" else np.dtype(np.float64)
 
 
 def weight_range(bits: int) -> tuple[int, int]:
@@ -427,14 +428,14 @@ def window_sums(x: np.ndarray, kernel: Pair, stride: Pair, padding: str, dtype: 
     array([[ 8., 12.],
            [20., 24.]], dtype=float32)
     """
+    from . import _jit  # one compiled pass: every tap's sum, padding cells counted as pad_value
+
     k0, k1 = kernel
     o0 = conv_output_size(x.shape[1], k0, stride[0], padding)
     o1 = conv_output_size(x.shape[2], k1, stride[1], padding)
-    xp = pad_spatial(x, _pads(x.shape, kernel, stride, padding), pad_value, dtype)
+    (b0, _), (b1, _) = _pads(x.shape, kernel, stride, padding)
     sums = np.empty((x.shape[0], k0, k1, x.shape[3]), dtype)
-    for a in range(k0):
-        for b in range(k1):
-            _windows(xp, (a, b), stride, (o0, o1)).sum(axis=(1, 2), out=sums[:, a, b])
+    _jit.window_sums(x, k0, k1, stride[0], stride[1], b0, b1, o0, o1, pad_value, sums)
     return sums
 
 
@@ -669,6 +670,21 @@ def fully_connected(x: np.ndarray, weights: np.ndarray) -> np.ndarray:
     k, u = weights.shape[2:]
     out = _product(flatten_fortran(x).astype(dtype), weights.reshape(k, u).astype(dtype, copy=False))
     return saturate20(out).reshape(x.shape[0], 1, 1, u)
+
+
+def count_nonzero(h: np.ndarray, out: np.ndarray) -> None:
+    """``out[n]`` = the number of nonzero values of sample ``h[n]`` (its events), in one compiled pass.
+
+    Examples
+    --------
+    >>> out = np.empty(2, np.int64)
+    >>> count_nonzero(np.array([[[0, 3], [1, 0]], [[0, 0], [0, 0]]], np.uint8), out)
+    >>> out
+    array([2, 0])
+    """
+    from . import _jit
+
+    _jit.count_nonzero_rows(h.reshape(len(h), -1), out)
 
 
 def step_register(act_step: np.ndarray) -> np.ndarray:

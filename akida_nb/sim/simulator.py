@@ -785,11 +785,10 @@ class Simulator:
         def forward(rows: slice) -> None:
             nonlocal predict
             h = x[rows]
-            m = len(h)
             for i, prepared in enumerate(layers):
                 p = prepared.potential(h)
                 h = prepared.activation(p)
-                events[rows, i] = np.count_nonzero(h.reshape(m, -1), axis=1)
+                K.count_nonzero(h, events[rows, i])
                 if single:
                     if i in keep_p:  # without activation, the outputs are the int32 potentials
                         potentials[i] = h if not prepared.layer.activation else p.astype(np.int32)
