@@ -129,12 +129,12 @@ def test_extreme_variables_match_reference(model, seed):
 @contextmanager
 def tiny_tiles():
     """Every product split into one-row tiles and handed to the worker pool, however small."""
-    saved = kernels.TILE_BYTES, kernels.PARALLEL_MACS
-    kernels.TILE_BYTES, kernels.PARALLEL_MACS = 1, 0
+    saved = kernels.TILE_BYTES, kernels.SERIAL_TILE_BYTES, kernels.PARALLEL_MACS
+    kernels.TILE_BYTES, kernels.SERIAL_TILE_BYTES, kernels.PARALLEL_MACS = 1, 1, 0
     try:
         yield
     finally:
-        kernels.TILE_BYTES, kernels.PARALLEL_MACS = saved
+        kernels.TILE_BYTES, kernels.SERIAL_TILE_BYTES, kernels.PARALLEL_MACS = saved
 
 
 @SETTINGS

@@ -44,6 +44,7 @@ __all__ = [
     "INT20_MIN",
     "STEP_MODULUS",
     "PARALLEL_MACS",
+    "SERIAL_TILE_BYTES",
     "TILE_BYTES",
     "activation",
     "activation_plan",
@@ -83,6 +84,10 @@ Pair = tuple[int, int]
 TILE_BYTES = 1 << 19
 """Bytes of one tile of a matrix product's left operand (im2col rows): a quarter of a 2 MiB L2 cache,
 so that a tile is built, multiplied and written while it stays in cache."""
+SERIAL_TILE_BYTES = 1 << 23
+"""Bytes of one tile of work that runs on one thread (a small product, or inside a worker's share of
+a batch): tiles only bound the temporaries then, and every tile costs a call (and, with other
+threads running, a hand-over of the GIL), so they are larger."""
 PARALLEL_MACS = 1 << 24
 """A product of fewer multiply-accumulates runs in one piece on the calling thread; a larger one is
 split into row tiles that the workers of :func:`compute_threads` take one at a time."""
@@ -177,7 +182,7 @@ def _for_each(task: Callable[[Any], None], items: Sequence[Any], macs: int) -> N
     the system deschedules delays at most the one item it holds, never a share of the work.
     """
     pool = getattr(_state, "pool", None)
-    if pool is None or len(items) < 2 or macs < PARALLEL_MACS:
+    if not _shared(macs) or len(items) < 2:
         for item in items:
             task(item)
         return
@@ -239,8 +244,18 @@ def in_parts(task: Callable[[Any], None], items: Sequence[Any]) -> None:
         _state.pool = pool
 
 
-def _row_tiles(rows: int, row_bytes: int) -> list[slice]:
-    per = max(1, TILE_BYTES // max(row_bytes, 1))
+def _shared(macs: int) -> bool:
+    """Whether :func:`_for_each` shares work of this size among the workers."""
+    return getattr(_state, "pool", None) is not None and macs >= PARALLEL_MACS
+
+
+def _tile_bytes(macs: int) -> int:
+    return TILE_BYTES if _shared(macs) else SERIAL_TILE_BYTES
+
+
+def _row_tiles(rows: int, row_bytes: int, macs: int) -> list[slice]:
+    """Row ranges of about :func:`_tile_bytes` each."""
+    per = max(1, _tile_bytes(macs) // max(row_bytes, 1))
     return [slice(r, min(r + per, rows)) for r in range(0, rows, per)]
 
 
@@ -255,7 +270,7 @@ def _product(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     def tile(rows: slice) -> None:
         np.matmul(a[rows], b, out=out[rows])
 
-    _for_each(tile, _row_tiles(m, k * a.itemsize), m * k * f)
+    _for_each(tile, _row_tiles(m, k * a.itemsize, m * k * f), m * k * f)
     return out
 
 
@@ -398,18 +413,18 @@ def conv2d(x: np.ndarray, weights: np.ndarray, stride: Pair, padding: str, *, fl
     b0, b1, b2, b3 = x.strides
     windows = as_strided(x, (n, o0, og, k0, span * c), (b0, s0 * b1, g * s1 * b2, b1, b3), writeable=False)
     out = np.empty((n, o0, o1, f), dtype)
-    image = o0 * og * kk * x.itemsize
-    if image <= TILE_BYTES:  # whole images per tile
-        tiles = [(rows, slice(None)) for rows in _row_tiles(n, image)]
+    image, macs = o0 * og * kk * x.itemsize, n * o0 * o1 * kk * f
+    if image <= _tile_bytes(macs):  # whole images per tile
+        tiles = [(rows, slice(None)) for rows in _row_tiles(n, image, macs)]
     else:
-        tiles = [(slice(i, i + 1), rows) for i in range(n) for rows in _row_tiles(o0, og * kk * x.itemsize)]
+        tiles = [(slice(i, i + 1), rows) for i in range(n) for rows in _row_tiles(o0, og * kk * x.itemsize, macs)]
 
     def tile(where: tuple[slice, slice]) -> None:
         cols = np.ascontiguousarray(windows[where])
         m = cols.shape[0] * cols.shape[1] * og
         np.matmul(cols.reshape(m, kk), wmat, out=out[where].reshape(m, g * f))
 
-    _for_each(tile, tiles, n * o0 * o1 * kk * f)
+    _for_each(tile, tiles, macs)
     return out
 
 
@@ -505,7 +520,8 @@ def depthwise_conv2d(x: np.ndarray, weights: np.ndarray, stride: Pair, padding: 
     def tile(part: slice) -> None:
         _jit.depthwise_rows(x, weights, s0, s1, b0, b1, out, part.start, part.stop)
 
-    _for_each(tile, _row_tiles(rows, o1 * c * k0 * k1 * out.itemsize), rows * o1 * c * k0 * k1 * 4)
+    macs = rows * o1 * c * k0 * k1 * 4
+    _for_each(tile, _row_tiles(rows, o1 * c * k0 * k1 * out.itemsize, macs), macs)
     return out
 
 
@@ -588,7 +604,8 @@ def max_pool(p: np.ndarray, size: Pair, stride: Pair, padding: str) -> np.ndarra
     def tile(part: slice) -> None:
         _jit.max_pool_rows(p, size[0], size[1], stride[0], stride[1], b0, b1, lo, hi, out, part.start, part.stop)
 
-    _for_each(tile, _row_tiles(rows, o1 * p.shape[3] * size[0] * size[1] * p.itemsize), out.size * size[0] * size[1])
+    macs = out.size * size[0] * size[1]
+    _for_each(tile, _row_tiles(rows, o1 * p.shape[3] * size[0] * size[1] * p.itemsize, macs), macs)
     return out
 
 
@@ -804,7 +821,7 @@ def activation_plan(threshold: np.ndarray, act_step: np.ndarray, bits: int, dtyp
             else:
                 _jit.activate_rows(flat, shift, scale, top, out, part.start, part.stop)
 
-        _for_each(tile, _row_tiles(len(flat), f * 8), p.size * 16)
+        _for_each(tile, _row_tiles(len(flat), f * 8, p.size * 16), p.size * 16)
         return out.reshape(p.shape)
 
     return apply
