@@ -176,3 +176,47 @@ def test_activation_plan_refuses_what_it_cannot_prove():
     assert kernels.activation_plan(np.zeros(1), one, 8, np.float32, -(1 << 30), 1 << 30) is None
     with pytest.raises(ak.SimulationError, match="act_step"):
         kernels.activation_plan(np.zeros(1), np.array([2.0**24], np.float32), 4, np.float32, 0, 1)
+
+
+WINOGRAD = Reach()
+
+
+@SETTINGS
+@given(h=st.integers(1, 9), w=st.integers(1, 9), c=st.integers(1, 6), f=st.integers(1, 5),
+       padding=st.sampled_from(["same", "valid"]), flip=st.booleans(), bits=st.integers(1, 8),
+       wbits=st.integers(1, 8), seed=st.integers(0, 2**16), dtype=st.sampled_from([np.float32, np.float64]))
+def test_winograd_matches_reference(h, w, c, f, padding, flip, bits, wbits, seed, dtype):
+    """F(2×2, 3×3) gives the reference convolution exactly whenever winograd_weights accepts the kernel."""
+    if not _shape_ok(h, w, 3, 3, padding):
+        return
+    WINOGRAD.example()
+    rng = np.random.default_rng(seed)
+    x_max = (1 << bits) - 1
+    x = rng.integers(0, x_max + 1, (2, h, w, c)).astype(np.uint8)
+    x[0] = x_max  # the largest inputs, where a lost bit would show
+    lo, hi = kernels.weight_range(wbits)
+    wt = rng.integers(lo, hi + 1, (3, 3, c, f)).astype(np.int8)
+    u = kernels.winograd_weights(wt, x_max, flip=flip, dtype=dtype)
+    if u is None:  # the bound does not prove it exact: the simulator uses conv2d instead
+        return
+    WINOGRAD.reached()
+    got = kernels.winograd_conv2d(x, u, padding)
+    for n in range(2):
+        expected = np.array(ref.conv(x[n].tolist(), wt.astype(np.int64), (1, 1), padding, flip, 0))
+        assert np.array_equal(got[n], expected), n
+
+
+def test_winograd_examples_reach_their_assertion():
+    WINOGRAD.assert_reached(test_winograd_matches_reference, 0.6)
+
+
+def test_simulator_uses_winograd_where_exact():
+    spec = {"input": {"shape": [9, 8, 4], "bits": 4},
+            "layers": [{"type": "Convolutional", "kernel_size": 3, "filters": 5, "padding": "same",
+                        "weights_bits": 4, "act_bits": 4},
+                       {"type": "Convolutional", "kernel_size": 3, "filters": 3, "kernel_stride": 2,
+                        "weights_bits": 4, "act_bits": 4}]}
+    model = ak.Model.from_dict(spec)
+    sim = Simulator(model, seed=3)
+    assert sim._layers[0].winograd is not None and sim._layers[1].winograd is None  # stride 2: im2col
+    assert_matches_reference(sim, np.random.default_rng(3).integers(0, 16, (3, 9, 8, 4)).astype(np.uint8))

@@ -127,3 +127,70 @@ def count_nonzero_rows(h, out):  # pragma: no cover - compiled
         for k in range(h.shape[1]):
             total += h[n, k] != 0
         out[n] = total
+
+
+@_jit
+def winograd_input(x, b0, b1, t0, t1, v):  # pragma: no cover - compiled
+    """``v[4·r + s, tile, c]``: the F(2×2, 3×3) input transform ``Bᵀ d B`` of every 4×4 input tile.
+
+    Tile ``(n, i, j)`` (flat ``(n·t0 + i)·t1 + j``) covers input cells ``(2i - b0 + 0..3, 2j - b1 + 0..3)``,
+    zero outside the image. ``Bᵀ = [[1, 0, -1, 0], [0, 1, 1, 0], [0, -1, 1, 0], [0, 1, 0, -1]]``.
+    """
+    h, wd, c = x.shape[1], x.shape[2], x.shape[3]
+    d = np.zeros((4, 4, c), v.dtype)
+    e = np.empty((4, 4, c), v.dtype)
+    for n in range(x.shape[0]):
+        for i in range(t0):
+            for j in range(t1):
+                tile = (n * t0 + i) * t1 + j
+                for r in range(4):
+                    rr = 2 * i - b0 + r
+                    for s in range(4):
+                        q = 2 * j - b1 + s
+                        if 0 <= rr < h and 0 <= q < wd:
+                            for k in range(c):
+                                d[r, s, k] = x[n, rr, q, k]
+                        else:
+                            for k in range(c):
+                                d[r, s, k] = 0
+                for s in range(4):  # e = Bᵀ d, column by column
+                    for k in range(c):
+                        e[0, s, k] = d[0, s, k] - d[2, s, k]
+                        e[1, s, k] = d[1, s, k] + d[2, s, k]
+                        e[2, s, k] = d[2, s, k] - d[1, s, k]
+                        e[3, s, k] = d[1, s, k] - d[3, s, k]
+                for r in range(4):  # v = e B, row by row
+                    for k in range(c):
+                        v[4 * r + 0, tile, k] = e[r, 0, k] - e[r, 2, k]
+                        v[4 * r + 1, tile, k] = e[r, 1, k] + e[r, 2, k]
+                        v[4 * r + 2, tile, k] = e[r, 2, k] - e[r, 1, k]
+                        v[4 * r + 3, tile, k] = e[r, 1, k] - e[r, 3, k]
+
+
+@_jit
+def winograd_output(m, t0, t1, out):  # pragma: no cover - compiled
+    """``out``: the output transform ``Aᵀ m A / 4`` of every tile, cropped to ``out``'s (o0, o1).
+
+    ``Aᵀ = [[1, 1, 1, 0], [0, 1, -1, -1]]``; the 4 undoes the doubled filter transform (exact: the
+    sums are multiples of 4).
+    """
+    o0, o1, f = out.shape[1], out.shape[2], out.shape[3]
+    e = np.empty((2, 4, f), m.dtype)
+    quarter = m.dtype.type(0.25)
+    for n in range(out.shape[0]):
+        for i in range(t0):
+            for j in range(t1):
+                tile = (n * t0 + i) * t1 + j
+                for s in range(4):  # e = Aᵀ m
+                    for k in range(f):
+                        e[0, s, k] = m[s, tile, k] + m[4 + s, tile, k] + m[8 + s, tile, k]
+                        e[1, s, k] = m[4 + s, tile, k] - m[8 + s, tile, k] - m[12 + s, tile, k]
+                for r in range(2):  # y = e A
+                    rr = 2 * i + r
+                    if rr >= o0:
+                        continue
+                    for k in range(f):
+                        out[n, rr, 2 * j, k] = (e[r, 0, k] + e[r, 1, k] + e[r, 2, k]) * quarter
+                    if 2 * j + 1 < o1:
+                        for k in range(f):
+                            out[n, rr, 2 * j + 1, k] = (e[r, 1, k] - e[r, 2, k] - e[r, 3, k]) * quarter

@@ -24,6 +24,7 @@ array([[4., 5., 0.],
 """
 from __future__ import annotations
 
+import math
 import os
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -61,6 +62,7 @@ __all__ = [
     "pad_spatial",
     "pointwise_conv2d",
     "predict",
+    "release_scratch",
     "same_pads",
     "saturate20",
     "separable_conv2d",
@@ -69,6 +71,8 @@ __all__ = [
     "summed_conv2d",
     "weight_range",
     "window_sums",
+    "winograd_conv2d",
+    "winograd_weights",
 ]
 
 INT20_MIN = -(1 << 19)
@@ -253,6 +257,45 @@ def _tile_bytes(macs: int) -> int:
     return TILE_BYTES if _shared(macs) else SERIAL_TILE_BYTES
 
 
+SCRATCH_KEEP_BYTES = 64 << 20
+"""Scratch memory a thread keeps between runs (see :func:`release_scratch`)."""
+
+
+def _scratch(name: str, shape: tuple[int, ...], dtype: Any) -> np.ndarray:
+    """An uninitialised array for a temporary that never leaves the kernel, reused from call to call.
+
+    Every thread has its own buffers, one per ``name``, grown as needed. A fresh ``np.empty`` of a
+    few MB is new memory each time (the allocator maps it, the system zeroes it page by page on
+    first touch): measured, that was three quarters of a Winograd layer's time (VGG's 30×30×32
+    layer, 4 samples: 2.0 ms with fresh temporaries, 0.5 ms reused). Callers use the array before
+    their next call with the same name on the same thread.
+    """
+    dtype = np.dtype(dtype)
+    need = math.prod(shape) * dtype.itemsize
+    buffers = getattr(_state, "scratch", None)
+    if buffers is None:
+        buffers = _state.scratch = {}
+    buf = buffers.get(name)
+    if buf is None or buf.size < need:
+        buf = buffers[name] = np.empty(max(need, 4096), np.uint8)
+    return buf[:need].view(dtype).reshape(shape)
+
+
+def release_scratch(keep: int = SCRATCH_KEEP_BYTES) -> None:
+    """Free this thread's scratch buffers when they hold more than ``keep`` bytes (:meth:`Simulator.run` calls it).
+
+    Examples
+    --------
+    >>> _ = _scratch("example", (1000,), np.float32)
+    >>> release_scratch(0)
+    >>> getattr(_state, "scratch", {})
+    {}
+    """
+    buffers = getattr(_state, "scratch", None)
+    if buffers and sum(buf.size for buf in buffers.values()) > keep:
+        buffers.clear()
+
+
 def _row_tiles(rows: int, row_bytes: int, macs: int) -> list[slice]:
     """Row ranges of about :func:`_tile_bytes` each."""
     per = max(1, _tile_bytes(macs) // max(row_bytes, 1))
@@ -315,8 +358,11 @@ def _pads(shape: tuple[int, ...], kernel: Pair, stride: Pair, padding: str) -> t
     return (0, 0), (0, 0)
 
 
-def pad_spatial(x: np.ndarray, pads: tuple[Pair, Pair], value: float, dtype) -> np.ndarray:
+def pad_spatial(x: np.ndarray, pads: tuple[Pair, Pair], value: float, dtype, scratch: str | None = None
+                ) -> np.ndarray:
     """Copy ``x`` (N, d0, d1, C) into a new ``dtype`` array padded on d0 and d1 with ``value``.
+
+    With ``scratch``, into that scratch buffer of the thread (a temporary of the caller) instead.
 
     Examples
     --------
@@ -326,7 +372,8 @@ def pad_spatial(x: np.ndarray, pads: tuple[Pair, Pair], value: float, dtype) -> 
     """
     (b0, a0), (b1, a1) = pads
     n, d0, d1, c = x.shape
-    out = np.empty((n, d0 + b0 + a0, d1 + b1 + a1, c), dtype=dtype)
+    shape = (n, d0 + b0 + a0, d1 + b1 + a1, c)
+    out = np.empty(shape, dtype=dtype) if scratch is None else _scratch(scratch, shape, dtype)
     out[:, b0:b0 + d0, b1:b1 + d1] = x  # the interior once, then only the border cells
     out[:, :b0] = value
     out[:, b0 + d0:] = value
@@ -389,7 +436,7 @@ def conv2d(x: np.ndarray, weights: np.ndarray, stride: Pair, padding: str, *, fl
     (s0, s1), pads = stride, _pads(x.shape, (k0, k1), stride, padding)
     o0 = conv_output_size(x.shape[1], k0, s0, padding)
     o1 = conv_output_size(x.shape[2], k1, s1, padding)
-    x = pad_spatial(x, pads, pad_value, dtype)
+    x = pad_spatial(x, pads, pad_value, dtype, scratch="conv2d.padded")
     if flip:
         weights = weights[::-1, ::-1]
     # im2col without an intermediate: along d1 a kernel row (k1 cells × C channels) is one contiguous
@@ -420,11 +467,91 @@ def conv2d(x: np.ndarray, weights: np.ndarray, stride: Pair, padding: str, *, fl
         tiles = [(slice(i, i + 1), rows) for i in range(n) for rows in _row_tiles(o0, og * kk * x.itemsize, macs)]
 
     def tile(where: tuple[slice, slice]) -> None:
-        cols = np.ascontiguousarray(windows[where])
+        view = windows[where]
+        cols = _scratch("conv2d.cols", view.shape, dtype)
+        np.copyto(cols, view)
         m = cols.shape[0] * cols.shape[1] * og
         np.matmul(cols.reshape(m, kk), wmat, out=out[where].reshape(m, g * f))
 
     _for_each(tile, tiles, macs)
+    return out
+
+
+WINOGRAD_MIN_CHANNELS = 16
+"""Fewer input channels make the 16 products too short for BLAS (measured: VGG's 32×32×3 input layer
+0.29 ms with Winograd, 0.16 ms as one im2col product)."""
+_G2 = np.array([[2, 0, 0], [1, 1, 1], [1, -1, 1], [0, 0, 2]], np.int64)
+"""Twice the filter transform G of Winograd's F(2×2, 3×3): whole numbers."""
+
+
+def winograd_weights(weights: np.ndarray, x_max: int, *, flip: bool = True, dtype: Any = np.float32
+                     ) -> np.ndarray | None:
+    """The transformed kernel ``U = G' w G'ᵀ`` ``(16, C, F)`` for :func:`winograd_conv2d`, or None when not exact.
+
+    Winograd's F(2×2, 3×3) computes each 2×2 block of outputs of a 3×3, stride 1 convolution from a
+    4×4 input tile with 16 products per channel instead of 36: ``Y = Aᵀ [Σ_c U_c ⊙ V_c] A`` with
+    ``V = Bᵀ d B``. With ``G' = 2G`` every value is a whole number (``U = 4·`` the usual one, undone by
+    an exact division by 4 at the end). Bounds for inputs in ``[0, x_max]``: ``|V| <= 4·x_max``; the
+    channel sums ``<= 4·x_max·max Σ_c |U|``; the output transform adds 9 of them. When
+    ``9·4·x_max·max Σ_c |U|`` stays below 2**24 (float32) or 2**53 (float64), every value is exact in
+    ``dtype`` and so is the result; else None (the caller uses :func:`conv2d`).
+
+    Examples
+    --------
+    >>> w = np.ones((3, 3, 16, 1), np.int8)
+    >>> winograd_weights(w, 15).shape
+    (16, 16, 1)
+    >>> winograd_weights(np.full((3, 3, 64, 1), 127, np.int8), 255) is None
+    True
+    """
+    if weights.shape[:2] != (3, 3) or weights.shape[2] < WINOGRAD_MIN_CHANNELS:
+        return None
+    w = np.asarray(weights, np.int64)
+    if flip:
+        w = w[::-1, ::-1]
+    u = np.einsum("ik,klcf,jl->ijcf", _G2, w, _G2).reshape(16, w.shape[2], w.shape[3])
+    limit = 1 << (24 if np.dtype(dtype) == np.float32 else 53)
+    if 9 * 4 * int(x_max) * int(np.abs(u).sum(axis=1).max(initial=0)) >= limit:
+        return None
+    return u.astype(dtype)
+
+
+def winograd_conv2d(x: np.ndarray, u: np.ndarray, padding: str) -> np.ndarray:
+    """A 3×3, stride 1 convolution (zero padding) through Winograd's F(2×2, 3×3), exact (see :func:`winograd_weights`).
+
+    Parameters
+    ----------
+    x : ndarray (N, d0, d1, C)
+        Inputs in ``[0, x_max]`` of the :func:`winograd_weights` call that made ``u``.
+    u : ndarray (16, C, F)
+    padding : {"same", "valid"}
+
+    Examples
+    --------
+    >>> x = np.random.default_rng(0).integers(0, 16, (2, 6, 5, 3)).astype(np.uint8)
+    >>> w = np.random.default_rng(1).integers(-7, 8, (3, 3, 3, 4)).astype(np.float32)
+    >>> u = winograd_weights(w, 15)
+    >>> np.array_equal(winograd_conv2d(x, u, "same"), conv2d(x, w, (1, 1), "same"))
+    True
+    """
+    from . import _jit  # the transforms as compiled passes; the 16 products of every tile by BLAS
+
+    n, h, wd, c = x.shape
+    o0, o1 = conv_output_size(h, 3, 1, padding), conv_output_size(wd, 3, 1, padding)
+    b = 1 if padding == "same" else 0
+    t0, t1 = -(-o0 // 2), -(-o1 // 2)
+    v = _scratch("winograd.v", (16, n * t0 * t1, c), u.dtype)
+    _jit.winograd_input(x, b, b, t0, t1, v)
+    m = _scratch("winograd.m", (16, n * t0 * t1, u.shape[2]), u.dtype)
+    if _shared(m.size * c):  # the 16 products shared among the workers: their scratch is their own
+        def product(k: int) -> None:
+            np.matmul(v[k], u[k], out=m[k])
+
+        _for_each(product, range(16), m.size * c)
+    else:
+        np.matmul(v, u, out=m)
+    out = np.empty((n, o0, o1, u.shape[2]), u.dtype)
+    _jit.winograd_output(m, t0, t1, out)
     return out
 
 
@@ -485,7 +612,8 @@ def summed_conv2d(x: np.ndarray, weights: np.ndarray, stride: Pair, padding: str
     return out.reshape(n, 1, 1, -1)
 
 
-def depthwise_conv2d(x: np.ndarray, weights: np.ndarray, stride: Pair, padding: str) -> np.ndarray:
+def depthwise_conv2d(x: np.ndarray, weights: np.ndarray, stride: Pair, padding: str, scratch: str | None = None
+                     ) -> np.ndarray:
     """Per-channel true convolution (the first half of a SeparableConvolutional, docs/design.md#separable-layers).
 
     Parameters
@@ -495,6 +623,8 @@ def depthwise_conv2d(x: np.ndarray, weights: np.ndarray, stride: Pair, padding: 
         One kernel per channel, flipped on both spatial axes as in :func:`conv2d`.
     stride : (int, int)
     padding : {"same", "valid"}
+    scratch : str, optional
+        Write into this scratch buffer of the thread (for a caller's temporary) instead of a new array.
 
     Examples
     --------
@@ -514,7 +644,7 @@ def depthwise_conv2d(x: np.ndarray, weights: np.ndarray, stride: Pair, padding: 
     # are zeros). Whole numbers below the exactness bound, so the sums are exact in any order.
     from . import _jit
 
-    out = np.empty((n, o0, o1, c), dtype)
+    out = np.empty((n, o0, o1, c), dtype) if scratch is None else _scratch(scratch, (n, o0, o1, c), dtype)
     rows = n * o0
 
     def tile(part: slice) -> None:
@@ -562,7 +692,8 @@ def separable_conv2d(x: np.ndarray, depthwise: np.ndarray, pointwise: np.ndarray
     """
     dtype = _floating(pointwise)
     dw = depthwise[..., 0].astype(dtype, copy=False)
-    return pointwise_conv2d(depthwise_conv2d(x, dw, stride, padding), pointwise[0, 0].astype(dtype, copy=False))
+    return pointwise_conv2d(depthwise_conv2d(x, dw, stride, padding, scratch="separable.depthwise"),
+                            pointwise[0, 0].astype(dtype, copy=False))
 
 
 def saturate20(p: np.ndarray) -> np.ndarray:

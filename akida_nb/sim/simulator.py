@@ -88,6 +88,9 @@ class _Prepared:
     weights_pw: np.ndarray | None
     bound: int
     """A bound on ``|potential|`` after pooling (the sum bound, 20-bit where the layer saturates)."""
+    winograd: np.ndarray | None = None
+    """The transformed kernel when the layer is a 3×3, stride 1 convolution that Winograd's F(2×2, 3×3)
+    computes exactly (:func:`~akida_nb.sim.kernels.winograd_weights`)."""
     summed: bool = False
     """Global average pooling that cannot saturate: the potentials are :func:`~akida_nb.sim.kernels.summed_conv2d`."""
     levels: Callable[[np.ndarray], np.ndarray] | None = None
@@ -106,7 +109,9 @@ class _Prepared:
                                        pointwise=_built(self.weights_pw)[0, 0])
             return K.summed_conv2d(x, self.weights, stride, padding, flip=layer.type != "InputConvolutional",
                                    pad_value=layer.padding_value or 0)
-        if layer.type == "SeparableConvolutional":
+        if self.winograd is not None:
+            p = K.winograd_conv2d(x, self.winograd, padding)
+        elif layer.type == "SeparableConvolutional":
             p = K.separable_conv2d(x, self.weights, _built(self.weights_pw), stride, padding)
         else:
             p = K.conv2d(x, self.weights, stride, padding,
@@ -141,12 +146,16 @@ def _prepare(layer: Layer, raw: Mapping[str, Any]) -> _Prepared:
     conv = layer.conv_shape
     summed = layer.pool_type == "average" and conv is not None and conv[0] * conv[1] * bound <= K.INT20_MAX
     bound = min(bound, 1 << 19) if saturates else bound
+    winograd = None
+    if layer.type != "SeparableConvolutional" and layer.kernel_stride == (1, 1) and not layer.padding_value:
+        winograd = K.winograd_weights(v["weights"], (1 << _built(layer.input_bits)) - 1,
+                                      flip=layer.type == "Convolutional", dtype=dtype)
     levels = None
     if layer.activation:
         levels = K.activation_plan(v["threshold"], v["act_step"], _built(layer.act_bits), dtype, -bound, bound)
     return _Prepared(layer=layer, variables=MappingProxyType(v), weights=v["weights"].astype(dtype),
-                     weights_pw=None if pw is None else pw.astype(dtype), bound=bound, summed=summed,
-                     levels=levels)
+                     weights_pw=None if pw is None else pw.astype(dtype), bound=bound, winograd=winograd,
+                     summed=summed, levels=levels)
 
 
 def _calibrate(p: np.ndarray, bits: int) -> tuple[np.ndarray, np.ndarray]:
@@ -806,6 +815,7 @@ class Simulator:
                     predict = part_predict
                 else:
                     predict[rows] = part_predict  # type: ignore[index]
+            K.release_scratch()  # this thread's temporaries, when they grew large
 
         with tqdm(total=n, unit="sample", disable=not progress, desc=self.model.name) as bar, \
                 K.compute_threads(workers):
