@@ -528,8 +528,8 @@ def winograd_conv2d(x: np.ndarray, u: np.ndarray, padding: str) -> np.ndarray:
 
     Examples
     --------
-    >>> x = np.random.default_rng(0).integers(0, 16, (2, 6, 5, 3)).astype(np.uint8)
-    >>> w = np.random.default_rng(1).integers(-7, 8, (3, 3, 3, 4)).astype(np.float32)
+    >>> x = np.random.default_rng(0).integers(0, 16, (2, 6, 5, 16)).astype(np.uint8)
+    >>> w = np.random.default_rng(1).integers(-7, 8, (3, 3, 16, 4)).astype(np.float32)
     >>> u = winograd_weights(w, 15)
     >>> np.array_equal(winograd_conv2d(x, u, "same"), conv2d(x, w, (1, 1), "same"))
     True
