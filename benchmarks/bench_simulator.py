@@ -9,7 +9,7 @@ Prints first the machine's float32 GEMM rate (a 2048×2048 product with numpy's 
 best of 5, FLOP = 2 × MAC). Then, for each model: seeded random variables
 (``Simulator(model, seed=0)``), a batch of dense random inputs and a sparse one (``--sparsity``
 of the pixels zero, as event data are), then ``--repeats`` rounds in which the engines take turns,
-each a pause, an untimed call and 3 timed calls back to back (:func:`paired_seconds`); the median:
+each a pause, untimed calls for 30 ms and 3 timed calls back to back (:func:`paired_seconds`); the median:
 samples/s and the effective GMAC/s (multiply-accumulates of the convolutions and dense layers per
 second, also as a fraction of the GEMM rate). When BrainChip's ``akida`` package is
 importable, the same model, variables and inputs run on its software engine too: its samples/s,
@@ -47,6 +47,8 @@ PAUSE = 0.03
 the akida engine's OpenMP threads to stop spinning (measured: no CPU tick of theirs 10 ms after a
 call), short enough that an idle virtual machine does not park its cores (measured on this 2-core
 VM: after 0.2 s idle, VGG runs at 9 ms a batch for the next few calls, after 10–50 ms at 5.5 ms)."""
+WARM = 0.03
+"""Seconds of untimed calls before each engine's timed ones (see :func:`paired_seconds`)."""
 MODELS = ("ds_cnn_kws", "vgg_utk_face", "gxnor_mnist", "akidanet_imagenet_a025_224")
 
 
@@ -59,13 +61,13 @@ def paired_seconds(runs: Sequence[Callable[[], object]], repeats: int, burst: in
 
     The runs take turns, ``repeats`` rounds of a burst each, so that all of them get the same share
     of a machine whose load changes from second to second. A burst is: a pause of :data:`PAUSE`
-    seconds, one untimed call, then ``burst`` timed calls back to back. The pause lets the other
-    engine settle: the akida engine's OpenMP threads spin for a while after each call (libgomp's
-    default wait policy; measured: GX-NOR's CPU time 5.2 ms alone, 9.2 ms right after an engine
-    call). The untimed call then wakes this engine's caches and cores, and the timed calls measure
-    it in its steady state, as a run over a data set sees it (measured: a single call right after
-    the pause costs akida_nb 1.5–1.7× its steady time on VGG and AkidaNet, and the akida engine
-    1.0–1.25×).
+    seconds, untimed calls for at least :data:`WARM` seconds, then ``burst`` timed calls back to
+    back. The pause lets the other engine settle: the akida engine's OpenMP threads spin for a while
+    after each call (libgomp's default wait policy; measured: GX-NOR's CPU time 5.2 ms alone, 9.2
+    ms right after an engine call). The untimed calls then wake this engine's caches and cores, the
+    same time for both engines, and the timed calls measure it in its steady state, as a run over a
+    data set sees it (measured: a single call right after a pause costs akida_nb 1.5–1.7× its
+    steady time on VGG and AkidaNet, and the akida engine 1.0–1.25×).
     """
     for run in runs:
         run()
@@ -73,7 +75,9 @@ def paired_seconds(runs: Sequence[Callable[[], object]], repeats: int, burst: in
     for _ in range(repeats):
         for run, spent in zip(runs, times):
             time.sleep(PAUSE)
-            run()
+            start = time.perf_counter()
+            while time.perf_counter() - start < WARM:
+                run()
             for _ in range(burst):
                 cpu, start = time.process_time(), time.perf_counter()
                 run()
