@@ -186,7 +186,7 @@ def _for_each(task: Callable[[Any], None], items: Sequence[Any], macs: int) -> N
     the system deschedules delays at most the one item it holds, never a share of the work.
     """
     pool = getattr(_state, "pool", None)
-    if not _shared(macs) or len(items) < 2:
+    if pool is None or not _shared(macs) or len(items) < 2:
         for item in items:
             task(item)
         return

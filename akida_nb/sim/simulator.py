@@ -629,6 +629,13 @@ class Simulator:
         a ``model`` that is not a :class:`~akida_nb.Model`, a bad ``seed``, or variables that
         would not fit in :func:`memory_budget` (with the bytes they need).
 
+    Notes
+    -----
+    The first run on a machine compiles the simulator's loops (numba; about 4 s once, then cached
+    on disk, so that a new process loads them in well under a second). Runs use every usable core
+    (see :func:`akida_nb.sim.kernels.compute_threads`) and docs/design.md#the-simulator-run-loop for
+    how each layer is lowered and why the results stay exact.
+
     Examples
     --------
     >>> import numpy as np
