@@ -2,14 +2,14 @@
 
 Usage::
 
-    python benchmarks/bench_simulator.py [--batch 8] [--repeats 7] [--keep all|output|0,2] [--models ds_cnn_kws ...]
+    python benchmarks/bench_simulator.py [--batch 8] [--repeats 11] [--keep all|output|0,2] [--models ds_cnn_kws ...]
                                          [--load] [--sparsity 0.9] [--stream] [--profile]
 
 Prints first the machine's float32 GEMM rate (a 2048×2048 product with numpy's default threads,
 best of 5, FLOP = 2 × MAC). Then, for each model: seeded random variables
 (``Simulator(model, seed=0)``), a batch of dense random inputs and a sparse one (``--sparsity``
 of the pixels zero, as event data are), then ``--repeats`` rounds in which the engines take turns,
-each a pause, untimed calls for 30 ms and 3 timed calls back to back (:func:`paired_seconds`); the median:
+each a pause, untimed calls for 30 ms and 5 timed calls back to back (:func:`paired_seconds`); the median:
 samples/s and the effective GMAC/s (multiply-accumulates of the convolutions and dense layers per
 second, also as a fraction of the GEMM rate). When BrainChip's ``akida`` package is
 importable, the same model, variables and inputs run on its software engine too: its samples/s,
@@ -56,7 +56,7 @@ def median_seconds(run: Callable[[], object], repeats: int) -> float:
     return paired_seconds([run], repeats)[0][0]
 
 
-def paired_seconds(runs: Sequence[Callable[[], object]], repeats: int, burst: int = 3) -> list[tuple[float, float]]:
+def paired_seconds(runs: Sequence[Callable[[], object]], repeats: int, burst: int = 5) -> list[tuple[float, float]]:
     """Per run: median wall and CPU seconds (this process, all threads) of its timed calls.
 
     The runs take turns, ``repeats`` rounds of a burst each, so that all of them get the same share
@@ -237,7 +237,7 @@ def akida_model(model: ak.Model, variables: list[dict[str, np.ndarray]]):
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--batch", type=int, default=8)
-    parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--repeats", type=int, default=11, help="rounds in which the engines take turns")
     parser.add_argument("--keep", default="output", type=keep_arg,
                         help="what each run keeps: output (the default: what the engine's forward returns), all, "
                              "or comma-separated layer indices")
@@ -269,7 +269,7 @@ def main() -> None:
 
 def run(args: argparse.Namespace, akida) -> None:
     flops = gemm_flops()
-    print(f"batch {args.batch}, keep {args.keep}, median of {args.repeats} rounds × 3 calls; "
+    print(f"batch {args.batch}, keep {args.keep}, median of {args.repeats} rounds × 5 calls; "
           f"{'LOAD: a spinner keeps one core busy; ' if args.load else ''}{os.cpu_count()} CPUs; "
           f"akida engine: {akida.__version__ if akida else 'not installed'}")
     print(f"float32 GEMM 2048×2048 (numpy's default threads, best of 5): {flops / 1e9:.1f} GFLOP/s")
