@@ -141,7 +141,19 @@ def _npz_cases(tmp_path):
          ["no_weights.npz", "L1_weights_pw", "missing"]),
         (_write(tmp_path, "misshaped.npz", misshaped), ak.SimulationError,
          ["misshaped.npz", "L2_threshold", "shape"]),
+        (_write(tmp_path, "stray.npz", {**arrays, "L0_weights_pw": np.zeros((1, 1, 1, 1), np.int8)}),
+         ak.SimulationError, ["stray.npz", "L0_weights_pw", "takes weights, threshold, act_step"]),
+        (_write(tmp_path, "beyond.npz", {**arrays, "L99_threshold": np.zeros(3, np.int32)}),
+         ak.SimulationError, ["beyond.npz", "L99_threshold", "the model has 6 layers"]),
     ]
+
+
+def test_from_npz_keeps_arrays_that_are_not_variables(tmp_path):
+    """A stored run and the user's own arrays are the file's rest, never refused, never dropped."""
+    arrays = dict(np.load(GOLDEN, allow_pickle=False))
+    path = _write(tmp_path, "extra.npz", {**arrays, "labels": np.arange(3), "L0_note": np.array("mine")})
+    sim = Simulator.from_npz(path)
+    assert np.array_equal(sim.reference["labels"], np.arange(3)) and str(sim.reference["L0_note"]) == "mine"
 
 
 def test_from_npz_refuses_what_is_not_a_simulator_file(tmp_path):

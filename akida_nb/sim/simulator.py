@@ -25,6 +25,7 @@ import json
 import math
 import operator
 import os
+import re
 import stat
 import zipfile
 import zlib
@@ -41,6 +42,7 @@ from ..model import Layer, Model, fmt_shape, model_macs
 from . import kernels as K
 from .variables import (
     MIN_ACT_STEP,
+    VARIABLE_KEYS,
     by_layer,
     layer_variables,
     normalize_variables,
@@ -355,14 +357,16 @@ def read_model_npz(path: str | PathLike, *, require_variables: bool = False
     golden runs, made before it) must be :data:`SCHEMA_VERSION`, and ``L{i}_{variable}`` are layer
     ``i``'s variables, validated as the Simulator does. A file without any variable array gives
     ``None`` variables unless ``require_variables``; one with some gives an error naming each
-    missing one.
+    missing one, and a variable array that no layer takes (``L0_weights_pw`` of a Convolutional,
+    ``L9_threshold`` of a 6-layer model) is refused rather than dropped. Every other array is
+    returned as the file's rest.
 
     Raises
     ------
     SimulationError
         A file that is not a readable ``.npz`` archive of plain arrays, arrays beyond the memory
-        available, no ``spec_json``, or a variable that is missing, misshaped, of a wrong dtype or
-        out of range (naming the file and the array).
+        available, no ``spec_json``, or a variable that is missing, misshaped, of a wrong dtype,
+        out of range or not taken by its layer (naming the file and the array).
     SpecError
         A ``spec_json`` or ``schema_version`` that this format does not allow.
 
@@ -405,6 +409,7 @@ def read_model_npz(path: str | PathLike, *, require_variables: bool = False
     for i, layer in enumerate(model.layers):
         variables.append({key: arrays.pop(f"L{i}_{key}") for key in variable_shapes(layer)
                           if f"L{i}_{key}" in arrays})
+    _refuse_stray_variables(arrays, model, name)
     if not require_variables and not any(variables):
         return model, None, arrays
     try:
@@ -414,6 +419,27 @@ def read_model_npz(path: str | PathLike, *, require_variables: bool = False
         where = f"array L{index}_{e.variable} of " if index is not None and e.variable else ""
         raise SimulationError(e.layer, e.variable, f"{e.problem} ({where}{name})") from None
     return model, checked, arrays
+
+
+_VARIABLE_ARRAY = re.compile(r"L(\d+)_(" + "|".join(sorted({k for keys in VARIABLE_KEYS.values() for k in keys})) + ")")
+
+
+def _refuse_stray_variables(arrays: Mapping[str, np.ndarray], model: Model, name: str) -> None:
+    """A variable array (``L{i}_weights``…) that no layer of the model takes would be silently dropped: refuse it.
+
+    Other arrays (a stored run: ``input``, ``L{i}_potential``…; or the user's own) are kept as the file's rest.
+    """
+    for key in sorted(arrays):
+        match = _VARIABLE_ARRAY.fullmatch(key)
+        if match is None:
+            continue
+        i, variable = int(match.group(1)), match.group(2)
+        if i >= len(model.layers):
+            raise SimulationError(None, variable, f"array {key} of {name}: the model has {len(model.layers)} "
+                                                  f"layers (L0 to L{len(model.layers) - 1})")
+        layer = model.layers[i]
+        raise SimulationError(layer.name, variable, f"array {key} of {name}: a {layer.type} layer takes "
+                                                    f"{', '.join(VARIABLE_KEYS[layer.type])}, not {variable}")
 
 
 def _keep_indices(keep: Any, n_layers: int) -> tuple[int, ...]:
