@@ -184,6 +184,9 @@ def _broken(model, layer, key, value):
     (0, "act_step", np.ones(3, np.float32), "shape"),
     (0, "act_step", np.array(["1"] * 4), "real"),
     (0, "bias", np.zeros(4), "unknown"),
+    (0, "weights", np.ones((3, 3, 3, 4), bool), "dtype bool"),
+    (0, "threshold", np.zeros(4, bool), "dtype bool"),
+    (0, "act_step", np.ones(4, bool), "dtype bool"),
 ])
 def test_bad_variables_name_the_layer_and_the_variable(model, layer, key, value, words):
     with pytest.raises(ak.SimulationError) as err:

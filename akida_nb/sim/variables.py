@@ -95,6 +95,9 @@ def _array(value: Any, layer: Layer, name: str, shape: tuple[int, ...], kinds: s
         arr = np.asarray(value)
     except (TypeError, ValueError) as e:  # ragged lists and objects numpy cannot hold
         raise SimulationError(layer.name, name, f"expected {what}, got {one_line(str(e), 80)}") from None
+    if arr.dtype.kind == "b":  # True/False are not numbers here, even for 1-bit weights (the engine takes int8)
+        raise SimulationError(layer.name, name, f"expected {what}, got dtype bool: pass .astype(np.int8) "
+                                                "if the 0/1 values are meant")
     if arr.dtype.kind not in kinds:
         raise SimulationError(layer.name, name, f"expected {what}, got dtype {arr.dtype}")
     if arr.shape != shape:
@@ -104,7 +107,7 @@ def _array(value: Any, layer: Layer, name: str, shape: tuple[int, ...], kinds: s
 
 def _integers(value: Any, layer: Layer, name: str, shape: tuple[int, ...], lo: int, hi: int,
               dtype: type) -> np.ndarray:
-    arr = _array(value, layer, name, shape, "biu", "an integer array")
+    arr = _array(value, layer, name, shape, "iu", "an integer array")
     if arr.size and (int(arr.min()) < lo or int(arr.max()) > hi):
         raise SimulationError(layer.name, name,
                               f"values must be in [{lo}, {hi}], got [{int(arr.min())}, {int(arr.max())}]")
@@ -113,7 +116,7 @@ def _integers(value: Any, layer: Layer, name: str, shape: tuple[int, ...], lo: i
 
 def _act_step(value: Any, layer: Layer, shape: tuple[int, ...]) -> np.ndarray:
     name = "act_step"
-    arr = _array(value, layer, name, shape, "biuf", "a real array")
+    arr = _array(value, layer, name, shape, "iuf", "a real array")
     if arr.dtype.kind == "f" and not np.isfinite(arr).all():
         raise SimulationError(layer.name, name, "values must be finite")
     if arr.dtype.kind != "f" and arr.size and int(np.abs(arr.astype(np.int64)).max()) >= 1 << 24:
