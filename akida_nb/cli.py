@@ -24,7 +24,10 @@ Exit status (the same for every command):
 - **2**: bad input (unreadable or malformed file, unknown target, bad option): one line on
   standard error, no traceback;
 - **3**: an internal error of akida_nb: one line naming the exception, with a request to
-  report it along with the output of ``akida-nb --version`` and ``ak.show_versions()``.
+  report it along with the output of ``akida-nb --version`` and ``ak.show_versions()``;
+- **130**: interrupted (Ctrl-C): one line, no traceback;
+- **141**: the reader of standard output went away (``akida-nb check … | head``): nothing more is
+  written, as the shell's own tools do (128 + SIGPIPE).
 
 Over several models the worst status wins (3 over 2 over 1 over 0): the other models are
 still checked and reported.
@@ -62,7 +65,8 @@ from .errors import AkidaNbError, SpecError, brief, one_line
 if TYPE_CHECKING:
     from .present import Block, Cell
 
-__all__ = ["EXIT_BAD_INPUT", "EXIT_INCOMPATIBLE", "EXIT_INTERNAL", "EXIT_OK", "MAX_BASELINE_BYTES", "MAX_FOLDERS",
+__all__ = ["EXIT_BAD_INPUT", "EXIT_INCOMPATIBLE", "EXIT_INTERNAL", "EXIT_INTERRUPTED", "EXIT_OK", "EXIT_PIPE_CLOSED",
+           "MAX_BASELINE_BYTES", "MAX_FOLDERS",
            "MAX_MODELS", "SCHEMA_VERSION", "BASELINE_SCHEMAS", "load_baseline", "main"]
 
 EXIT_OK = 0
@@ -73,6 +77,10 @@ EXIT_BAD_INPUT = 2
 """Bad input: an akida_nb error, an unreadable file or a bad option."""
 EXIT_INTERNAL = 3
 """An internal error (a bug in akida_nb): please report it."""
+EXIT_INTERRUPTED = 130
+"""Interrupted by the user (Ctrl-C, SIGINT): 128 + 2, as shells report it."""
+EXIT_PIPE_CLOSED = 141
+"""Standard output's reader closed the pipe: 128 + 13 (SIGPIPE), as shells report it."""
 
 SCHEMA_VERSION = 1
 """Version of the ``--format json`` document (a single model's :class:`~akida_nb.Comparison` or a ``CheckRun``)."""
@@ -86,7 +94,8 @@ MAX_BASELINE_BYTES = 256 * 2**20
 EPILOG = ("exit status (over several models, the worst wins): 0 compatible (or done), 1 incompatible with a "
           "target, 2 bad input (one-line error), 3 internal error (please report it with the output of "
           "`akida-nb --version` and "
-          "`python -c \"import akida_nb; akida_nb.show_versions()\"`)")
+          "`python -c \"import akida_nb; akida_nb.show_versions()\"`); 130 interrupted (Ctrl-C); 141 standard "
+          "output closed by its reader")
 
 REPORT_HINT = ("this is a bug in akida_nb: please report it with this line and the output of "
                "`akida-nb --version` and `python -c \"import akida_nb as ak; ak.show_versions()\"`")
@@ -659,6 +668,12 @@ def main(argv: list[str] | None = None) -> int:
         except SystemExit as e:  # --help and --version print and exit 0
             return EXIT_OK if e.code in (0, None) else EXIT_BAD_INPUT
         return _run(args)
+    except KeyboardInterrupt:
+        _error("interrupted")
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        _silence_stdout()
+        return EXIT_PIPE_CLOSED
     except _BadUsage as e:
         _error(f"error: {e}")
         return EXIT_BAD_INPUT
@@ -668,6 +683,18 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as e:  # noqa: BLE001 - every other exception is a bug, reported as one
         _error(f"internal error: {type(e).__name__}: {_safe_str(e)}; {REPORT_HINT}")
         return EXIT_INTERNAL
+
+
+def _silence_stdout() -> None:
+    """Point standard output at /dev/null, so that the interpreter's final flush does not fail again.
+
+    Python's documented way to leave quietly when the reader of a pipe has gone (signal.SIGPIPE notes).
+    """
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):  # no real file descriptor (a notebook, a test's capture)
+        pass
 
 
 def _safe_str(e: BaseException) -> str:

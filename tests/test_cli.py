@@ -148,3 +148,30 @@ def test_output_file_gets_the_report_and_nothing_else_is_written(tmp_path):
     assert proc.returncode == 0 and proc.stdout == "" and proc.stderr == ""
     assert set(tmp_path.iterdir()) - before == {tmp_path / "r.txt"}
     assert (tmp_path / "r.txt").read_text(encoding="utf-8").startswith("Comparison:")
+
+
+def test_a_closed_output_pipe_ends_quietly_with_141():
+    """``akida-nb check … | head``: when the reader goes away, no traceback, no error line, status 141."""
+    proc = subprocess.Popen([sys.executable, "-m", "akida_nb.cli", "check", KWS, "--details"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc.stdout.close()  # before the child's first write: every write meets EPIPE
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=120) == 141
+    assert err == "", err
+
+
+def test_ctrl_c_is_one_line_and_130(monkeypatch, capsys):
+    from akida_nb import cli
+
+    def interrupted(args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli, "_run", interrupted)
+    assert main(["check", KWS]) == cli.EXIT_INTERRUPTED == 130
+    err = capsys.readouterr().err
+    assert err.strip() == "akida-nb: interrupted"
+
+
+def test_help_documents_the_interrupt_and_pipe_statuses():
+    text = " ".join(run("--help").stdout.split())
+    assert "130 interrupted" in text and "141 standard output closed" in text
