@@ -27,7 +27,7 @@ from .nps import np_contexts_and_estimate
 from .report import Comparison, CompatibilityReport, LayerVerdict, Violation
 from .rules import NP_FIELDS, VARIABLE_FIELDS, Rule, layer_context
 from .sim.variables import variable_ranges
-from .targets import Target, get_target
+from .targets import Target, distinct_targets, get_target
 
 __all__ = ["check", "compare"]
 
@@ -129,7 +129,7 @@ def _target_list(targets, what: str) -> list[Target]:
     items = list(targets) if isinstance(targets, Iterable) and not isinstance(targets, (bytes, Mapping)) else []
     if not items:
         raise SpecError(what, f"expected a list of target names (e.g. ['nsoc_v1', 'nsoc_v2']), got {brief(targets)}")
-    return [get_target(t) for t in items]
+    return distinct_targets([get_target(t) for t in items], what)
 
 
 def _refinement_note(model: Model, base: CompatibilityReport, other: Target, other_rep: CompatibilityReport) -> str:

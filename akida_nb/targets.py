@@ -50,6 +50,7 @@ __all__ = [
     "compare_constraints",
     "constraints",
     "default_targets",
+    "distinct_targets",
     "get_target",
     "register_target",
     "registered_target",
@@ -543,6 +544,22 @@ def constraints(target="nsoc_v2", layer_type: str | None = None):
     return pd.DataFrame(rows, columns=CONSTRAINT_COLUMNS)
 
 
+def distinct_targets(ts: list[Target], what: str) -> list[Target]:
+    """``ts`` when no target appears twice; else a SpecError naming the repeated ones (a duplicate is a typo).
+
+    Examples
+    --------
+    >>> [t.name for t in distinct_targets([get_target("nsoc_v1"), get_target("akd1000")], "targets")]
+    ['nsoc_v1', 'akd1000']
+    """
+    seen: set[str] = set()
+    twice = [t.name for t in ts if t.name in seen or seen.add(t.name)]
+    if twice:
+        raise SpecError(what, f"each target once, got {', '.join(t.name for t in ts)} "
+                              f"({', '.join(dict.fromkeys(twice))} more than once)")
+    return ts
+
+
 def compare_constraints(*names, layer_type: str | None = None):
     """Targets side by side: one row per rule id, one column per target (its allowed values), ``differs``.
 
@@ -564,9 +581,7 @@ def compare_constraints(*names, layer_type: str | None = None):
     if len(names) < 2:
         raise SpecError("targets", "compare_constraints needs at least two targets")
     _check_layer_type(layer_type)
-    ts = [get_target(n) for n in names]
-    if len({t.name for t in ts}) < len(ts):
-        raise SpecError("targets", f"each target once, got {', '.join(t.name for t in ts)}")
+    ts = distinct_targets([get_target(n) for n in names], "targets")
     index: dict[tuple[str, str], dict] = {}
     for t in ts:
         for r in t.rules:

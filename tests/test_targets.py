@@ -315,3 +315,15 @@ def test_every_unknown_name_suggests_the_close_match(call, typo, meant):
     with pytest.raises(ak.AkidaNbError) as info:
         call("qqqqqqqqqqqq")
     assert "did you mean" not in str(info.value) and meant in str(info.value)
+
+
+@pytest.mark.parametrize("call", [
+    lambda m: ak.compare(m, ["nsoc_v1", "akd1000", "nsoc_v1"]),
+    lambda m: ak.check(m, "nsoc_v2", also=["akd1000", "akd1000"]),
+    lambda m: ak.sweep(ak.Space(m, filters=[32]), ["nsoc_v2", "nsoc_v2"], progress=False),
+], ids=["compare", "check-also", "sweep"])
+def test_a_target_named_twice_is_refused_not_reported_twice(call):
+    """A duplicate target is a typo: one line naming it, never two identical columns or rows."""
+    with pytest.raises(ak.SpecError, match="each target once") as err:
+        call(ak.example("gxnor_mnist"))
+    assert "more than once" in str(err.value) and "\n" not in str(err.value)
