@@ -552,8 +552,8 @@ def distinct_targets(ts: list[Target], what: str) -> list[Target]:
     >>> [t.name for t in distinct_targets([get_target("nsoc_v1"), get_target("akd1000")], "targets")]
     ['nsoc_v1', 'akd1000']
     """
-    seen: set[str] = set()
-    twice = [t.name for t in ts if t.name in seen or seen.add(t.name)]
+    names = [t.name for t in ts]
+    twice = [n for i, n in enumerate(names) if n in names[:i]]
     if twice:
         raise SpecError(what, f"each target once, got {', '.join(t.name for t in ts)} "
                               f"({', '.join(dict.fromkeys(twice))} more than once)")
