@@ -26,6 +26,7 @@ __all__ = [
     "brief",
     "did_you_mean",
     "one_line",
+    "schema_problem",
 ]
 
 MESSAGE_LIMIT = 300
@@ -308,3 +309,58 @@ class PlotError(AkidaNbError, ValueError):
         self.argument = argument
         self.problem = problem
         super().__init__(f"{argument}: {problem}")
+
+
+def schema_problem(error, known_keys=None) -> str:
+    """One JSON-schema failure (a ``fastjsonschema.JsonSchemaValueException``) in words, bounded.
+
+    The one translator of schema failures for every file akida_nb validates (target files, sweep
+    spaces, ``--baseline`` reports): the offending value through :func:`brief`, what was expected,
+    never the validator's internal paths. ``known_keys``, when given, maps a ``propertyNames``
+    failure to the unknown key among those allowed.
+
+    Examples
+    --------
+    >>> class Failure:   # what fastjsonschema raises carries these four attributes
+    ...     rule, value, message = "required", {"a": 1}, "data must contain ['a', 'b'] properties"
+    ...     definition = {"required": ["a", "b"]}
+    >>> schema_problem(Failure())
+    'missing b'
+    >>> Failure.rule, Failure.value, Failure.definition = "enum", "unitz", {"enum": ["type", "name", "index", "x"]}
+    >>> schema_problem(Failure())
+    "'unitz' is not one of the known values (type, name, index, …)"
+    """
+    rule, value = error.rule or "", error.value
+    definition = error.definition if isinstance(error.definition, dict) else {}
+    if rule == "enum":
+        known = list(definition.get("enum", []))
+        return f"{brief(value)} is not one of the known values ({', '.join(map(str, known[:3]))}" \
+               f"{', …' if len(known) > 3 else ''})"
+    if rule == "required":
+        missing = [k for k in definition.get("required", []) if not isinstance(value, dict) or k not in value]
+        return "missing " + ", ".join(map(str, missing))
+    if rule == "additionalProperties" and isinstance(value, dict):
+        allowed = set(definition.get("properties", {}))
+        unknown = min((k for k in value if k not in allowed), key=str, default="?")
+        shown = ", ".join(sorted(allowed)[:12]) + (", …" if len(allowed) > 12 else "")
+        return f"unknown key {brief(unknown)}" + (f" (allowed: {shown})" if allowed else "")
+    if rule == "propertyNames" and known_keys is not None and isinstance(value, dict):
+        return f"unknown field {brief(next((k for k in value if k not in known_keys), '?'))}"
+    if rule == "type":
+        expected = definition.get("type")
+        if isinstance(expected, list):
+            expected = " or ".join(map(str, expected))
+        return f"{brief(value)} is not of {f'type {expected}' if expected else 'the expected type'}"
+    if rule in ("oneOf", "anyOf"):
+        return f"{brief(value)} is not of the expected type"
+    if rule == "pattern":
+        return f"{brief(value)} does not match {definition.get('pattern')}"
+    if rule in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "maxItems", "maxLength"):
+        return f"{brief(value)} is out of range"
+    if rule in ("minItems", "minLength", "minProperties"):
+        return "must not be empty"
+    if rule == "uniqueItems":
+        return "has repeated items"
+    if rule == "not":
+        return f"{brief(value)} is reserved"
+    return one_line(str(error.message).replace("data.", "", 1), 160)

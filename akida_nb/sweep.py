@@ -28,7 +28,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from .errors import AkidaNbError, SpecError, brief, did_you_mean, one_line
+from .errors import AkidaNbError, SpecError, brief, did_you_mean, one_line, schema_problem
 from .model import KEYS_BY_TYPE, LAYER_TYPES, Model, ensure_model, model_macs
 from .present import format_value
 
@@ -486,25 +486,6 @@ def _space_validator() -> Callable[[Any], Any]:
     return fastjsonschema.compile(space_schema())
 
 
-def _schema_problem(e: Any) -> str:
-    rule, value, definition = e.rule or "", e.value, e.definition or {}
-    if rule == "additionalProperties":
-        allowed = set(definition.get("properties", {}))
-        known = ", ".join(sorted(allowed)[:12])
-        return f"unknown key {brief(min(set(value) - allowed, key=str))} (allowed: {known})"
-    if rule == "required":
-        return "missing " + ", ".join(k for k in definition["required"] if k not in value)
-    if rule in ("type", "oneOf"):
-        return f"{brief(value)} is not of the expected type"
-    if rule in ("minItems", "minLength", "minProperties"):
-        return "must not be empty"
-    if rule in ("minimum", "maximum", "maxItems"):
-        return f"{brief(value)} is out of range"
-    if rule == "uniqueItems":
-        return "has repeated items"
-    return one_line(str(e.message).replace("data.", "", 1), 160)
-
-
 def load_space(path: str | Any) -> Space:
     """Read a space file (YAML or JSON; schema: :func:`space_schema`) into a :class:`Space`.
 
@@ -543,7 +524,7 @@ def load_space(path: str | Any) -> Space:
         _space_validator()(raw)
     except fastjsonschema.JsonSchemaValueException as e:
         place = ".".join(one_line(str(p), 40) for p in list(e.path)[1:])
-        raise SpecError(f"{where}: {place}" if place else where, one_line(_schema_problem(e), 200)) from None
+        raise SpecError(f"{where}: {place}" if place else where, one_line(schema_problem(e), 200)) from None
     name = raw["model"]
     file = Path(path).parent / name
     try:

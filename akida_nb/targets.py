@@ -40,7 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from ._safeload import parse_yaml, read_text
-from .errors import SpecError, UnknownTargetError, brief, did_you_mean, one_line
+from .errors import SpecError, UnknownTargetError, brief, did_you_mean, one_line, schema_problem
 from .model import LAYER_TYPES
 from .resources import data_dir
 from .rules import FIELDS, RULE_KINDS, Rule
@@ -181,31 +181,6 @@ def _place(raw: Any, where: str, path: list) -> str:
     return f"{where}: {'.'.join(one_line(str(p), 40) for p in rest)}" if rest else where
 
 
-def _problem(rule: str, value: Any, definition: Mapping[str, Any], message: str) -> str:
-    """One schema failure in words."""
-    if rule == "enum":
-        shown = ", ".join(str(v) for v in definition["enum"][:3]) + (", …" if len(definition["enum"]) > 3 else "")
-        return f"{brief(value)} is not one of the known values ({shown})"
-    if rule == "required":
-        return "missing " + ", ".join(k for k in definition["required"] if k not in value)
-    if rule == "additionalProperties":
-        return f"unknown key {brief(min(set(value) - set(definition.get('properties', {})), key=str))}"
-    if rule == "type":
-        return f"{brief(value)} is not of type {definition['type']}"
-    if rule == "pattern":
-        return f"{brief(value)} does not match {definition['pattern']}"
-    if rule in ("minimum", "maximum"):
-        return f"{brief(value)} is out of range"
-    if rule in ("minItems", "minLength", "minProperties"):
-        return "must not be empty"
-    if rule == "propertyNames":
-        fields = set(target_schema()["$defs"]["field"]["enum"])
-        return f"unknown field {brief(next((k for k in value if k not in fields), '?'))}"
-    if rule == "not":
-        return f"{brief(value)} is reserved"
-    return one_line(message.replace("data.", "", 1), 160)
-
-
 def validate_target(raw: Any, where: str = "target") -> None:
     """Check a target file's content against :func:`target_schema`.
 
@@ -228,7 +203,7 @@ def validate_target(raw: Any, where: str = "target") -> None:
     try:
         _validator()(raw)
     except fastjsonschema.JsonSchemaValueException as e:
-        problem = _problem(e.rule or "", e.value, e.definition or {}, e.message)
+        problem = schema_problem(e, known_keys=set(target_schema()["$defs"]["field"]["enum"]))
         raise SpecError(_place(raw, where, list(e.path)[1:]), one_line(problem, 200)) from None
 
 

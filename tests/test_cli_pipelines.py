@@ -272,7 +272,7 @@ def test_baseline_of_one_model_and_of_the_format_before_schema_version(models, t
     ("[1, 2]", "not an akida-nb check --format json report"),
     ('{"kind": "CheckRun", "schema_version": 1, "models": [{"file": "x"}]}', "models.0: missing status"),
     ('{"kind": "Comparison", "model_name": "m", "reports": [{"target": 3, "violations": []}]}',
-     "reports.0.target: 3 must be string"),
+     "reports.0.target: 3 is not of type string"),
     ('{"kind": "CheckRun", "schema_version": 99, "models": []}', "schema_version 99 is newer"),
     ('{"kind": "Comparison", "model_name": "m", "reports": [], "reports": []}', "duplicate key"),
 ])

@@ -221,7 +221,7 @@ def test_space_file_round_trip(tmp_path):
     ("model: ds_cnn_kws\nsample: {seed: 1}\n", "missing n"),
     ("model: ds_cnn_kws\ntargets: []\n", "targets"),
     ("model: no_such_file.json\n", "no_such_file.json"),
-    ("[1, 2]\n", "not of the expected type"),
+    ("[1, 2]\n", "[1, 2] is not of type object"),
     ("model: ds_cnn_kws\nknobs: {filters: [1\n", "YAML"),
     ("model: ds_cnn_kws\nmodel: gxnor_mnist\n", "model"),
 ])
