@@ -93,16 +93,15 @@ class _Prepared:
     variables: Mapping[str, np.ndarray]
     weights: np.ndarray
     weights_pw: np.ndarray | None
-    bound: int
-    """A bound on ``|potential|`` after pooling (the sum bound, 20-bit where the layer saturates)."""
     winograd: np.ndarray | None = None
     """The transformed kernel when the layer is a 3×3, stride 1 convolution that Winograd's F(2×2, 3×3)
     computes exactly (:func:`~akida_nb.sim.kernels.winograd_weights`)."""
     summed: bool = False
     """Global average pooling that cannot saturate: the potentials are :func:`~akida_nb.sim.kernels.summed_conv2d`."""
     levels: Callable[[np.ndarray], np.ndarray] | None = None
-    """The activation planned once for potentials within ``±bound`` (None: no activation, or a bound
-    that does not prove the floating path, so that each batch's range decides)."""
+    """The activation planned once for every potential the layer's bound allows (after pooling: the sum
+    bound, 20-bit where the layer saturates). None: no activation, or a bound that does not prove the
+    floating path, so that each batch's range decides."""
 
     def potential(self, x: np.ndarray) -> np.ndarray:
         """The layer's potentials (after pooling) for inputs ``x``, exact in a floating array."""
@@ -135,8 +134,8 @@ class _Prepared:
             return p.astype(np.int32)
         if self.levels is not None:
             return self.levels(p)
-        return K.activation(p, self.variables["threshold"], self.variables["act_step"], self.layer.act_bits,
-                            bound=self.bound)
+        # The layer's bound did not prove the floating path (that is why there is no plan): the data decide.
+        return K.activation(p, self.variables["threshold"], self.variables["act_step"], self.layer.act_bits)
 
     def chunk_bytes(self) -> int:
         """Bytes of the largest temporaries one sample needs in this layer."""
@@ -153,16 +152,17 @@ def _prepare(layer: Layer, raw: Mapping[str, Any]) -> _Prepared:
     conv = layer.conv_shape
     summed = layer.pool_type == "average" and conv is not None and conv[0] * conv[1] * bound <= K.INT20_MAX
     bound = min(bound, 1 << 19) if saturates else bound
-    winograd = None
-    if layer.type != "SeparableConvolutional" and layer.kernel_stride == (1, 1) and not layer.padding_value:
+    winograd = None  # a summed layer never computes its convolution
+    if not summed and layer.type != "SeparableConvolutional" and layer.kernel_stride == (1, 1) \
+            and not layer.padding_value:
         winograd = K.winograd_weights(v["weights"], (1 << _built(layer.input_bits)) - 1,
                                       flip=layer.type == "Convolutional", dtype=dtype)
     levels = None
     if layer.activation:
         levels = K.activation_plan(v["threshold"], v["act_step"], _built(layer.act_bits), dtype, -bound, bound)
     return _Prepared(layer=layer, variables=MappingProxyType(v), weights=v["weights"].astype(dtype),
-                     weights_pw=None if pw is None else pw.astype(dtype), bound=bound, winograd=winograd,
-                     summed=summed, levels=levels)
+                     weights_pw=None if pw is None else pw.astype(dtype), winograd=winograd, summed=summed,
+                     levels=levels)
 
 
 def _calibrate(p: np.ndarray, bits: int) -> tuple[np.ndarray, np.ndarray]:
