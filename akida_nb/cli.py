@@ -60,7 +60,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 from ._versions import package_version
 from .cli_extra import add_parsers as add_lab_and_app
 from .cli_sweep import add_parser as add_sweep, regular_output
-from .errors import AkidaNbError, SpecError, brief, one_line, schema_problem
+from .errors import AkidaNbError, SpecError, brief, one_line, schema_path, schema_problem
 
 if TYPE_CHECKING:
     from .present import Block, Cell
@@ -369,7 +369,7 @@ def load_baseline(path: str | os.PathLike) -> Counter[_Key]:
     try:
         _baseline_validator(kind)(data)
     except fastjsonschema.JsonSchemaValueException as e:
-        place = ".".join(one_line(str(p), 40) for p in list(e.path)[1:]) or "document"
+        place = schema_path(list(e.path)[1:]) or "document"
         raise SpecError(f"{where}: {place}", one_line(schema_problem(e), 160)) from None
     comparisons = [data] if kind == "Comparison" else [m["comparison"] for m in data["models"] if "comparison" in m]
     return Counter(k for c in comparisons for r in c["reports"] for k in _report_keys(c["model_name"], r))

@@ -26,6 +26,7 @@ __all__ = [
     "brief",
     "did_you_mean",
     "one_line",
+    "schema_path",
     "schema_problem",
 ]
 
@@ -309,6 +310,17 @@ class PlotError(AkidaNbError, ValueError):
         self.argument = argument
         self.problem = problem
         super().__init__(f"{argument}: {problem}")
+
+
+def schema_path(parts) -> str:
+    """Where in a validated document a schema failure lies, as ``key.0.sub`` (each part bounded).
+
+    Examples
+    --------
+    >>> schema_path(["reports", 0, "target"])
+    'reports.0.target'
+    """
+    return ".".join(one_line(str(p), 40) for p in parts)
 
 
 def schema_problem(error, known_keys=None) -> str:

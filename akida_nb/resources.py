@@ -19,7 +19,8 @@ from typing import Any
 
 from .errors import SpecError, brief, did_you_mean
 
-__all__ = ["data_dir", "example", "example_data", "example_datasets", "examples", "model_path", "static_text"]
+__all__ = ["data_dir", "example", "example_data", "example_datasets", "examples", "model_path", "schema_file",
+           "static_text"]
 
 _MODEL_SUFFIXES = (".json", ".npz")
 """Packaged example files: a spec (``.json``), or a spec with its variables (``.npz``, read by ``ak.load``)."""
@@ -49,6 +50,19 @@ def static_text(name: str) -> str:
     True
     """
     return (resources.files("akida_nb") / "static" / name).read_text(encoding="utf-8")
+
+
+def schema_file(name: str) -> dict[str, Any]:
+    """A packaged JSON schema (``akida_nb/schemas/<name>.schema.json``), parsed; a fresh dict at every call.
+
+    Examples
+    --------
+    >>> schema_file("target")["type"]
+    'object'
+    """
+    import json
+
+    return json.loads((resources.files("akida_nb") / "schemas" / f"{name}.schema.json").read_text("utf-8"))
 
 
 def model_path(name: str) -> Path:

@@ -28,7 +28,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from .errors import AkidaNbError, SpecError, brief, did_you_mean, one_line, schema_problem
+from .errors import AkidaNbError, SpecError, brief, did_you_mean, one_line, schema_path, schema_problem
 from .model import KEYS_BY_TYPE, LAYER_TYPES, Model, ensure_model, model_macs
 from .present import format_value
 
@@ -470,10 +470,9 @@ def space_schema() -> dict[str, Any]:
     >>> "filters" in s["$defs"]["knobs"]["properties"], "FullyConnected" in s["properties"]["types"]["properties"]
     (True, True)
     """
-    import json
-    from importlib import resources
+    from .resources import schema_file
 
-    schema = json.loads((resources.files("akida_nb") / "schemas" / "space.schema.json").read_text("utf-8"))
+    schema = schema_file("space")
     schema["$defs"]["knobs"]["properties"] = {f: {"$ref": "#/$defs/values"} for f in KNOB_FIELDS}
     schema["properties"]["types"]["properties"] = {t: {"$ref": "#/$defs/knobs"} for t in LAYER_TYPES}
     return schema
@@ -523,7 +522,7 @@ def load_space(path: str | Any) -> Space:
     try:
         _space_validator()(raw)
     except fastjsonschema.JsonSchemaValueException as e:
-        place = ".".join(one_line(str(p), 40) for p in list(e.path)[1:])
+        place = schema_path(list(e.path)[1:])
         raise SpecError(f"{where}: {place}" if place else where, one_line(schema_problem(e), 200)) from None
     name = raw["model"]
     file = Path(path).parent / name

@@ -31,7 +31,6 @@ Examples
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -40,9 +39,9 @@ from pathlib import Path
 from typing import Any
 
 from ._safeload import parse_yaml, read_text
-from .errors import SpecError, UnknownTargetError, brief, did_you_mean, one_line, schema_problem
+from .errors import SpecError, UnknownTargetError, brief, did_you_mean, one_line, schema_path, schema_problem
 from .model import LAYER_TYPES
-from .resources import data_dir
+from .resources import data_dir, schema_file
 from .rules import FIELDS, RULE_KINDS, Rule
 
 __all__ = [
@@ -144,9 +143,7 @@ def target_schema() -> dict[str, Any]:
     >>> "max_by" in s["$defs"]["kind"]["enum"], "Convolutional" in s["$defs"]["layer_type"]["enum"]
     (True, True)
     """
-    from importlib import resources
-
-    schema = json.loads((resources.files("akida_nb") / "schemas" / "target.schema.json").read_text("utf-8"))
+    schema = schema_file("target")
     defs = schema["$defs"]
     defs["layer_type"]["enum"] = list(LAYER_TYPES)
     defs["kind"]["enum"] = list(RULE_KINDS)
@@ -178,7 +175,7 @@ def _place(raw: Any, where: str, path: list) -> str:
         if isinstance(entry, Mapping) and isinstance(entry.get("id"), str):
             label = f"rule {one_line(entry['id'], 60)}"
         where = f"{where}: {label}"
-    return f"{where}: {'.'.join(one_line(str(p), 40) for p in rest)}" if rest else where
+    return f"{where}: {schema_path(rest)}" if rest else where
 
 
 def validate_target(raw: Any, where: str = "target") -> None:
