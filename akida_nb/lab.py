@@ -22,10 +22,10 @@ import hashlib
 import json
 import os
 import shutil
-from importlib import resources
 from pathlib import Path
 
 from .errors import SpecError, brief
+from .resources import packaged_folder
 
 __all__ = ["MANIFEST", "sync_tutorials", "tutorials", "tutorials_dir"]
 
@@ -41,10 +41,7 @@ def tutorials_dir() -> Path:
     >>> (tutorials_dir() / "01_constraint_tables.ipynb").is_file()
     True
     """
-    packaged = Path(str(resources.files("akida_nb"))) / "tutorials"
-    if packaged.is_dir():
-        return packaged
-    return Path(__file__).resolve().parent.parent / "notebooks"
+    return packaged_folder("tutorials", "notebooks")
 
 
 def tutorials() -> list[Path]:

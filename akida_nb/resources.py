@@ -19,8 +19,8 @@ from typing import Any
 
 from .errors import SpecError, brief, did_you_mean
 
-__all__ = ["data_dir", "example", "example_data", "example_datasets", "examples", "model_path", "schema_file",
-           "static_text"]
+__all__ = ["data_dir", "example", "example_data", "example_datasets", "examples", "model_path",
+           "packaged_folder", "schema_file", "static_text"]
 
 _MODEL_SUFFIXES = (".json", ".npz")
 """Packaged example files: a spec (``.json``), or a spec with its variables (``.npz``, read by ``ak.load``)."""
@@ -35,10 +35,23 @@ def data_dir() -> Path:
     >>> (data_dir() / "models").is_dir()
     True
     """
-    packaged = Path(str(resources.files("akida_nb"))) / "data"
-    if (packaged / "targets").is_dir():
+    return packaged_folder("data", "data", probe="targets")
+
+
+def packaged_folder(name: str, checkout: str, probe: str = ".") -> Path:
+    """``akida_nb/<name>`` in an installed wheel, else the repository's ``<checkout>`` folder (a source checkout).
+
+    The wheel's copy counts when its ``probe`` subfolder exists.
+
+    Examples
+    --------
+    >>> packaged_folder("data", "data", probe="targets") == data_dir()
+    True
+    """
+    packaged = Path(str(resources.files("akida_nb"))) / name
+    if (packaged / probe).is_dir():
         return packaged
-    return Path(__file__).resolve().parent.parent / "data"
+    return Path(__file__).resolve().parent.parent / checkout
 
 
 def static_text(name: str) -> str:
