@@ -23,7 +23,7 @@ def depthwise_rows(x, w, s0, s1, b0, b1, out, lo, hi):  # pragma: no cover - com
 
     Cells outside ``x`` (the padding) count as zero. ``w`` is already flipped.
     """
-    n_, h, wd, c = x.shape
+    h, wd, c = x.shape[1], x.shape[2], x.shape[3]
     k0, k1 = w.shape[0], w.shape[1]
     o0, o1 = out.shape[1], out.shape[2]
     acc = np.empty(c, out.dtype)
@@ -57,8 +57,6 @@ def activate_rows(p, shift, scale, top, out, lo, hi):  # pragma: no cover - comp
             out[m, k] = np.uint8(min(max(q, zero), high))
 
 
-
-
 @_jit
 def levels_rows(p, cuts, out, lo, hi):  # pragma: no cover - compiled
     """``out[m, f] = #{k : p[m, f] > cuts[k, f]}`` for rows m in [lo, hi) (cuts ascending along k)."""
@@ -69,6 +67,7 @@ def levels_rows(p, cuts, out, lo, hi):  # pragma: no cover - compiled
         for cut in range(cuts.shape[0]):  # cut-major, so that the inner loop runs along f
             for k in range(f):
                 out[m, k] += np.uint8(p[m, k] > cuts[cut, k])
+
 
 @_jit
 def max_pool_rows(p, k0, k1, s0, s1, b0, b1, lo_clip, hi_clip, out, lo, hi):  # pragma: no cover - compiled
