@@ -52,10 +52,6 @@ WARM = 0.03
 MODELS = ("ds_cnn_kws", "vgg_utk_face", "gxnor_mnist", "akidanet_imagenet_a025_224")
 
 
-def median_seconds(run: Callable[[], object], repeats: int) -> float:
-    return paired_seconds([run], repeats)[0][0]
-
-
 def paired_seconds(runs: Sequence[Callable[[], object]], repeats: int, burst: int = 5) -> list[tuple[float, float]]:
     """Per run: median wall and CPU seconds (this process, all threads) of its timed calls.
 
