@@ -685,7 +685,14 @@ def layer_macs(layer: Layer) -> int:
     >>> from akida_nb.model import layer_macs
     >>> layer_macs(ak.example("gxnor_mnist").layers[0])   # 28×28 outputs (before pooling) × 5×5 × 1 × 32
     627200
+
+    Raises
+    ------
+    SpecError
+        ``layer`` is not a layer of a built model (``model.layers[i]``).
     """
+    if not isinstance(layer, Layer) or layer.input_shape == UNRESOLVED_SHAPE:
+        raise SpecError("layer", f"expected a layer of a built model (model.layers[i]), got {brief(layer)}")
     c_in = layer.input_shape[2]
     if layer.type == "FullyConnected":
         return math.prod(layer.input_shape) * layer.outputs

@@ -352,3 +352,11 @@ def test_cli_output_that_cannot_be_written_exits_2(tmp_path, capsys):
     assert cli(str(p), "-o", str(tmp_path / "no_dir" / "out.csv")) == 2
     err = capsys.readouterr().err
     assert err.count("akida-nb: error:") == 2 and "Traceback" not in err
+
+
+@pytest.mark.parametrize("bad", [5, None, "conv_0"])
+def test_layer_macs_wants_a_layer_of_a_built_model(bad):
+    from akida_nb.model import layer_macs
+
+    with pytest.raises(ak.SpecError, match="expected a layer of a built model"):
+        layer_macs(bad)
